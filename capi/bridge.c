@@ -1,0 +1,41 @@
+#include <string.h>
+#include "../include/zig_h3.h"
+
+void zig_h3_set_last_error(const char *msg, size_t len);
+
+void zig_h3_call_request_cb(zig_h3_request_cb cb, void *user, const zig_h3_request *req, zig_h3_response *resp) {
+    cb(user, req, resp);
+}
+
+void zig_h3_call_log_cb(zig_h3_log_cb cb, void *user, const char *line) {
+    cb(user, line);
+}
+
+static __thread char last_error[512];
+
+void zig_h3_set_last_error(const char *msg, size_t len) {
+    if (len >= sizeof last_error) len = sizeof last_error - 1;
+    memcpy(last_error, msg, len);
+    last_error[len] = 0;
+}
+
+const char *zig_h3_last_error(void) {
+    return last_error;
+}
+
+const char *zig_h3_strerror(int code) {
+    switch (code) {
+    case ZIG_H3_OK: return "ok";
+    case ZIG_H3_ERR_INVALID_ARG: return "invalid argument";
+    case ZIG_H3_ERR_BAD_HANDLE: return "unknown, freed or finished handle";
+    case ZIG_H3_ERR_STATE: return "not allowed in the current state";
+    case ZIG_H3_ERR_CLOSED: return "already closed";
+    case ZIG_H3_ERR_NOT_SUPPORTED: return "not supported yet";
+    case ZIG_H3_ERR_IO: return "operating system error";
+    case ZIG_H3_ERR_CONFIG: return "invalid configuration";
+    case ZIG_H3_ERR_QUEUE_FULL: return "queue full";
+    case ZIG_H3_ERR_BUFFER_TOO_SMALL: return "buffer too small for the next event";
+    case ZIG_H3_ERR_INTERNAL: return "internal error";
+    default: return "unknown error code";
+    }
+}

@@ -1,0 +1,85 @@
+package main
+
+/*
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/zig-h3/h3bun/core"
+)
+
+//export zig_h3_server_event_fd
+func zig_h3_server_event_fd(h *C.zig_h3_server) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	q, err := s.core.EventQueue()
+	if err != nil {
+		return result(err)
+	}
+	return C.int(q.FD())
+}
+
+// queueOf returns the server's event queue if it has one.
+func queueOf(h *C.zig_h3_server) (*core.EventQueue, C.int) {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return nil, badHandle("server")
+	}
+	q, err := s.core.ExistingEventQueue()
+	if err != nil {
+		return nil, result(err)
+	}
+	return q, C.ZIG_H3_OK
+}
+
+//export zig_h3_server_drain
+func zig_h3_server_drain(h *C.zig_h3_server, buf *C.uint8_t, capacity C.size_t) C.int64_t {
+	q, code := queueOf(h)
+	if q == nil {
+		return C.int64_t(code)
+	}
+	dst, ok := bytesArg(unsafe.Pointer(buf), capacity)
+	if !ok || dst == nil {
+		return C.int64_t(invalid("buf is NULL or cap is 0"))
+	}
+	n, need := q.Drain(dst)
+	if n == 0 && need > 0 {
+		return C.int64_t(fail(C.ZIG_H3_ERR_BUFFER_TOO_SMALL, ""))
+	}
+	return C.int64_t(n)
+}
+
+//export zig_h3_server_event_size
+func zig_h3_server_event_size(h *C.zig_h3_server) C.int64_t {
+	q, code := queueOf(h)
+	if q == nil {
+		return C.int64_t(code)
+	}
+	return C.int64_t(q.NextSize())
+}
+
+//export zig_h3_server_set_event_routes
+func zig_h3_server_set_event_routes(h *C.zig_h3_server, spec *C.char, n C.size_t) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	b, ok := bytesArg(unsafe.Pointer(spec), n)
+	if !ok || b == nil {
+		return invalid("spec is NULL or empty")
+	}
+	if _, err := s.core.EventQueue(); err != nil {
+		return result(err)
+	}
+	routes, err := s.core.QueueRoutes(b)
+	if err != nil {
+		return result(err)
+	}
+	s.core.SetRoutes(routes)
+	return C.ZIG_H3_OK
+}

@@ -1,0 +1,7 @@
+// Command capi is the C face of the library: `go build -buildmode=c-shared`
+// turns it into libzigh3.so implementing include/zig_h3.h. It only
+// translates between C and the core package: arguments are checked and
+// copied, handles resolved, errors turned into codes.
+package main
+
+func main() {}

@@ -1,0 +1,241 @@
+package main
+
+/*
+#include <stdlib.h>
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/zig-h3/h3bun/core"
+)
+
+var versionString = C.CString("0.1.0 (quic-go v0.64.1)")
+
+//export zig_h3_version
+func zig_h3_version() *C.char { return versionString }
+
+//export zig_h3_server_new
+func zig_h3_server_new(cfg *C.zig_h3_server_config) *C.zig_h3_server {
+	var c core.Config
+	if cfg != nil {
+		c = core.Config{
+			CertPath:           goStringOrEmpty(cfg.cert_path),
+			KeyPath:            goStringOrEmpty(cfg.key_path),
+			BindAddr:           goStringOrEmpty(cfg.bind_addr),
+			Port:               int(cfg.bind_port),
+			EnableDatagrams:    cfg.enable_dgram != 0,
+			EnableWebTransport: cfg.enable_webtransport != 0,
+			QlogDir:            goStringOrEmpty(cfg.qlog_dir),
+			LogLevel:           int(cfg.log_level),
+		}
+	}
+	s, err := core.NewServer(c)
+	if err != nil {
+		result(err)
+		return nil
+	}
+	return (*C.zig_h3_server)(handlePointer(newServerHandle(&server{core: s})))
+}
+
+func goStringOrEmpty(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+//export zig_h3_server_free
+func zig_h3_server_free(h *C.zig_h3_server) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	servers.Delete(uintptr(unsafe.Pointer(h)))
+	s.core.Close()
+	return C.ZIG_H3_OK
+}
+
+//export zig_h3_server_start
+func zig_h3_server_start(h *C.zig_h3_server) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	return result(s.core.Start())
+}
+
+//export zig_h3_server_stop
+func zig_h3_server_stop(h *C.zig_h3_server, force C.uint8_t) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	return result(s.core.Stop(force != 0))
+}
+
+//export zig_h3_server_stop_async
+func zig_h3_server_stop_async(h *C.zig_h3_server, force C.uint8_t) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	return result(s.core.StopAsync(force != 0))
+}
+
+//export zig_h3_server_port
+func zig_h3_server_port(h *C.zig_h3_server) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	return C.int(s.core.Port())
+}
+
+//export zig_h3_server_certificate_hash
+func zig_h3_server_certificate_hash(h *C.zig_h3_server, out *C.uint8_t) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	if out == nil {
+		return invalid("out32 is NULL")
+	}
+	sum := s.core.CertificateHash()
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(out)), len(sum)), sum[:])
+	if s.core.DevCertificate() {
+		return 1
+	}
+	return 0
+}
+
+//export zig_h3_server_route
+func zig_h3_server_route(h *C.zig_h3_server, method, pattern *C.char, cb C.zig_h3_request_cb,
+	dgramCb C.zig_h3_datagram_cb, wtCb C.zig_h3_wt_session_cb, user unsafe.Pointer) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	if method == nil || pattern == nil || cb == nil {
+		return invalid("method, pattern and callback must not be NULL")
+	}
+	if dgramCb != nil || wtCb != nil {
+		return notSupported("a datagram or WebTransport callback on a route")
+	}
+	return result(s.core.Route(C.GoString(method), C.GoString(pattern), cRoute{cb: cb, user: user}))
+}
+
+//export zig_h3_server_set_log
+func zig_h3_server_set_log(h *C.zig_h3_server, cb C.zig_h3_log_cb, user unsafe.Pointer) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	if cb == nil {
+		s.core.SetLogger(nil)
+		return C.ZIG_H3_OK
+	}
+	s.core.SetLogger(func(_ int, line string) {
+		cs := C.CString(line)
+		defer C.free(unsafe.Pointer(cs))
+		C.zig_h3_call_log_cb(cb, user, cs)
+	})
+	return C.ZIG_H3_OK
+}
+
+//export zig_h3_server_stats
+func zig_h3_server_stats(h *C.zig_h3_server, out *C.struct_zig_h3_server_stats) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	if out == nil {
+		return invalid("out is NULL")
+	}
+	st := s.core.Stats()
+	out.connections_total = C.uint64_t(st.ConnectionsTotal)
+	out.connections_active = C.uint64_t(st.ConnectionsActive)
+	out.requests_total = C.uint64_t(st.RequestsTotal)
+	out.uptime_ms = C.int64_t(st.UptimeMs)
+	return C.ZIG_H3_OK
+}
+
+//export zig_h3_server_counters
+func zig_h3_server_counters(h *C.zig_h3_server, out *C.uint64_t, n C.size_t) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	if out == nil && n > 0 {
+		return invalid("out is NULL")
+	}
+	st := s.core.Stats()
+	all := []uint64{st.ConnectionsTotal, st.ConnectionsActive, st.RequestsTotal, uint64(st.UptimeMs),
+		st.RequestsActive, st.RequestsRejected, st.EventsDropped}
+	k := min(int(n), len(all))
+	if k > 0 {
+		copy(unsafe.Slice((*uint64)(unsafe.Pointer(out)), k), all)
+	}
+	return C.int(k)
+}
+
+// cRoute calls a C request callback. The request is laid out in one C
+// allocation freed when the callback returns.
+type cRoute struct {
+	cb   C.zig_h3_request_cb
+	user unsafe.Pointer
+}
+
+func (r cRoute) ServeRequest(req *core.Request, res *core.Response) {
+	creq := newCRequest(req)
+	defer C.free(unsafe.Pointer(creq))
+	C.zig_h3_call_request_cb(r.cb, r.user, creq, (*C.zig_h3_response)(handlePointer(uintptr(res.ID))))
+}
+
+// newCRequest copies req into a single C allocation: the struct, then the
+// header array, then the strings and the body.
+func newCRequest(req *core.Request) *C.zig_h3_request {
+	const reqSize = C.sizeof_zig_h3_request
+	const hdrSize = C.sizeof_zig_h3_header
+	size := reqSize + len(req.Header)*hdrSize + len(req.Method) + len(req.Path) + len(req.Authority) + len(req.ConnID) + len(req.Body)
+	for _, f := range req.Header {
+		size += len(f.Name) + len(f.Value)
+	}
+	base := C.malloc(C.size_t(size))
+	mem := unsafe.Slice((*byte)(base), size)
+	creq := (*C.zig_h3_request)(base)
+	*creq = C.zig_h3_request{}
+	off := reqSize + len(req.Header)*hdrSize
+	put := func(b []byte) (*C.char, C.size_t) {
+		if len(b) == 0 {
+			return (*C.char)(base), 0 // non-NULL, empty
+		}
+		p := (*C.char)(unsafe.Pointer(&mem[off]))
+		off += copy(mem[off:], b)
+		return p, C.size_t(len(b))
+	}
+	putString := func(s string) (*C.char, C.size_t) { return put(unsafe.Slice(unsafe.StringData(s), len(s))) }
+	creq.method, creq.method_len = putString(req.Method)
+	creq.path, creq.path_len = putString(req.Path)
+	creq.authority, creq.authority_len = putString(req.Authority)
+	if len(req.Header) > 0 {
+		hdrs := unsafe.Slice((*C.zig_h3_header)(unsafe.Pointer(&mem[reqSize])), len(req.Header))
+		for i, f := range req.Header {
+			hdrs[i].name, hdrs[i].name_len = putString(f.Name)
+			hdrs[i].value, hdrs[i].value_len = putString(f.Value)
+		}
+		creq.headers, creq.headers_len = &hdrs[0], C.size_t(len(hdrs))
+	}
+	creq.stream_id = C.uint64_t(req.StreamID)
+	if len(req.ConnID) > 0 {
+		p, n := put(req.ConnID)
+		creq.conn_id, creq.conn_id_len = (*C.uint8_t)(unsafe.Pointer(p)), n
+	}
+	if len(req.Body) > 0 {
+		p, n := put(req.Body)
+		creq.body, creq.body_len = (*C.uint8_t)(unsafe.Pointer(p)), n
+	}
+	return creq
+}

@@ -1,0 +1,108 @@
+package core
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+)
+
+// DefaultMaxRequestBodySize is the buffered request body limit used when
+// Config.MaxRequestBodySize is zero.
+const DefaultMaxRequestBodySize = 1 << 20
+
+// Log levels, as in the C header: 0 warn, 1 info, 2 and above debug.
+const (
+	LogWarn  = 0
+	LogInfo  = 1
+	LogDebug = 2
+)
+
+// Config describes a server. The zero value serves on 0.0.0.0 with an
+// ephemeral port and a development certificate.
+type Config struct {
+	// BindAddr is the IP address to listen on; "" means "0.0.0.0".
+	BindAddr string
+	// Port is the UDP port; 0 picks an ephemeral port (see Server.Port).
+	Port int
+	// CertPEM and KeyPEM hold a PEM certificate chain and private key.
+	// CertPath and KeyPath name files holding them. Give one pair or none;
+	// with none the server makes a development certificate (see DevCertificate).
+	CertPEM, KeyPEM    []byte
+	CertPath, KeyPath  string
+	EnableDatagrams    bool
+	EnableWebTransport bool
+	// QlogDir, when set, makes the server write one qlog file per connection there.
+	QlogDir string
+	// LogLevel filters what reaches Logger.
+	LogLevel int
+	// MaxRequestBodySize limits buffered request bodies; over it the client
+	// gets 413. Zero means DefaultMaxRequestBodySize.
+	MaxRequestBodySize int64
+	// MaxHeaderBytes limits the request header section (431 over it). Zero
+	// means quic-go's default of 1 MiB.
+	MaxHeaderBytes int
+	// Logger receives log lines at or below LogLevel; nil discards them.
+	Logger func(level int, line string)
+}
+
+// ErrConfig wraps every configuration error.
+var ErrConfig = errors.New("invalid configuration")
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// validate checks the fields that can be checked without touching the system.
+func (c *Config) validate() error {
+	if c.Port < 0 || c.Port > 65535 {
+		return configError("port %d is outside 0-65535", c.Port)
+	}
+	if c.BindAddr != "" && net.ParseIP(c.BindAddr) == nil {
+		return configError("bind address %q is not an IP address", c.BindAddr)
+	}
+	if c.MaxRequestBodySize < 0 {
+		return configError("maxRequestBodySize must not be negative")
+	}
+	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
+		return configError("certificate and key must be given together")
+	}
+	if (c.CertPath == "") != (c.KeyPath == "") {
+		return configError("certificate path and key path must be given together")
+	}
+	if len(c.CertPEM) > 0 && c.CertPath != "" {
+		return configError("give the certificate as PEM or as paths, not both")
+	}
+	return nil
+}
+
+// certificate loads the configured certificate or makes a development one.
+// dev reports whether the development certificate is in use.
+func (c *Config) certificate() (cert tls.Certificate, dev bool, err error) {
+	certPEM, keyPEM := c.CertPEM, c.KeyPEM
+	if c.CertPath != "" {
+		if certPEM, err = os.ReadFile(c.CertPath); err != nil {
+			return cert, false, configError("reading certificate: %v", err)
+		}
+		if keyPEM, err = os.ReadFile(c.KeyPath); err != nil {
+			return cert, false, configError("reading key: %v", err)
+		}
+	}
+	if len(certPEM) == 0 {
+		cert, err = DevCertificate()
+		return cert, true, err
+	}
+	cert, err = tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return cert, false, configError("certificate and key: %v", err)
+	}
+	return cert, false, nil
+}
+
+func (c *Config) maxBody() int64 {
+	if c.MaxRequestBodySize == 0 {
+		return DefaultMaxRequestBodySize
+	}
+	return c.MaxRequestBodySize
+}

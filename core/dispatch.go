@@ -1,0 +1,174 @@
+package core
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/quic-go/quic-go"
+)
+
+// serveHTTP is the http3 handler: it routes the request, answers what the
+// server answers itself (404, 405, OPTIONS, 413), reads buffered bodies and
+// runs the route's handler with a Response that it then writes out.
+func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
+	s.requestsTotal.Add(1)
+	s.requestsActive.Add(1)
+	defer s.requestDone()
+
+	path := hr.URL.EscapedPath()
+	routes := s.routes.Load()
+	m := routes.router.Match(hr.Method, path)
+	h := m.Value
+	if !m.Found {
+		h = routes.fallback
+	}
+	if h == nil {
+		s.answerUnrouted(w, hr, m.Allowed)
+		return
+	}
+
+	body, ok := s.readBody(w, hr)
+	if !ok {
+		return
+	}
+	req := &Request{
+		Method:     hr.Method,
+		Path:       hr.URL.RequestURI(),
+		Authority:  hr.Host,
+		Header:     headerFields(hr.Header),
+		Body:       body,
+		RemoteAddr: hr.RemoteAddr,
+		Context:    hr.Context(),
+	}
+	if m.Found {
+		req.Pattern, req.Params = m.Pattern, m.Params
+	}
+	if sid, ok := hr.Body.(interface{ StreamID() quic.StreamID }); ok {
+		req.StreamID = uint64(sid.StreamID())
+	}
+	if id, ok := hr.Context().Value(connIDKey{}).([]byte); ok {
+		req.ConnID = id
+	}
+
+	res := registerResponse()
+	defer openResponses.Delete(res.ID)
+	if !s.runHandler(h, req, res) {
+		return
+	}
+	if !res.serve(hr.Context(), w) {
+		if q := s.events.Load(); q != nil && res.queued {
+			_ = q.PushControl(encodeAbort(res.ID))
+		}
+		s.logf(LogDebug, "%s %s: aborted by the peer", req.Method, req.Path)
+	}
+}
+
+// runHandler calls h, turning a panic into a 500. It reports whether the
+// response should be served.
+func (s *Server) runHandler(h Handler, req *Request, res *Response) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.requestsRejected.Add(1)
+			s.logf(LogWarn, "%s %s: handler panicked: %v", req.Method, req.Path, p)
+			// Discard whatever the handler recorded and answer 500 if we still can.
+			res.mu.Lock()
+			started := res.bodyStarted
+			res.mu.Unlock()
+			if started {
+				res.finish()
+				ok = false
+				panic(http.ErrAbortHandler) // resets the stream
+			}
+			res.mu.Lock()
+			res.header = http.Header{}
+			res.chunks, res.pending, res.ended, res.autoEnd = nil, 0, false, true
+			res.status = http.StatusInternalServerError
+			res.mu.Unlock()
+			res.handlerReturned()
+			ok = true
+		}
+	}()
+	h.ServeRequest(req, res)
+	res.handlerReturned()
+	return true
+}
+
+func (s *Server) requestDone() {
+	if s.requestsActive.Add(-1) == 0 {
+		s.mu.Lock()
+		if s.state == stateStopping && s.idle != nil {
+			select {
+			case <-s.idle:
+			default:
+				close(s.idle)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// answerUnrouted answers a request no route or fallback takes: 204 with
+// Allow for OPTIONS on a known path, 405 for another method on a known path,
+// 404 otherwise.
+func (s *Server) answerUnrouted(w http.ResponseWriter, hr *http.Request, allowed []string) {
+	if len(allowed) > 0 {
+		if !slices.Contains(allowed, "OPTIONS") {
+			allowed = append(allowed, "OPTIONS")
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		if hr.Method == http.MethodOptions {
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		s.reject(w, http.StatusMethodNotAllowed)
+		return
+	}
+	s.reject(w, http.StatusNotFound)
+}
+
+// reject answers with a short text status and counts it.
+func (s *Server) reject(w http.ResponseWriter, status int) {
+	s.requestsRejected.Add(1)
+	text := http.StatusText(status) + "\n"
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(text)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, text)
+}
+
+// readBody reads a buffered body up to the limit; over it the client gets
+// 413, the rest of the upload is refused, and ok is false.
+func (s *Server) readBody(w http.ResponseWriter, hr *http.Request) (body []byte, ok bool) {
+	limit := s.cfg.maxBody()
+	if hr.ContentLength > limit {
+		s.rejectTooLarge(w, hr)
+		return nil, false
+	}
+	if hr.ContentLength == 0 {
+		return nil, true
+	}
+	var buf bytes.Buffer
+	if hr.ContentLength > 0 {
+		buf.Grow(int(hr.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(hr.Body, limit+1)); err != nil {
+		s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+		return nil, false
+	}
+	if int64(buf.Len()) > limit {
+		s.rejectTooLarge(w, hr)
+		return nil, false
+	}
+	return buf.Bytes(), true
+}
+
+// rejectTooLarge answers 413 and stops the client sending the rest.
+func (s *Server) rejectTooLarge(w http.ResponseWriter, hr *http.Request) {
+	s.reject(w, http.StatusRequestEntityTooLarge)
+	_ = hr.Body.Close()
+}

@@ -1,0 +1,144 @@
+package core
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+)
+
+// Event types in an EventQueue. Every event starts with an 8-byte header:
+//
+//	u32 total length (header included, a multiple of 8)
+//	u8  type
+//	u8  0, u16 0
+//
+// followed by the type's fields, little-endian:
+//
+//	EventRequest     u64 response id, u64 stream id, u32 route tag,
+//	                 u32 head length, u32 body length, u16 params, u16 headers,
+//	                 head, body. The head is NUL-separated strings: method,
+//	                 path, authority, remote address, connection id (hex),
+//	                 then name and value of each param and each header.
+//	EventAbort       u64 response id: the peer reset the request stream or
+//	                 the connection closed before the response ended.
+//	EventLog         u32 level, u32 length, the line.
+//	EventStopped     u32 0: Server.Stop, started asynchronously, has finished.
+const (
+	EventRequest = 1
+	EventAbort   = 2
+	EventLog     = 3
+	EventStopped = 4
+)
+
+const eventHeaderSize = 8
+
+// eventBuilder appends fields to an event being encoded.
+type eventBuilder struct{ b []byte }
+
+func newEvent(typ byte, capacity int) *eventBuilder {
+	b := make([]byte, eventHeaderSize, eventHeaderSize+capacity+7)
+	b[4] = typ
+	return &eventBuilder{b: b}
+}
+
+func (e *eventBuilder) u16(v uint16) { e.b = binary.LittleEndian.AppendUint16(e.b, v) }
+func (e *eventBuilder) u32(v uint32) { e.b = binary.LittleEndian.AppendUint32(e.b, v) }
+func (e *eventBuilder) u64(v uint64) { e.b = binary.LittleEndian.AppendUint64(e.b, v) }
+func (e *eventBuilder) str(s string) { e.b = append(e.b, s...) }
+
+// done pads to 8 bytes, writes the length and returns the encoded event.
+func (e *eventBuilder) done() []byte {
+	for len(e.b)%8 != 0 {
+		e.b = append(e.b, 0)
+	}
+	binary.LittleEndian.PutUint32(e.b, uint32(len(e.b)))
+	return e.b
+}
+
+// encodeRequest encodes an EventRequest for req answered by response id.
+func encodeRequest(id uint64, tag uint32, req *Request) []byte {
+	connHex := hex.EncodeToString(req.ConnID)
+	headLen := len(req.Method) + len(req.Path) + len(req.Authority) + len(req.RemoteAddr) + len(connHex) + 5
+	for _, p := range req.Params {
+		headLen += len(p.Name) + len(p.Value) + 2
+	}
+	for _, h := range req.Header {
+		headLen += len(h.Name) + len(h.Value) + 2
+	}
+	e := newEvent(EventRequest, 32+headLen+len(req.Body))
+	e.u64(id)
+	e.u64(req.StreamID)
+	e.u32(tag)
+	e.u32(uint32(headLen))
+	e.u32(uint32(len(req.Body)))
+	e.u16(uint16(len(req.Params)))
+	e.u16(uint16(len(req.Header)))
+	for _, s := range []string{req.Method, req.Path, req.Authority, req.RemoteAddr, connHex} {
+		e.str(s)
+		e.b = append(e.b, 0)
+	}
+	for _, p := range req.Params {
+		e.str(p.Name)
+		e.b = append(e.b, 0)
+		e.str(p.Value)
+		e.b = append(e.b, 0)
+	}
+	for _, h := range req.Header {
+		e.str(h.Name)
+		e.b = append(e.b, 0)
+		e.str(h.Value)
+		e.b = append(e.b, 0)
+	}
+	e.b = append(e.b, req.Body...)
+	return e.done()
+}
+
+// encodeAbort encodes an EventAbort.
+func encodeAbort(id uint64) []byte {
+	e := newEvent(EventAbort, 8)
+	e.u64(id)
+	return e.done()
+}
+
+// encodeLog encodes an EventLog.
+func encodeLog(level int, line string) []byte {
+	e := newEvent(EventLog, 8+len(line))
+	e.u32(uint32(level))
+	e.u32(uint32(len(line)))
+	e.str(line)
+	return e.done()
+}
+
+// encodeStopped encodes an EventStopped.
+func encodeStopped() []byte {
+	e := newEvent(EventStopped, 8)
+	e.u32(0)
+	return e.done()
+}
+
+// DecodeHeaders parses a NUL-separated "name\x00value\x00..." block, the
+// encoding the event-queue API uses for response headers and trailers.
+func DecodeHeaders(b []byte) ([]HeaderField, error) {
+	var fields []HeaderField
+	for len(b) > 0 {
+		name, rest, ok := cutNUL(b)
+		if !ok {
+			return nil, ErrInvalidArgument
+		}
+		value, rest2, ok := cutNUL(rest)
+		if !ok {
+			return nil, ErrInvalidArgument
+		}
+		fields = append(fields, HeaderField{Name: string(name), Value: string(value)})
+		b = rest2
+	}
+	return fields, nil
+}
+
+func cutNUL(b []byte) (before, after []byte, ok bool) {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i], b[i+1:], true
+		}
+	}
+	return nil, nil, false
+}

@@ -1,0 +1,65 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// QueueHandler hands each request to the server's event queue as an
+// EventRequest carrying Tag, so the consumer knows which of its handlers to
+// run. The response stays open until the consumer answers it by id. When
+// the queue is full the request waits (the client is slowed down by QUIC
+// flow control, memory does not grow); when it cannot be queued at all the
+// client gets 503.
+type QueueHandler struct {
+	Server *Server
+	Tag    uint32
+}
+
+// ServeRequest implements Handler.
+func (h QueueHandler) ServeRequest(req *Request, res *Response) {
+	q := h.Server.events.Load()
+	if q == nil {
+		_ = res.SetStatus(http.StatusServiceUnavailable)
+		return
+	}
+	res.mu.Lock()
+	res.autoEnd, res.queued = false, true
+	res.mu.Unlock()
+	if err := q.PushWait(req.Context, encodeRequest(res.ID, h.Tag, req)); err != nil {
+		h.Server.requestsRejected.Add(1)
+		_ = res.Respond(http.StatusServiceUnavailable, nil, nil, true)
+	}
+}
+
+// QueueRouteSpec is the JSON form of a routing table whose routes all go to
+// the event queue: {"routes":[{"method":"GET","pattern":"/x","tag":1}],"fallback":0}.
+// A missing or null fallback means unmatched requests get 404/405.
+type QueueRouteSpec struct {
+	Routes []struct {
+		Method  string `json:"method"`
+		Pattern string `json:"pattern"`
+		Tag     uint32 `json:"tag"`
+	} `json:"routes"`
+	Fallback *uint32 `json:"fallback"`
+}
+
+// QueueRoutes builds a routing table from a QueueRouteSpec in JSON.
+func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
+	var rs QueueRouteSpec
+	if err := json.Unmarshal(spec, &rs); err != nil {
+		return nil, fmt.Errorf("%w: route spec: %v", ErrInvalidArgument, err)
+	}
+	var b RouterBuilder[Handler]
+	for _, r := range rs.Routes {
+		if err := b.Add(r.Method, r.Pattern, QueueHandler{Server: s, Tag: r.Tag}); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+		}
+	}
+	var fallback Handler
+	if rs.Fallback != nil {
+		fallback = QueueHandler{Server: s, Tag: *rs.Fallback}
+	}
+	return NewRoutes(&b, fallback), nil
+}

@@ -1,0 +1,67 @@
+package core
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// HeaderField is one header line with a lower-case name.
+type HeaderField struct {
+	Name  string
+	Value string
+}
+
+// Request is what a Handler receives: the request head, the buffered body
+// (empty for streaming routes) and where it came from. Handlers must not
+// modify it.
+type Request struct {
+	Method string
+	// Path is the request target as sent: escaped path and query.
+	Path      string
+	Authority string
+	// Header holds the request headers (pseudo-headers excluded), sorted by name.
+	Header []HeaderField
+	Body   []byte
+	// StreamID is the QUIC stream the request arrived on.
+	StreamID uint64
+	// ConnID identifies the connection within this server (8 bytes).
+	ConnID []byte
+	// RemoteAddr is the client's address as "ip:port".
+	RemoteAddr string
+	// Pattern and Params describe the route that matched ("" for the fallback).
+	Pattern string
+	Params  []Param
+	// Context is cancelled when the request stream or connection goes away.
+	Context context.Context
+}
+
+// headerFields flattens an http.Header into lower-case fields sorted by
+// name; values of one name keep their order.
+func headerFields(h http.Header) []HeaderField {
+	names := make([]string, 0, len(h))
+	n := 0
+	for name, values := range h {
+		names = append(names, name)
+		n += len(values)
+	}
+	sort.Strings(names)
+	fields := make([]HeaderField, 0, n)
+	for _, name := range names {
+		lower := strings.ToLower(name)
+		for _, v := range h[name] {
+			fields = append(fields, HeaderField{Name: lower, Value: v})
+		}
+	}
+	return fields
+}
+
+// remoteAddrString formats a connection's remote address.
+func remoteAddrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}

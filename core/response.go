@@ -1,0 +1,289 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Response is the answer to one request. Its methods may be called from any
+// goroutine; they only record what to send. The goroutine serving the
+// request (see Response.serve) does the writing, so no caller ever blocks on
+// the network. A Response ends automatically when the handler returns unless
+// the handler called DeferEnd or SetAutoEnd(false); it then stays open until
+// End or the peer goes away.
+type Response struct {
+	// ID identifies the response while it is open (never 0, never reused).
+	ID uint64
+
+	mu          sync.Mutex
+	status      int
+	header      http.Header
+	trailer     http.Header
+	chunks      [][]byte
+	pending     int  // bytes recorded but not yet handed to the stream
+	bodyStarted bool // Write or End with data was called: the head is fixed
+	ended       bool
+	autoEnd     bool
+	finished    bool // serve returned: nothing more will be sent
+	queued      bool // handed to the event queue: report aborts there
+	wake        chan struct{}
+}
+
+func newResponse(id uint64) *Response {
+	return &Response{ID: id, status: http.StatusOK, header: http.Header{}, autoEnd: true, wake: make(chan struct{}, 1)}
+}
+
+// check returns the error for a call that wants to change the response head.
+func (r *Response) checkHead() error {
+	switch {
+	case r.finished || r.ended:
+		return ErrClosed
+	case r.bodyStarted:
+		return fmt.Errorf("%w: the body has started", ErrState)
+	}
+	return nil
+}
+
+// SetStatus sets the status code (100-599; default 200).
+func (r *Response) SetStatus(code int) error {
+	if code < 100 || code > 599 {
+		return fmt.Errorf("%w: status %d is outside 100-599", ErrInvalidArgument, code)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkHead(); err != nil {
+		return err
+	}
+	r.status = code
+	return nil
+}
+
+// AddHeader adds a header line; repeated names keep every value.
+func (r *Response) AddHeader(name, value string) error {
+	if err := validateField(name, value); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkHead(); err != nil {
+		return err
+	}
+	r.header[http.CanonicalHeaderKey(name)] = append(r.header[http.CanonicalHeaderKey(name)], value)
+	return nil
+}
+
+// Write records body bytes (copied) to send.
+func (r *Response) Write(p []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished || r.ended {
+		return ErrClosed
+	}
+	r.appendLocked(p)
+	r.bodyStarted = true
+	r.signal()
+	return nil
+}
+
+// End records the last body bytes (copied; may be empty) and ends the
+// response.
+func (r *Response) End(p []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.endLocked(p)
+}
+
+func (r *Response) endLocked(p []byte) error {
+	if r.finished || r.ended {
+		return ErrClosed
+	}
+	if !r.bodyStarted && r.header.Get("Content-Length") == "" && r.status != http.StatusNoContent && r.status != http.StatusNotModified && r.status >= 200 {
+		r.header.Set("Content-Length", strconv.Itoa(len(p)))
+	}
+	r.appendLocked(p)
+	r.ended = true
+	r.signal()
+	return nil
+}
+
+// Respond sets status and headers, records body and, if end is true, ends
+// the response: the whole of a small response in one call. Headers are
+// validated first; on error nothing is recorded.
+func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bool) error {
+	if status < 100 || status > 599 {
+		return fmt.Errorf("%w: status %d is outside 100-599", ErrInvalidArgument, status)
+	}
+	for _, f := range fields {
+		if err := validateField(f.Name, f.Value); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkHead(); err != nil {
+		return err
+	}
+	r.status = status
+	for _, f := range fields {
+		k := http.CanonicalHeaderKey(f.Name)
+		r.header[k] = append(r.header[k], f.Value)
+	}
+	if end {
+		return r.endLocked(body)
+	}
+	r.appendLocked(body)
+	r.bodyStarted = true
+	r.signal()
+	return nil
+}
+
+// SendTrailers records trailer fields and ends the response.
+func (r *Response) SendTrailers(fields []HeaderField) error {
+	for _, f := range fields {
+		if err := validateField(f.Name, f.Value); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished || r.ended {
+		return ErrClosed
+	}
+	r.trailer = http.Header{}
+	for _, f := range fields {
+		r.trailer.Add(f.Name, f.Value)
+	}
+	r.bodyStarted = true // trailers need a streamed (not length-delimited) body
+	return r.endLocked(nil)
+}
+
+// DeferEnd keeps the response open after the handler returns.
+func (r *Response) DeferEnd() { r.SetAutoEnd(false) }
+
+// SetAutoEnd chooses whether the response ends when the handler returns.
+func (r *Response) SetAutoEnd(on bool) {
+	r.mu.Lock()
+	r.autoEnd = on
+	r.mu.Unlock()
+}
+
+// AutoEnd reports whether the response ends when the handler returns.
+func (r *Response) AutoEnd() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.autoEnd
+}
+
+// Pending returns the number of body bytes recorded but not yet handed to
+// the QUIC stream, or ErrClosed once the response is finished.
+func (r *Response) Pending() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished {
+		return 0, ErrClosed
+	}
+	return r.pending, nil
+}
+
+func (r *Response) appendLocked(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	r.chunks = append(r.chunks, append([]byte(nil), p...))
+	r.pending += len(p)
+}
+
+func (r *Response) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// handlerReturned applies auto-end once the handler is back.
+func (r *Response) handlerReturned() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.autoEnd && !r.ended {
+		_ = r.endLocked(nil)
+	}
+}
+
+// serve writes what the response records to w until it ends or ctx is done.
+// It reports whether the response was completed (false: aborted).
+func (r *Response) serve(ctx context.Context, w http.ResponseWriter) bool {
+	headerWritten := false
+	flusher, _ := w.(http.Flusher)
+	for {
+		r.mu.Lock()
+		chunks, ended := r.chunks, r.ended
+		r.chunks = nil
+		if !headerWritten && (ended || r.bodyStarted) {
+			dst := w.Header()
+			for k, v := range r.header {
+				dst[k] = v
+			}
+			w.WriteHeader(r.status)
+			headerWritten = true
+		}
+		r.mu.Unlock()
+
+		for _, c := range chunks {
+			_, err := w.Write(c)
+			r.mu.Lock()
+			r.pending -= len(c)
+			r.mu.Unlock()
+			if err != nil && err != http.ErrBodyNotAllowed {
+				r.finish()
+				return false
+			}
+		}
+		if ended {
+			r.mu.Lock()
+			for k, v := range r.trailer {
+				w.Header()[http.TrailerPrefix+k] = v
+			}
+			r.mu.Unlock()
+			r.finish()
+			return true
+		}
+		if headerWritten && flusher != nil {
+			flusher.Flush()
+		}
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			r.finish()
+			return false
+		}
+	}
+}
+
+func (r *Response) finish() {
+	r.mu.Lock()
+	r.finished = true
+	r.chunks = nil
+	r.pending = 0
+	r.mu.Unlock()
+}
+
+// validateField checks a header name (an HTTP token, not a pseudo-header)
+// and value (no CR, LF or NUL).
+func validateField(name, value string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty header name", ErrInvalidArgument)
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("%w: header name %q has an invalid character", ErrInvalidArgument, name)
+		}
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return fmt.Errorf("%w: header %q has CR, LF or NUL in its value", ErrInvalidArgument, name)
+	}
+	return nil
+}

@@ -1,0 +1,472 @@
+package core
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// Handler answers requests. ServeRequest runs on the request's own
+// goroutine; everything in req stays valid until the response finishes.
+type Handler interface {
+	ServeRequest(req *Request, res *Response)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(req *Request, res *Response)
+
+// ServeRequest calls f.
+func (f HandlerFunc) ServeRequest(req *Request, res *Response) { f(req, res) }
+
+// Routes is an immutable routing table: a router and an optional fallback
+// for requests no route matches.
+type Routes struct {
+	router   *Router[Handler]
+	fallback Handler
+}
+
+// NewRoutes builds a routing table from b and fallback (which may be nil).
+func NewRoutes(b *RouterBuilder[Handler], fallback Handler) *Routes {
+	return &Routes{router: b.Build(), fallback: fallback}
+}
+
+type serverState int
+
+const (
+	stateNew serverState = iota
+	stateRunning
+	stateStopping
+	stateStopped
+)
+
+type connIDKey struct{}
+
+// Server is an HTTP/3 server on quic-go. Create it with NewServer, add routes,
+// Start it, Stop it; it can be started only once.
+type Server struct {
+	cfg      Config
+	cert     tls.Certificate
+	devCert  bool
+	logger   atomic.Pointer[func(level int, line string)]
+	routes   atomic.Pointer[Routes]
+	builder  RouterBuilder[Handler]
+	fallback Handler
+	events   atomic.Pointer[EventQueue]
+
+	mu         sync.Mutex
+	state      serverState
+	udp        *net.UDPConn
+	transport  *quic.Transport
+	listener   *quic.EarlyListener
+	h3         *http3.Server
+	conns      map[*quic.Conn]struct{}
+	acceptDone chan struct{}
+	stopDone   chan struct{}
+	started    time.Time
+	stopped    time.Time
+
+	nextConn atomic.Uint64
+
+	connectionsTotal  atomic.Uint64
+	connectionsActive atomic.Int64
+	requestsTotal     atomic.Uint64
+	requestsActive    atomic.Int64
+	requestsRejected  atomic.Uint64
+	idle              chan struct{} // closed when requestsActive drops to 0 while stopping
+}
+
+// NewServer validates cfg and loads (or makes) the certificate.
+func NewServer(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cert, dev, err := cfg.certificate()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, cert: cert, devCert: dev, conns: map[*quic.Conn]struct{}{}}
+	if cfg.Logger != nil {
+		s.SetLogger(cfg.Logger)
+	}
+	return s, nil
+}
+
+// SetLogger replaces the log sink; nil sends log lines to the event queue if
+// there is one, or discards them.
+func (s *Server) SetLogger(f func(level int, line string)) {
+	if f == nil {
+		s.logger.Store(nil)
+		return
+	}
+	s.logger.Store(&f)
+}
+
+func (s *Server) logf(level int, format string, args ...any) {
+	if level > s.cfg.LogLevel {
+		return
+	}
+	line := fmt.Sprintf(format, args...)
+	if f := s.logger.Load(); f != nil {
+		(*f)(level, line)
+	} else if q := s.events.Load(); q != nil {
+		_ = q.TryPush(encodeLog(level, line))
+	}
+}
+
+// CertificateHash is the SHA-256 of the server certificate's DER.
+func (s *Server) CertificateHash() [32]byte { return CertificateHash(s.cert) }
+
+// DevCertificate reports whether the server made its own certificate.
+func (s *Server) DevCertificate() bool { return s.devCert }
+
+// EventQueue returns the server's event queue, creating it on first use.
+func (s *Server) EventQueue() (*EventQueue, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.events.Load(); q != nil {
+		return q, nil
+	}
+	q, err := NewEventQueue()
+	if err != nil {
+		return nil, err
+	}
+	s.events.Store(q)
+	return q, nil
+}
+
+// Route adds a route; only before Start.
+func (s *Server) Route(method, pattern string, h Handler) error {
+	if h == nil {
+		return fmt.Errorf("%w: nil handler", ErrInvalidArgument)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateNew {
+		return fmt.Errorf("%w: routes can be added only before start", ErrState)
+	}
+	if err := s.builder.Add(method, pattern, h); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	}
+	return nil
+}
+
+// SetFallback sets the handler for requests no route matches; only before Start.
+func (s *Server) SetFallback(h Handler) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateNew {
+		return fmt.Errorf("%w: the fallback can be set only before start", ErrState)
+	}
+	s.fallback = h
+	return nil
+}
+
+// SetRoutes replaces the whole routing table at any time, also while
+// running: requests already dispatched keep their handler.
+func (s *Server) SetRoutes(r *Routes) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes.Store(r)
+	if s.state == stateNew {
+		s.builder = RouterBuilder[Handler]{}
+		s.fallback = nil
+	}
+}
+
+// Start binds the UDP socket and starts serving.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateNew {
+		return fmt.Errorf("%w: the server was already started", ErrState)
+	}
+	if s.routes.Load() == nil {
+		s.routes.Store(NewRoutes(&s.builder, s.fallback))
+	}
+	ip := net.IPv4zero
+	if s.cfg.BindAddr != "" {
+		ip = net.ParseIP(s.cfg.BindAddr)
+	}
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: s.cfg.Port})
+	if err != nil {
+		return fmt.Errorf("listening on %s:%d: %w", ip, s.cfg.Port, err)
+	}
+	s.h3 = &http3.Server{
+		Handler:         http.HandlerFunc(s.serveHTTP),
+		EnableDatagrams: s.cfg.EnableDatagrams || s.cfg.EnableWebTransport,
+		MaxHeaderBytes:  s.cfg.MaxHeaderBytes,
+	}
+	tlsConf := http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS13})
+	quicConf := &quic.Config{
+		EnableDatagrams:                  s.cfg.EnableDatagrams || s.cfg.EnableWebTransport,
+		EnableStreamResetPartialDelivery: s.cfg.EnableWebTransport,
+		Tracer:                           qlogTracer(s.cfg.QlogDir, s.logf),
+	}
+	s.transport = &quic.Transport{Conn: udp, ConnContext: s.connContext}
+	ln, err := s.transport.ListenEarly(tlsConf, quicConf)
+	if err != nil {
+		udp.Close()
+		return err
+	}
+	s.udp, s.listener = udp, ln
+	s.state = stateRunning
+	s.started = time.Now()
+	s.acceptDone = make(chan struct{})
+	go s.acceptLoop()
+	s.logf(LogInfo, "listening on %s", udp.LocalAddr())
+	return nil
+}
+
+// connContext stamps each new connection with an id, and refuses
+// connections once the server is stopping.
+func (s *Server) connContext(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
+	s.mu.Lock()
+	running := s.state == stateRunning
+	s.mu.Unlock()
+	if !running {
+		return nil, errors.New("server is stopping")
+	}
+	var id [8]byte
+	binary.BigEndian.PutUint64(id[:], s.nextConn.Add(1))
+	return context.WithValue(ctx, connIDKey{}, id[:]), nil
+}
+
+func (s *Server) acceptLoop() {
+	defer close(s.acceptDone)
+	for {
+		conn, err := s.listener.Accept(context.Background())
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.state != stateRunning {
+			s.mu.Unlock()
+			conn.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "server stopping")
+			continue
+		}
+		s.conns[conn] = struct{}{}
+		s.mu.Unlock()
+		s.connectionsTotal.Add(1)
+		s.connectionsActive.Add(1)
+		s.logf(LogDebug, "connection from %s", conn.RemoteAddr())
+		context.AfterFunc(conn.Context(), func() {
+			s.mu.Lock()
+			delete(s.conns, conn)
+			s.mu.Unlock()
+			s.connectionsActive.Add(-1)
+		})
+		go func() {
+			if err := s.h3.ServeQUICConn(conn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.logf(LogDebug, "connection %s: %v", conn.RemoteAddr(), err)
+			}
+			// ServeQUICConn returns without closing conn after Shutdown.
+			conn.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "")
+		}()
+	}
+}
+
+// Port returns the bound UDP port, or 0 before Start.
+func (s *Server) Port() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.udp == nil {
+		return 0
+	}
+	return s.udp.LocalAddr().(*net.UDPAddr).Port
+}
+
+// Running reports whether the server is started and not stopping.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateRunning
+}
+
+// Stop shuts the server down and waits until it is down. Graceful (force
+// false): new connections are refused, clients get GOAWAY, in-flight requests
+// finish, then every connection is closed. Force: every connection is closed
+// at once and open responses are aborted. A forced Stop may follow a graceful
+// one that is still waiting. Stopping a server that was never started or is
+// already stopped returns nil.
+func (s *Server) Stop(force bool) error {
+	s.mu.Lock()
+	switch s.state {
+	case stateNew:
+		s.state = stateStopped
+		s.mu.Unlock()
+		return nil
+	case stateStopped:
+		s.mu.Unlock()
+		return nil
+	case stateRunning:
+		s.state = stateStopping
+		s.stopDone = make(chan struct{})
+		s.idle = make(chan struct{})
+		if s.requestsActive.Load() == 0 {
+			close(s.idle)
+		}
+		s.mu.Unlock()
+		go s.shutdown()
+	default:
+		s.mu.Unlock()
+	}
+	if force {
+		s.closeConnections()
+	}
+	<-s.stopDone
+	return nil
+}
+
+// StopLinger bounds how long a graceful Stop waits, once no request is in
+// flight, for clients to close their connections after GOAWAY. Closing a
+// QUIC connection discards data not yet sent, so closing at once could cut
+// off the last responses.
+const StopLinger = time.Second
+
+// shutdown runs the graceful sequence; closing every connection (Stop(true))
+// cuts it short.
+func (s *Server) shutdown() {
+	ctx, cancel := context.WithCancel(context.Background())
+	shutdownDone := make(chan struct{})
+	go func() {
+		_ = s.h3.Shutdown(ctx) // GOAWAY; returns when connections are gone or ctx ends
+		close(shutdownDone)
+	}()
+	<-s.idle
+	deadline := time.Now().Add(StopLinger)
+	for s.connectionsActive.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-shutdownDone
+	s.closeConnections()
+	_ = s.listener.Close()
+	_ = s.transport.Close()
+	_ = s.udp.Close()
+	<-s.acceptDone
+	s.mu.Lock()
+	s.state = stateStopped
+	s.stopped = time.Now()
+	s.mu.Unlock()
+	s.logf(LogInfo, "stopped")
+	close(s.stopDone)
+}
+
+func (s *Server) closeConnections() {
+	s.mu.Lock()
+	conns := make([]*quic.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "server stopped")
+	}
+}
+
+// StopAsync starts Stop(force) and returns at once; when the server is down,
+// an EventStopped is pushed to the event queue (created if needed).
+func (s *Server) StopAsync(force bool) error {
+	q, err := s.EventQueue()
+	if err != nil {
+		return err
+	}
+	go func() {
+		_ = s.Stop(force)
+		_ = q.PushControl(encodeStopped())
+	}()
+	return nil
+}
+
+// Close stops the server at once if it runs and releases the event queue.
+// The event queue's consumer must have stopped waiting on its fd.
+func (s *Server) Close() {
+	_ = s.Stop(true)
+	if q := s.events.Load(); q != nil {
+		q.Close()
+	}
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	ConnectionsTotal  uint64
+	ConnectionsActive uint64
+	RequestsTotal     uint64
+	RequestsActive    uint64
+	// RequestsRejected counts requests answered by the server itself with
+	// 4xx/5xx before any handler ran (404, 405, 413) or whose handler failed.
+	RequestsRejected uint64
+	// EventsDropped counts events the event queue discarded (log lines).
+	EventsDropped uint64
+	// UptimeMs is the time since Start (frozen at Stop); 0 before Start.
+	UptimeMs int64
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		ConnectionsTotal:  s.connectionsTotal.Load(),
+		ConnectionsActive: uint64(max(0, s.connectionsActive.Load())),
+		RequestsTotal:     s.requestsTotal.Load(),
+		RequestsActive:    uint64(max(0, s.requestsActive.Load())),
+		RequestsRejected:  s.requestsRejected.Load(),
+	}
+	if q := s.events.Load(); q != nil {
+		st.EventsDropped = q.Dropped()
+	}
+	s.mu.Lock()
+	switch {
+	case s.started.IsZero():
+	case !s.stopped.IsZero():
+		st.UptimeMs = s.stopped.Sub(s.started).Milliseconds()
+	default:
+		st.UptimeMs = time.Since(s.started).Milliseconds()
+	}
+	s.mu.Unlock()
+	return st
+}
+
+// ResponseIDBase is the first response id. Ids are above every user-space
+// address on x86-64 (2^47) and below 2^53, so an id can travel as an opaque
+// C pointer that the Go garbage collector never mistakes for a heap pointer,
+// and as an exact JavaScript number.
+const ResponseIDBase = 1 << 50
+
+var (
+	openResponses sync.Map // uint64 -> *Response, across all servers
+	lastResponse  atomic.Uint64
+)
+
+// registerResponse creates a Response with a fresh process-wide id.
+func registerResponse() *Response {
+	res := newResponse(ResponseIDBase + lastResponse.Add(1))
+	openResponses.Store(res.ID, res)
+	return res
+}
+
+// LookupResponse returns the open response with the given id, from any server.
+func LookupResponse(id uint64) (*Response, bool) {
+	v, ok := openResponses.Load(id)
+	if !ok {
+		return nil, false
+	}
+	return v.(*Response), true
+}
+
+// ExistingEventQueue returns the event queue, or ErrState if none was created.
+func (s *Server) ExistingEventQueue() (*EventQueue, error) {
+	if q := s.events.Load(); q != nil {
+		return q, nil
+	}
+	return nil, fmt.Errorf("%w: the server has no event queue", ErrState)
+}

@@ -1,0 +1,397 @@
+/*
+ * zig_h3.h - an HTTP/3 server library (quic-go inside), for C and Bun.
+ *
+ * This header keeps the server half of the original zig_h3 ABI: the same
+ * names, types and struct layouts, so programs written against it work
+ * unchanged. It adds what that ABI lacked: error codes and messages, the
+ * bound port, the certificate hash, and an event-queue mode for runtimes
+ * whose threads must not be called from foreign threads (Bun).
+ *
+ * Conventions
+ * - Every function returning int returns ZIG_H3_OK (0) on success and a
+ *   negative ZIG_H3_ERR_* code on error; zig_h3_last_error() then describes
+ *   the failure. A misuse (NULL, bad length, stale handle, wrong state) is an
+ *   error code, never a crash.
+ * - Handles (zig_h3_server *, zig_h3_response *, zig_h3_wt_session *) are
+ *   opaque numbers, not addresses. Once freed or finished they are never
+ *   reused: passing one again gives ZIG_H3_ERR_BAD_HANDLE.
+ * - Callbacks run on the library's own threads, several at once. Everything
+ *   a callback receives by pointer is borrowed for the duration of the call
+ *   only; copy what you keep. The `user` pointer is passed back untouched.
+ * - Memory the caller passes in (strings, buffers, structs) is copied before
+ *   the function returns; the library keeps no pointer to it.
+ * - Strings the library returns are owned by the library.
+ */
+#ifndef ZIG_H3_H
+#define ZIG_H3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Return codes ------------------------------------------------------ */
+
+#define ZIG_H3_OK                      0
+/** An argument is NULL, out of range or malformed. */
+#define ZIG_H3_ERR_INVALID_ARG        -1
+/** The handle is unknown, freed or finished (never a crash). */
+#define ZIG_H3_ERR_BAD_HANDLE         -2
+/** Not allowed now: route after start, header after the body began, ... */
+#define ZIG_H3_ERR_STATE              -3
+/** The response, session or server is already closed (ended, aborted by the peer, stopped). */
+#define ZIG_H3_ERR_CLOSED             -4
+/** The feature exists in the ABI but is not implemented yet. */
+#define ZIG_H3_ERR_NOT_SUPPORTED      -5
+/** The operating system refused (bind failed, eventfd failed, ...). */
+#define ZIG_H3_ERR_IO                 -6
+/** The configuration is invalid (certificate, key, address, port). */
+#define ZIG_H3_ERR_CONFIG             -7
+/** A bounded queue is full; the item was dropped. */
+#define ZIG_H3_ERR_QUEUE_FULL         -8
+/** zig_h3_server_drain: the oldest event does not fit in the buffer;
+ *  zig_h3_server_event_size tells the size it needs. */
+#define ZIG_H3_ERR_BUFFER_TOO_SMALL   -9
+/** A bug in the library; zig_h3_last_error() says more. */
+#define ZIG_H3_ERR_INTERNAL           -10
+
+/* ---- Types --------------------------------------------------------------- */
+
+typedef struct zig_h3_server zig_h3_server;
+typedef struct zig_h3_response zig_h3_response;
+typedef struct zig_h3_wt_session zig_h3_wt_session;
+
+/** Server configuration (48 bytes). NULL strings and zero values mean defaults. */
+typedef struct zig_h3_server_config {
+    /** PEM certificate chain file; NULL together with key_path: the server
+     *  makes an ECDSA P-256 development certificate for localhost and
+     *  127.0.0.1 valid 13 days (see zig_h3_server_certificate_hash). */
+    const char *cert_path;
+    /** PEM private key file. */
+    const char *key_path;
+    /** IP address to bind; NULL means "0.0.0.0". */
+    const char *bind_addr;
+    /** UDP port; 0 picks an ephemeral port (see zig_h3_server_port). */
+    uint16_t bind_port;
+    /** Non-zero: negotiate QUIC and HTTP/3 datagrams. */
+    uint8_t enable_dgram;
+    /** Non-zero: accept WebTransport sessions (implies enable_dgram). */
+    uint8_t enable_webtransport;
+    /** Directory for one qlog file per connection; NULL: no qlog. */
+    const char *qlog_dir;
+    /** 0 = warnings, 1 = info, 2 or more = debug. */
+    uint8_t log_level;
+} zig_h3_server_config;
+
+/** One header line. Names are lower-case. Not NUL-terminated: use the lengths. */
+typedef struct zig_h3_header {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} zig_h3_header;
+
+/** A request as a callback sees it (104 bytes); borrowed for the call only.
+ *  Strings are not NUL-terminated: use the lengths. */
+typedef struct zig_h3_request {
+    const char *method;
+    size_t method_len;
+    /** Request target as sent: escaped path and query. */
+    const char *path;
+    size_t path_len;
+    const char *authority;
+    size_t authority_len;
+    const zig_h3_header *headers;
+    size_t headers_len;
+    /** QUIC stream the request arrived on. */
+    uint64_t stream_id;
+    /** Connection id (8 bytes), unique per connection within a server. */
+    const uint8_t *conn_id;
+    size_t conn_id_len;
+    /** Buffered body (NULL when empty); over the server's limit (1 MiB) the
+     *  client got 413 and the callback is not called. */
+    const uint8_t *body;
+    size_t body_len;
+} zig_h3_request;
+
+/** Counters (32 bytes). It is a struct tag only, not a typedef: the name
+ *  zig_h3_server_stats also names the function that fills it, so write
+ *  `struct zig_h3_server_stats`. */
+struct zig_h3_server_stats {
+    uint64_t connections_total;
+    uint64_t connections_active;
+    uint64_t requests_total;
+    /** Milliseconds since start (frozen at stop); 0 before start. */
+    int64_t uptime_ms;
+};
+
+/** Called for each request routed to it. Set status, headers and body with
+ *  the zig_h3_response_* functions; the response ends when the callback
+ *  returns unless it called zig_h3_response_defer_end. */
+typedef void (*zig_h3_request_cb)(void *user, const zig_h3_request *req, zig_h3_response *resp);
+/** HTTP/3 datagram on a request stream (not supported yet). */
+typedef void (*zig_h3_datagram_cb)(void *user, const zig_h3_request *req, zig_h3_response *resp,
+                                   const uint8_t *data, size_t data_len);
+/** WebTransport session request (not supported yet). */
+typedef void (*zig_h3_wt_session_cb)(void *user, const zig_h3_request *req, zig_h3_wt_session *session);
+/** One log line, NUL-terminated, without a trailing newline. */
+typedef void (*zig_h3_log_cb)(void *user, const char *line);
+/** Raw QUIC datagram on a connection (not supported yet). */
+typedef void (*zig_h3_quic_datagram_cb)(void *user, void *conn_ptr, const uint8_t *conn_id, size_t conn_id_len,
+                                        const uint8_t *data, size_t data_len);
+/** A chunk of a streaming request body (not supported yet). */
+typedef void (*zig_h3_body_chunk_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id,
+                                     const uint8_t *chunk, size_t len);
+/** End of a streaming request body (not supported yet). */
+typedef void (*zig_h3_body_complete_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id);
+/** A request stream closed; aborted != 0 if the peer reset it (not supported yet). */
+typedef void (*zig_h3_stream_close_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id,
+                                       uint8_t aborted);
+/** A connection closed (not supported yet). */
+typedef void (*zig_h3_connection_close_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len);
+
+/** Counter indexes for zig_h3_server_counters. */
+enum {
+    ZIG_H3_COUNTER_CONNECTIONS_TOTAL = 0,
+    ZIG_H3_COUNTER_CONNECTIONS_ACTIVE = 1,
+    ZIG_H3_COUNTER_REQUESTS_TOTAL = 2,
+    ZIG_H3_COUNTER_UPTIME_MS = 3,
+    ZIG_H3_COUNTER_REQUESTS_ACTIVE = 4,
+    /** Answered by the server itself with an error (404, 405, 413, 503) or by a failed handler. */
+    ZIG_H3_COUNTER_REQUESTS_REJECTED = 5,
+    /** Events (log lines) the event queue dropped because it was full. */
+    ZIG_H3_COUNTER_EVENTS_DROPPED = 6,
+    ZIG_H3_COUNTER_COUNT = 7
+};
+
+/* The library's own bindings (capi/) define ZIG_H3_NO_PROTOTYPES: cgo
+ * declares the exported functions itself, without const qualifiers. */
+#ifndef ZIG_H3_NO_PROTOTYPES
+
+/* ---- Library ------------------------------------------------------------- */
+
+/** Library version, e.g. "0.1.0 (quic-go v0.64.1)". Owned by the library. */
+const char *zig_h3_version(void);
+
+/** Short fixed text for a return code. Owned by the library; never NULL. */
+const char *zig_h3_strerror(int code);
+
+/** Message of the last failing call made on the calling thread, or "" if
+ *  none. Owned by the library, valid until the next call on this thread. */
+const char *zig_h3_last_error(void);
+
+/* ---- Server -------------------------------------------------------------- */
+
+/** Creates a server from config (NULL: all defaults). Loads the certificate
+ *  now, so a bad one fails here. Returns NULL on error (see
+ *  zig_h3_last_error). Free it with zig_h3_server_free. */
+zig_h3_server *zig_h3_server_new(const zig_h3_server_config *config);
+
+/** Stops the server at once if it runs (as stop with force) and frees it.
+ *  In event-queue mode, stop waiting on the event fd before freeing: the fd
+ *  is closed here. Returns ZIG_H3_OK or ZIG_H3_ERR_BAD_HANDLE. */
+int zig_h3_server_free(zig_h3_server *server);
+
+/** Binds the UDP socket and starts serving. Errors: BAD_HANDLE, STATE
+ *  (already started), IO (bind failed). */
+int zig_h3_server_start(zig_h3_server *server);
+
+/** Stops the server and returns when it is down. force != 0: every
+ *  connection is closed at once and open responses are aborted. force == 0:
+ *  new connections are refused, clients get GOAWAY, in-flight requests
+ *  finish (a deferred response must still be ended), then connections close
+ *  (clients get up to one second to close them first). Must not be called
+ *  from a request callback (use zig_h3_server_stop_async). Stopping a server
+ *  that is not running returns ZIG_H3_OK. Errors: BAD_HANDLE. */
+int zig_h3_server_stop(zig_h3_server *server, uint8_t force);
+
+/** Like zig_h3_server_stop but returns at once; an EVENT_STOPPED event is
+ *  queued when the server is down (this creates the event queue if needed).
+ *  Errors: BAD_HANDLE, IO. */
+int zig_h3_server_stop_async(zig_h3_server *server, uint8_t force);
+
+/** The bound UDP port (> 0) once started, 0 before. Negative on error (BAD_HANDLE). */
+int zig_h3_server_port(zig_h3_server *server);
+
+/** Writes the SHA-256 of the server certificate's DER (32 bytes) to out32:
+ *  the value browsers pin with WebTransport serverCertificateHashes.
+ *  Returns 1 if the certificate is the development one, 0 if it was given,
+ *  or a negative error (BAD_HANDLE, INVALID_ARG for NULL). */
+int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
+
+/** Adds a route; only before start. method is an HTTP token or "*" (any
+ *  method); pattern is "/"-separated literal segments, ":name" segments
+ *  (one non-empty segment) and an optional final "*" (the rest of the path).
+ *  The most specific pattern wins whatever the order of registration. HEAD
+ *  is served by the GET route when there is no HEAD route; a known path with
+ *  another method gets 405 with Allow (OPTIONS: 204 with Allow); an unknown
+ *  path gets 404. datagram_cb and wt_cb must be NULL for now
+ *  (NOT_SUPPORTED). Errors: BAD_HANDLE, INVALID_ARG (NULL method, pattern or
+ *  callback, bad method or pattern, duplicate route), STATE (started),
+ *  NOT_SUPPORTED. */
+int zig_h3_server_route(zig_h3_server *server, const char *method, const char *pattern,
+                        zig_h3_request_cb callback, zig_h3_datagram_cb datagram_cb,
+                        zig_h3_wt_session_cb wt_cb, void *user);
+
+/** Streaming-body route. Not supported yet: returns ZIG_H3_ERR_NOT_SUPPORTED
+ *  (or BAD_HANDLE / INVALID_ARG for bad arguments). */
+int zig_h3_server_route_streaming(zig_h3_server *server, const char *method, const char *pattern,
+                                  zig_h3_request_cb callback, zig_h3_body_chunk_cb body_chunk_cb,
+                                  zig_h3_body_complete_cb body_complete_cb, zig_h3_datagram_cb datagram_cb,
+                                  zig_h3_wt_session_cb wt_cb, void *user);
+
+/** Stream close hook. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
+int zig_h3_server_set_stream_close_cb(zig_h3_server *server, zig_h3_stream_close_cb cb, void *user);
+
+/** Connection close hook. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
+int zig_h3_server_set_connection_close_cb(zig_h3_server *server, zig_h3_connection_close_cb cb, void *user);
+
+/** Raw QUIC datagram hook. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
+int zig_h3_server_set_quic_datagram_cb(zig_h3_server *server, zig_h3_quic_datagram_cb cb, void *user);
+
+/** Sends a raw QUIC datagram. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
+int zig_h3_server_send_quic_datagram(zig_h3_server *server, void *conn_ptr, const uint8_t *data, size_t len);
+
+/** Sends log lines at or below the configured log_level to cb (NULL: stop
+ *  logging). cb runs on library threads. Errors: BAD_HANDLE. */
+int zig_h3_server_set_log(zig_h3_server *server, zig_h3_log_cb cb, void *user);
+
+/** Fills *out with the counters. Errors: BAD_HANDLE, INVALID_ARG (NULL out). */
+int zig_h3_server_stats(zig_h3_server *server, struct zig_h3_server_stats *out);
+
+/** Writes up to n counters, in the order of the ZIG_H3_COUNTER_* indexes,
+ *  to out. Returns how many it wrote, or BAD_HANDLE / INVALID_ARG. */
+int zig_h3_server_counters(zig_h3_server *server, uint64_t *out, size_t n);
+
+/* ---- Responses ----------------------------------------------------------- */
+/* A zig_h3_response is valid from the request callback until the response
+ * ends (then BAD_HANDLE). These functions only record what to send and
+ * never block on the network; the library writes it out. They may be
+ * called from any thread. */
+
+/** Sets the status (100-599, default 200). Errors: BAD_HANDLE, INVALID_ARG
+ *  (out of range), STATE (body already started). */
+int zig_h3_response_status(zig_h3_response *resp, uint16_t status);
+
+/** Adds a header (repeated names keep every value, e.g. set-cookie). The
+ *  name must be an HTTP token; the value must not hold CR, LF or NUL.
+ *  Errors: BAD_HANDLE, INVALID_ARG, STATE (body already started). */
+int zig_h3_response_header(zig_h3_response *resp, const char *name, size_t name_len,
+                           const char *value, size_t value_len);
+
+/** Appends body bytes (copied); the head is fixed from now on. data may be
+ *  NULL only with len 0. Errors: BAD_HANDLE, INVALID_ARG. */
+int zig_h3_response_write(zig_h3_response *resp, const uint8_t *data, size_t len);
+
+/** Appends the last body bytes (may be none) and ends the response. Without
+ *  an earlier write, Content-Length is set to len. Errors: BAD_HANDLE,
+ *  INVALID_ARG. */
+int zig_h3_response_end(zig_h3_response *resp, const uint8_t *data, size_t len);
+
+/** Sends an HTTP/3 datagram on the request stream. Not supported yet:
+ *  ZIG_H3_ERR_NOT_SUPPORTED (or BAD_HANDLE). */
+int zig_h3_response_send_h3_datagram(zig_h3_response *resp, const uint8_t *data, size_t len);
+
+/** Sends trailer fields after the body and ends the response. headers may be
+ *  NULL only with count 0. Errors: BAD_HANDLE, INVALID_ARG. */
+int zig_h3_response_send_trailers(zig_h3_response *resp, const zig_h3_header *headers, size_t count);
+
+/** Keeps the response open after the request callback returns; end it
+ *  later, from any thread, with zig_h3_response_end or
+ *  zig_h3_response_send_trailers. Errors: BAD_HANDLE. */
+int zig_h3_response_defer_end(zig_h3_response *resp);
+
+/** auto_end != 0: end when the callback returns (the default); 0: same as
+ *  zig_h3_response_defer_end. Errors: BAD_HANDLE. */
+int zig_h3_response_set_auto_end(zig_h3_response *resp, uint8_t auto_end);
+
+/** 1 if the response ends when the callback returns, 0 if not, or BAD_HANDLE. */
+int zig_h3_response_should_auto_end(zig_h3_response *resp);
+
+/** Number of body bytes recorded but not yet handed to the QUIC stream
+ *  (>= 0), or BAD_HANDLE. A writer can poll it to pace itself. */
+int zig_h3_response_process_partial(zig_h3_response *resp);
+
+/* ---- WebTransport (not supported yet: all return ZIG_H3_ERR_NOT_SUPPORTED
+ *      for a non-NULL session, INVALID_ARG for NULL) ----------------------- */
+
+int zig_h3_wt_accept(zig_h3_wt_session *session);
+int zig_h3_wt_reject(zig_h3_wt_session *session, uint16_t status);
+int zig_h3_wt_close(zig_h3_wt_session *session, uint32_t code, const uint8_t *reason, size_t reason_len);
+int zig_h3_wt_send_datagram(zig_h3_wt_session *session, const uint8_t *data, size_t len);
+int zig_h3_wt_release(zig_h3_wt_session *session);
+
+/* ---- Event-queue mode -------------------------------------------------------
+ * For runtimes that must not be called from foreign threads (Bun). Instead
+ * of callbacks, requests become events in a bounded queue. The event fd
+ * (a non-blocking eventfd) becomes readable when the queue goes from empty
+ * to non-empty; the consumer then calls zig_h3_server_drain until it
+ * returns 0. Requests wait (slowing clients down through flow control)
+ * while the queue is full; log lines are dropped and counted.
+ *
+ * Events are packed one after the other; each starts with
+ *   u32 total length (a multiple of 8, header included), u8 type, 3 zero bytes
+ * and continues, little-endian, with:
+ *   ZIG_H3_EVENT_REQUEST  u64 response handle, u64 stream id, u32 route tag,
+ *                         u32 head length, u32 body length, u16 param count,
+ *                         u16 header count, head, body. The head is NUL-
+ *                         separated strings: method, path (with query),
+ *                         authority, remote address "ip:port", connection id
+ *                         in hex, then name and raw (percent-encoded) value
+ *                         of each route param, then name and value of each
+ *                         header. Answer with zig_h3_response_respond.
+ *   ZIG_H3_EVENT_ABORT    u64 response handle: the client went away before
+ *                         the response ended; the handle is now invalid.
+ *   ZIG_H3_EVENT_LOG      u32 level, u32 length, the line (not NUL-terminated).
+ *   ZIG_H3_EVENT_STOPPED  u32 0: a zig_h3_server_stop_async finished.
+ */
+
+#define ZIG_H3_EVENT_REQUEST 1
+#define ZIG_H3_EVENT_ABORT   2
+#define ZIG_H3_EVENT_LOG     3
+#define ZIG_H3_EVENT_STOPPED 4
+
+/** Returns the event fd (>= 0), creating the queue on first call; log lines
+ *  go to the queue from then on unless zig_h3_server_set_log set a callback.
+ *  The fd belongs to the server and is closed by zig_h3_server_free.
+ *  Errors: BAD_HANDLE, IO. */
+int zig_h3_server_event_fd(zig_h3_server *server);
+
+/** Moves whole events, oldest first, into buf (cap bytes) and returns the
+ *  number of bytes written; 0 when the queue is empty. Errors: BAD_HANDLE,
+ *  INVALID_ARG (NULL buf), STATE (no event queue), BUFFER_TOO_SMALL (the
+ *  oldest event is larger than cap; see zig_h3_server_event_size). */
+int64_t zig_h3_server_drain(zig_h3_server *server, uint8_t *buf, size_t cap);
+
+/** Size in bytes of the oldest queued event, 0 if none, or a negative error. */
+int64_t zig_h3_server_event_size(zig_h3_server *server);
+
+/** Replaces the routing table with routes whose requests become
+ *  ZIG_H3_EVENT_REQUEST events. spec is JSON (len bytes):
+ *    {"routes":[{"method":"GET","pattern":"/users/:id","tag":1}, ...],
+ *     "fallback": 0}
+ *  tag is echoed in each request event; "fallback" (a tag, or null) takes
+ *  requests no route matches. Allowed before and after start (reload):
+ *  requests already dispatched keep their handler. Creates the event queue
+ *  if needed. Errors: BAD_HANDLE, INVALID_ARG (bad JSON, method or
+ *  pattern), IO. */
+int zig_h3_server_set_event_routes(zig_h3_server *server, const char *spec, size_t len);
+
+/** Answers a request in one call: status, headers, body and, if end != 0,
+ *  the end of the response. headers is a block of NUL-terminated name and
+ *  value strings ("name\0value\0name\0value\0"), headers_len bytes long.
+ *  With end == 0, continue with zig_h3_response_write / _end /
+ *  _send_trailers. Errors: BAD_HANDLE, INVALID_ARG (status, malformed
+ *  block, bad name or value), STATE (head already sent). */
+int zig_h3_response_respond(zig_h3_response *resp, uint16_t status, const uint8_t *headers, size_t headers_len,
+                            const uint8_t *body, size_t body_len, uint8_t end);
+
+#endif /* ZIG_H3_NO_PROTOTYPES */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZIG_H3_H */
