@@ -1,19 +1,19 @@
 #include <string.h>
 #include "../include/zig_h3.h"
 
-void zig_h3_set_last_error(const char *msg, size_t len);
+__attribute__((visibility("hidden"))) void zig_h3_set_last_error(const char *msg, size_t len);
 
-void zig_h3_call_request_cb(zig_h3_request_cb cb, void *user, const zig_h3_request *req, zig_h3_response *resp) {
+__attribute__((visibility("hidden"))) void zig_h3_call_request_cb(zig_h3_request_cb cb, void *user, const zig_h3_request *req, zig_h3_response *resp) {
     cb(user, req, resp);
 }
 
-void zig_h3_call_log_cb(zig_h3_log_cb cb, void *user, const char *line) {
+__attribute__((visibility("hidden"))) void zig_h3_call_log_cb(zig_h3_log_cb cb, void *user, const char *line) {
     cb(user, line);
 }
 
 static __thread char last_error[512];
 
-void zig_h3_set_last_error(const char *msg, size_t len) {
+__attribute__((visibility("hidden"))) void zig_h3_set_last_error(const char *msg, size_t len) {
     if (len >= sizeof last_error) len = sizeof last_error - 1;
     memcpy(last_error, msg, len);
     last_error[len] = 0;

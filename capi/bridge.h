@@ -5,8 +5,8 @@
 #define ZIG_H3_NO_PROTOTYPES
 #include "../include/zig_h3.h"
 
-void zig_h3_call_request_cb(zig_h3_request_cb cb, void *user, const zig_h3_request *req, zig_h3_response *resp);
-void zig_h3_call_log_cb(zig_h3_log_cb cb, void *user, const char *line);
-void zig_h3_set_last_error(const char *msg, size_t len);
+__attribute__((visibility("hidden"))) void zig_h3_call_request_cb(zig_h3_request_cb cb, void *user, const zig_h3_request *req, zig_h3_response *resp);
+__attribute__((visibility("hidden"))) void zig_h3_call_log_cb(zig_h3_log_cb cb, void *user, const char *line);
+__attribute__((visibility("hidden"))) void zig_h3_set_last_error(const char *msg, size_t len);
 const char *zig_h3_strerror(int code);
 #endif

@@ -239,3 +239,16 @@ func newCRequest(req *core.Request) *C.zig_h3_request {
 	}
 	return creq
 }
+
+//export zig_h3_server_set_options
+func zig_h3_server_set_options(h *C.zig_h3_server, spec *C.char, n C.size_t) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	b, ok := bytesArg(unsafe.Pointer(spec), n)
+	if !ok || b == nil {
+		return invalid("spec is NULL or empty")
+	}
+	return result(s.core.SetOptions(b))
+}

@@ -65,6 +65,9 @@ func (c *Config) validate() error {
 	if c.MaxRequestBodySize < 0 {
 		return configError("maxRequestBodySize must not be negative")
 	}
+	if c.MaxHeaderBytes < 0 {
+		return configError("maxHeaderBytes must not be negative")
+	}
 	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
 		return configError("certificate and key must be given together")
 	}
@@ -105,4 +108,15 @@ func (c *Config) maxBody() int64 {
 		return DefaultMaxRequestBodySize
 	}
 	return c.MaxRequestBodySize
+}
+
+// Options are the settings the C configuration struct cannot carry, given
+// as JSON to Server.SetOptions: {"certPem": "...", "keyPem": "...",
+// "maxRequestBodySize": 1048576, "maxHeaderBytes": 65536}. Absent fields
+// keep their value.
+type Options struct {
+	CertPEM            *string `json:"certPem"`
+	KeyPEM             *string `json:"keyPem"`
+	MaxRequestBodySize *int64  `json:"maxRequestBodySize"`
+	MaxHeaderBytes     *int    `json:"maxHeaderBytes"`
 }

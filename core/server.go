@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -469,4 +470,43 @@ func (s *Server) ExistingEventQueue() (*EventQueue, error) {
 		return q, nil
 	}
 	return nil, fmt.Errorf("%w: the server has no event queue", ErrState)
+}
+
+// SetOptions applies Options given as JSON; only before Start. A new
+// certificate replaces the configured one (paths or development).
+func (s *Server) SetOptions(spec []byte) error {
+	var o Options
+	if err := json.Unmarshal(spec, &o); err != nil {
+		return fmt.Errorf("%w: options: %v", ErrInvalidArgument, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateNew {
+		return fmt.Errorf("%w: options can be set only before start", ErrState)
+	}
+	cfg := s.cfg
+	if o.CertPEM != nil || o.KeyPEM != nil {
+		if o.CertPEM == nil || o.KeyPEM == nil {
+			return configError("certPem and keyPem must be given together")
+		}
+		cfg.CertPEM, cfg.KeyPEM, cfg.CertPath, cfg.KeyPath = []byte(*o.CertPEM), []byte(*o.KeyPEM), "", ""
+	}
+	if o.MaxRequestBodySize != nil {
+		cfg.MaxRequestBodySize = *o.MaxRequestBodySize
+	}
+	if o.MaxHeaderBytes != nil {
+		cfg.MaxHeaderBytes = *o.MaxHeaderBytes
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if o.CertPEM != nil {
+		cert, dev, err := cfg.certificate()
+		if err != nil {
+			return err
+		}
+		s.cert, s.devCert = cert, dev
+	}
+	s.cfg = cfg
+	return nil
 }

@@ -221,6 +221,15 @@ int zig_h3_server_port(zig_h3_server *server);
  *  or a negative error (BAD_HANDLE, INVALID_ARG for NULL). */
 int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
 
+/** Sets what zig_h3_server_config cannot carry; only before start. spec is
+ *  JSON (len bytes) with any of: "certPem" and "keyPem" (PEM text, together;
+ *  they replace cert_path/key_path or the development certificate),
+ *  "maxRequestBodySize" (bytes; buffered bodies over it get 413; default
+ *  1048576), "maxHeaderBytes" (request header section limit; over it 431;
+ *  default 1048576). Errors: BAD_HANDLE, INVALID_ARG (NULL, bad JSON),
+ *  CONFIG (bad certificate or value), STATE (started). */
+int zig_h3_server_set_options(zig_h3_server *server, const char *spec, size_t len);
+
 /** Adds a route; only before start. method is an HTTP token or "*" (any
  *  method); pattern is "/"-separated literal segments, ":name" segments
  *  (one non-empty segment) and an optional final "*" (the rest of the path).

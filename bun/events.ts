@@ -1,0 +1,157 @@
+/**
+ * Waiting for and decoding the native event queue (see "Event-queue mode"
+ * in `include/zig_h3.h`): the eventfd doorbell is read through
+ * `Bun.file(fd).stream()`, which keeps the event loop alive while waiting,
+ * and every wake drains whole batches with one synchronous FFI call.
+ * @module
+ */
+import { Code, EventType, lastError, native } from "./ffi";
+
+/** A request event, decoded. All strings are copies owned by JS. */
+export interface RequestEvent {
+  /** Response handle to answer with. */
+  id: number;
+  streamId: bigint;
+  tag: number;
+  method: string;
+  path: string;
+  authority: string;
+  remoteAddress: string;
+  connectionId: string;
+  params: [string, string][];
+  headers: [string, string][];
+  body: Uint8Array | null;
+}
+
+/** Receives decoded events. */
+export interface EventSink {
+  request(ev: RequestEvent): void;
+  abort(id: number): void;
+  log(level: number, line: string): void;
+  stopped(): void;
+}
+
+const INITIAL_BUFFER = 256 * 1024;
+
+/** Reads events of one server until `close()`. */
+export class EventReader {
+  #server: number;
+  #sink: EventSink;
+  #buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+  #view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(server: number, sink: EventSink) {
+    this.#server = server;
+    this.#sink = sink;
+  }
+
+  /** Starts waiting on the server's event fd. */
+  start(): void {
+    const fd = native().zig_h3_server_event_fd(this.#server);
+    if (fd < 0) throw new Error(`zig-h3: event queue: ${lastError()}`);
+    const reader = Bun.file(fd).stream().getReader();
+    this.#reader = reader;
+    this.#loop = (async () => {
+      for (;;) {
+        const { done } = await reader.read();
+        if (done) return;
+        this.drain();
+      }
+    })();
+  }
+
+  /** Drains and dispatches every queued event. */
+  drain(): void {
+    const lib = native();
+    for (;;) {
+      const n = lib.zig_h3_server_drain(this.#server, this.#buf, this.#buf.byteLength);
+      if (n === 0) return;
+      if (n === Code.BUFFER_TOO_SMALL) {
+        this.#grow(Number(lib.zig_h3_server_event_size(this.#server)));
+        continue;
+      }
+      if (n < 0) return; // the server is gone
+      this.#dispatch(Number(n));
+    }
+  }
+
+  /** Stops waiting. The fd stays open (Bun reads a duplicate of it); the server closes it when freed. */
+  async close(): Promise<void> {
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (!reader) return;
+    await reader.cancel();
+    await this.#loop;
+  }
+
+  #grow(need: number): void {
+    let size = this.#buf.byteLength;
+    while (size < need) size *= 2;
+    this.#buf = Buffer.allocUnsafe(size);
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+  }
+
+  #dispatch(n: number): void {
+    const buf = this.#buf;
+    const view = this.#view;
+    const sink = this.#sink;
+    for (let off = 0; off < n; ) {
+      const len = view.getUint32(off, true);
+      switch (buf[off + 4]) {
+        case EventType.REQUEST:
+          sink.request(this.#decodeRequest(off));
+          break;
+        case EventType.ABORT:
+          sink.abort(readU64(view, off + 8));
+          break;
+        case EventType.LOG: {
+          const lineLen = view.getUint32(off + 12, true);
+          sink.log(view.getUint32(off + 8, true), buf.toString("utf8", off + 16, off + 16 + lineLen));
+          break;
+        }
+        case EventType.STOPPED:
+          sink.stopped();
+          break;
+      }
+      off += len;
+    }
+  }
+
+  #decodeRequest(off: number): RequestEvent {
+    const buf = this.#buf;
+    const view = this.#view;
+    const headLen = view.getUint32(off + 28, true);
+    const bodyLen = view.getUint32(off + 32, true);
+    const nParams = view.getUint16(off + 36, true);
+    const nHeaders = view.getUint16(off + 38, true);
+    const headStart = off + 40;
+    const parts = buf.toString("latin1", headStart, headStart + headLen).split("\0");
+    const params: [string, string][] = new Array(nParams);
+    let i = 5;
+    for (let p = 0; p < nParams; p++, i += 2) params[p] = [parts[i], parts[i + 1]];
+    const headers: [string, string][] = new Array(nHeaders);
+    for (let h = 0; h < nHeaders; h++, i += 2) headers[h] = [parts[i], parts[i + 1]];
+    const bodyStart = headStart + headLen;
+    return {
+      id: readU64(view, off + 8),
+      streamId: view.getBigUint64(off + 16, true),
+      tag: view.getUint32(off + 24, true),
+      method: parts[0],
+      path: parts[1],
+      authority: parts[2],
+      remoteAddress: parts[3],
+      connectionId: parts[4],
+      params,
+      headers,
+      // A copy: the drain buffer is reused by the next drain.
+      body: bodyLen > 0 ? new Uint8Array(buf.subarray(bodyStart, bodyStart + bodyLen)) : null,
+    };
+  }
+}
+
+/** Reads a u64 that is known to be below 2^53. */
+function readU64(view: DataView, off: number): number {
+  return view.getUint32(off, true) + view.getUint32(off + 4, true) * 2 ** 32;
+}

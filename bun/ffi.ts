@@ -1,0 +1,91 @@
+/**
+ * The native library: locating `libzigh3.so`, its symbols, return codes.
+ * Nothing here knows about HTTP; it is the C ABI of `include/zig_h3.h` as
+ * seen from `bun:ffi`.
+ * @module
+ */
+import { dlopen, FFIType } from "bun:ffi";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+/** Return codes of `include/zig_h3.h`. */
+export const Code = {
+  OK: 0,
+  INVALID_ARG: -1,
+  BAD_HANDLE: -2,
+  STATE: -3,
+  CLOSED: -4,
+  NOT_SUPPORTED: -5,
+  IO: -6,
+  CONFIG: -7,
+  QUEUE_FULL: -8,
+  BUFFER_TOO_SMALL: -9,
+  INTERNAL: -10,
+} as const;
+
+/** Event types of the event queue (`ZIG_H3_EVENT_*`). */
+export const EventType = { REQUEST: 1, ABORT: 2, LOG: 3, STOPPED: 4 } as const;
+
+/** Number of counters `zig_h3_server_counters` fills. */
+export const COUNTER_COUNT = 7;
+
+const { ptr, i32, i64_fast, u8, u16, usize, cstring } = {
+  ptr: FFIType.ptr,
+  i32: FFIType.i32,
+  i64_fast: FFIType.i64_fast,
+  u8: FFIType.u8,
+  u16: FFIType.u16,
+  usize: FFIType.u64_fast,
+  cstring: FFIType.cstring,
+};
+
+const symbols = {
+  zig_h3_version: { args: [], returns: cstring },
+  zig_h3_last_error: { args: [], returns: cstring },
+  zig_h3_server_new: { args: [ptr], returns: ptr },
+  zig_h3_server_free: { args: [ptr], returns: i32 },
+  zig_h3_server_set_options: { args: [ptr, ptr, usize], returns: i32 },
+  zig_h3_server_start: { args: [ptr], returns: i32 },
+  zig_h3_server_stop_async: { args: [ptr, u8], returns: i32 },
+  zig_h3_server_port: { args: [ptr], returns: i32 },
+  zig_h3_server_certificate_hash: { args: [ptr, ptr], returns: i32 },
+  zig_h3_server_counters: { args: [ptr, ptr, usize], returns: i32 },
+  zig_h3_server_event_fd: { args: [ptr], returns: i32 },
+  zig_h3_server_drain: { args: [ptr, ptr, usize], returns: i64_fast },
+  zig_h3_server_event_size: { args: [ptr], returns: i64_fast },
+  zig_h3_server_set_event_routes: { args: [ptr, ptr, usize], returns: i32 },
+  zig_h3_response_respond: { args: [ptr, u16, ptr, usize, ptr, usize, u8], returns: i32 },
+} as const;
+
+/** Where the library is looked for: `$ZIG_H3_LIB`, else `build/libzigh3.so` in the repository. */
+export function libraryPath(): string {
+  return process.env.ZIG_H3_LIB || join(import.meta.dir, "..", "build", "libzigh3.so");
+}
+
+function open() {
+  const path = libraryPath();
+  if (!existsSync(path)) {
+    throw new Error(
+      `zig-h3: native library not found at ${path}. Build it with \`make lib\` ` +
+        `(go build -buildmode=c-shared -o build/libzigh3.so ./capi) or set ZIG_H3_LIB.`,
+    );
+  }
+  return dlopen(path, symbols);
+}
+
+let lib: ReturnType<typeof open>["symbols"] | undefined;
+
+/** The library's symbols, loaded on first use. */
+export function native(): ReturnType<typeof open>["symbols"] {
+  return (lib ??= open().symbols);
+}
+
+/** The message of the last failing call on this thread. */
+export function lastError(): string {
+  return String(native().zig_h3_last_error());
+}
+
+/** Encodes a string as a NUL-terminated C string. */
+export function cString(s: string): Buffer {
+  return Buffer.from(s + "\0", "utf8");
+}

@@ -1,0 +1,57 @@
+/**
+ * Sending a `Response` through `zig_h3_response_respond`: status, headers and
+ * body in one FFI call. Go copies everything before the call returns, so no
+ * JS memory is referenced afterwards.
+ * @module
+ */
+import { native } from "./ffi";
+
+const INTERNAL_ERROR_HEADERS = Buffer.from("content-type\0text/plain;charset=utf-8\0", "latin1");
+const INTERNAL_ERROR_BODY = Buffer.from("Internal Server Error\n");
+
+/** Statuses whose responses never carry a body. */
+function bodyless(status: number): boolean {
+  return status === 204 || status === 304 || status < 200;
+}
+
+/** Encodes headers as "name\0value\0..." into a reusable scratch buffer. */
+export class HeaderEncoder {
+  #scratch = Buffer.allocUnsafe(4096);
+
+  /** Encodes headers and returns the scratch buffer and the encoded length. */
+  encode(headers: Headers): [Buffer, number] {
+    let text = "";
+    for (const [name, value] of headers) {
+      if (name !== "set-cookie") text += name + "\0" + value + "\0";
+    }
+    for (const cookie of headers.getSetCookie()) text += "set-cookie\0" + cookie + "\0";
+    // latin1: header values are byte strings (one char per byte).
+    if (text.length > this.#scratch.byteLength) this.#scratch = Buffer.allocUnsafe(text.length * 2);
+    return [this.#scratch, this.#scratch.write(text, 0, "latin1")];
+  }
+}
+
+/**
+ * Sends res as the answer to response handle id. Resolves once handed to
+ * the native side; a response whose client is gone is dropped silently (the
+ * handle is then unknown, which the native side reports as an error code).
+ */
+export async function sendResponse(id: number, res: Response, encoder: HeaderEncoder): Promise<void> {
+  const status = res.status;
+  const body = bodyless(status) ? null : await res.bytes();
+  const [headers, headersLen] = encoder.encode(res.headers);
+  native().zig_h3_response_respond(id, status, headers, headersLen, body, body ? body.byteLength : 0, 1);
+}
+
+/** Answers 500 with a short text body. */
+export function sendInternalError(id: number): void {
+  native().zig_h3_response_respond(
+    id,
+    500,
+    INTERNAL_ERROR_HEADERS,
+    INTERNAL_ERROR_HEADERS.byteLength,
+    INTERNAL_ERROR_BODY,
+    INTERNAL_ERROR_BODY.byteLength,
+    1,
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * Turning the `routes` option (array or object form) into the native routing
+ * table (JSON, see `zig_h3_server_set_event_routes`) and a table of handlers
+ * indexed by the tag each request event carries. Pattern syntax and
+ * precedence are checked by the native router, which is the only router.
+ * @module
+ */
+import type { H3Handler, H3ReloadOptions, RouteDefinition, RouteValue, RoutesObject } from "./types";
+
+/** What runs for one tag: a handler or a static Response. */
+export type RouteTarget = H3Handler | Response;
+
+/** A routing table ready for the native side. */
+export interface RouteTable {
+  /** JSON for `zig_h3_server_set_event_routes`. */
+  spec: string;
+  /** tag -> target (the tags are indexes into this array, offset by `firstTag`). */
+  targets: RouteTarget[];
+  firstTag: number;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function checkMethod(method: unknown, where: string): string {
+  if (typeof method !== "string" || (method !== "*" && !TOKEN.test(method))) {
+    throw new TypeError(`${where}: method must be an HTTP method name or "*", got ${JSON.stringify(method)}`);
+  }
+  return method;
+}
+
+function checkPattern(pattern: unknown, where: string): string {
+  if (typeof pattern !== "string" || !pattern.startsWith("/")) {
+    throw new TypeError(`${where}: pattern must be a string starting with "/", got ${JSON.stringify(pattern)}`);
+  }
+  return pattern;
+}
+
+function checkTarget(value: unknown, where: string): RouteTarget {
+  if (typeof value === "function" || value instanceof Response) return value as RouteTarget;
+  throw new TypeError(`${where}: expected a handler function or a Response, got ${typeof value}`);
+}
+
+function fromArray(routes: RouteDefinition[]): [string, string, RouteTarget][] {
+  return routes.map((r, i) => {
+    const where = `routes[${i}]`;
+    if (r === null || typeof r !== "object") throw new TypeError(`${where}: expected a route object`);
+    const method = checkMethod(r.method, `${where}.method`);
+    const pattern = checkPattern(r.pattern, `${where}.pattern`);
+    if (r.mode !== undefined && r.mode !== "buffered" && r.mode !== "streaming") {
+      throw new TypeError(`${where}.mode: expected "buffered" or "streaming", got ${JSON.stringify(r.mode)}`);
+    }
+    if (r.mode === "streaming") throw new TypeError(`${where}.mode: "streaming" is not supported yet`);
+    if (r.h3Datagram !== undefined) throw new TypeError(`${where}.h3Datagram: HTTP/3 datagrams are not supported yet`);
+    if (r.webtransport !== undefined) throw new TypeError(`${where}.webtransport: WebTransport is not supported yet`);
+    if (typeof r.fetch !== "function") throw new TypeError(`${where}.fetch: expected a handler function`);
+    return [method, pattern, r.fetch];
+  });
+}
+
+function fromObject(routes: RoutesObject): [string, string, RouteTarget][] {
+  const out: [string, string, RouteTarget][] = [];
+  for (const [pattern, value] of Object.entries(routes)) {
+    const where = `routes[${JSON.stringify(pattern)}]`;
+    checkPattern(pattern, where);
+    if (typeof value === "function" || value instanceof Response) {
+      out.push(["*", pattern, value as RouteValue]);
+      continue;
+    }
+    if (value === null || typeof value !== "object") {
+      throw new TypeError(`${where}: expected a handler, a Response or an object of methods`);
+    }
+    for (const [method, target] of Object.entries(value)) {
+      out.push([checkMethod(method, `${where}.${method}`), pattern, checkTarget(target, `${where}.${method}`)]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds a routing table from routes and fallback. Tags start at firstTag so
+ * that events queued before a reload never reach a handler of the new table.
+ */
+export function buildRouteTable(options: H3ReloadOptions, firstTag: number): RouteTable {
+  const { routes, fetch } = options;
+  if (fetch !== undefined && typeof fetch !== "function") throw new TypeError("fetch: expected a handler function");
+  if (options.error !== undefined && typeof options.error !== "function") {
+    throw new TypeError("error: expected a function");
+  }
+  let list: [string, string, RouteTarget][] = [];
+  if (Array.isArray(routes)) list = fromArray(routes);
+  else if (routes !== undefined && routes !== null) {
+    if (typeof routes !== "object") throw new TypeError("routes: expected an array of routes or an object");
+    list = fromObject(routes as RoutesObject);
+  }
+  if (list.length === 0 && fetch === undefined) {
+    throw new TypeError("createH3Server needs a fetch handler or at least one route");
+  }
+  const targets: RouteTarget[] = list.map(([, , target]) => target);
+  let fallback: number | null = null;
+  if (fetch !== undefined) {
+    fallback = firstTag + targets.length;
+    targets.push(fetch);
+  }
+  const spec = JSON.stringify({
+    routes: list.map(([method, pattern], i) => ({ method, pattern, tag: firstTag + i })),
+    fallback,
+  });
+  return { spec, targets, firstTag };
+}

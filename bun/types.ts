@@ -1,0 +1,184 @@
+/**
+ * Public types of the Bun API.
+ * @module
+ */
+import type { BunFile } from "bun";
+
+/** A `Request` as handlers receive it, with the route's parameters. */
+export interface H3Request extends Request {
+  /**
+   * Values of the route pattern's `:name` segments, percent-decoded.
+   * Empty for the fallback handler.
+   * @example
+   * // pattern "/users/:id", path "/users/42" -> req.params.id === "42"
+   */
+  readonly params: Record<string, string>;
+}
+
+/**
+ * A request handler, like `Bun.serve`'s `fetch`: return a `Response` or a
+ * Promise of one. A throw or rejection goes to the server's `error` handler.
+ * @example
+ * const hello: H3Handler = (req) => new Response(`hello ${new URL(req.url).pathname}`);
+ */
+export type H3Handler = (req: H3Request, server: H3Server) => Response | Promise<Response>;
+
+/** How a route receives request bodies. */
+export type RouteMode = "buffered" | "streaming";
+
+/**
+ * One route, the array form of `routes`.
+ * @example
+ * const route: RouteDefinition = {
+ *   method: "GET",
+ *   pattern: "/users/:id",
+ *   fetch: (req) => Response.json({ id: req.params.id }),
+ * };
+ */
+export interface RouteDefinition {
+  /** HTTP method, upper-case by convention, or `"*"` for any method. */
+  method: string;
+  /**
+   * Path pattern: literal segments, `:name` segments (one non-empty segment,
+   * captured in `req.params`) and an optional final `*` (the rest of the
+   * path). The most specific pattern wins, whatever the order of the routes.
+   */
+  pattern: string;
+  /**
+   * `"buffered"` (the default): the whole body is read first, up to
+   * `maxRequestBodySize` (413 over it). `"streaming"` is not supported yet
+   * and throws.
+   */
+  mode?: RouteMode;
+  /** The handler. */
+  fetch?: H3Handler;
+  /** HTTP/3 datagram handler: not supported yet (throws). */
+  h3Datagram?: (payload: Uint8Array, ctx: unknown) => void;
+  /** WebTransport session handler: not supported yet (throws). */
+  webtransport?: (ctx: unknown) => void;
+}
+
+/** A handler or a static `Response` (served as a fresh clone to each request). */
+export type RouteValue = H3Handler | Response;
+
+/**
+ * The `Bun.serve` object form of `routes`: a pattern maps to a handler or a
+ * static `Response` (any method), or to an object of methods.
+ * @example
+ * const routes: RoutesObject = {
+ *   "/": new Response("home"),
+ *   "/users/:id": { GET: (req) => Response.json({ id: req.params.id }), DELETE: () => new Response(null, { status: 204 }) },
+ * };
+ */
+export type RoutesObject = Record<string, RouteValue | Partial<Record<string, RouteValue>>>;
+
+/** A certificate or key: PEM text, bytes, or a `Bun.file(path)`. */
+export type PemSource = string | Uint8Array | ArrayBuffer | BunFile;
+
+/**
+ * Options of {@link createH3Server}.
+ * @example
+ * createH3Server({
+ *   port: 4433,
+ *   routes: { "/": new Response("hi") },
+ *   fetch: () => new Response("not found", { status: 404 }),
+ * });
+ */
+export interface H3ServeOptions {
+  /** UDP port; 0 (the default) picks a free one, see `server.port`. */
+  port?: number;
+  /** IP address to listen on (default `"0.0.0.0"`; `"localhost"` means `"127.0.0.1"`). */
+  hostname?: string;
+  /**
+   * Certificate and key. Without any (`tls`, `certPath`), the server makes a
+   * development certificate for localhost and 127.0.0.1, valid 13 days, and
+   * exposes its hash as `server.certificateHash`.
+   */
+  tls?: { cert: PemSource; key: PemSource };
+  /** Path of a PEM certificate chain (with `keyPath`). */
+  certPath?: string;
+  /** Path of a PEM private key (with `certPath`). */
+  keyPath?: string;
+  /** Handler for requests no route matches. Without it they get 404 (or 405 with `Allow` on a known path). */
+  fetch?: H3Handler;
+  /** Routes: an array of {@link RouteDefinition} or the `Bun.serve` object form. */
+  routes?: RouteDefinition[] | RoutesObject;
+  /**
+   * Called with what a handler threw; returns the Response to send. If it
+   * throws too (or is absent), the client gets 500.
+   */
+  error?: (error: unknown) => Response | Promise<Response>;
+  /** Limit for buffered request bodies in bytes (default 1 MiB); over it the client gets 413 and no handler runs. */
+  maxRequestBodySize?: number;
+  /** `"warn"` (0, the default), `"info"` (1) or `"debug"` (2). */
+  logLevel?: "warn" | "info" | "debug" | number;
+  /** Receives log lines; without it warnings go to `console.warn`. */
+  onLog?: (line: string) => void;
+  /** Directory for one qlog file per connection. */
+  qlogDir?: string;
+}
+
+/** Options {@link H3Server.reload} can change. */
+export type H3ReloadOptions = Pick<H3ServeOptions, "routes" | "fetch" | "error">;
+
+/** Counters of {@link H3Server.getStats}. */
+export interface ServerStats {
+  /** Connections accepted since start. */
+  connectionsTotal: number;
+  /** Connections open now. */
+  connectionsActive: number;
+  /** Requests received since start (including those the server answered itself). */
+  requests: number;
+  /** Milliseconds since start, frozen at stop. */
+  uptimeMs: number;
+  /** Requests in flight now. */
+  requestsActive: number;
+  /** Requests answered with an error by the server itself (404, 405, 413, 503) or after a failed handler. */
+  requestsRejected: number;
+  /** Log events dropped because the event queue was full. */
+  eventsDropped: number;
+}
+
+/** The client address of a request, as `Bun.serve`'s `requestIP`. */
+export interface SocketAddress {
+  address: string;
+  port: number;
+  family: "IPv4" | "IPv6";
+}
+
+/** A running HTTP/3 server, see {@link createH3Server}. */
+export interface H3Server extends AsyncDisposable {
+  /** The bound UDP port. */
+  readonly port: number;
+  /** The address listened on. */
+  readonly hostname: string;
+  /** `https://<hostname>:<port>/` (127.0.0.1 when listening on all addresses). */
+  readonly url: URL;
+  /** True until `stop()` is called. */
+  readonly running: boolean;
+  /** SHA-256 of the certificate's DER, for WebTransport's `serverCertificateHashes`. */
+  readonly certificateHash: Uint8Array;
+  /** True when the server made its own development certificate. */
+  readonly developmentCertificate: boolean;
+  /** Current counters. */
+  getStats(): ServerStats;
+  /** The client address of a request this server received, or null. */
+  requestIP(req: Request): SocketAddress | null;
+  /**
+   * Stops the server; the Promise settles when it is down. Graceful (the
+   * default): new connections are refused, clients get GOAWAY, in-flight
+   * requests finish. `force`: connections close at once; pending requests'
+   * `signal`s abort.
+   * @example
+   * await server.stop();      // graceful
+   * await server.stop(true);  // now
+   */
+  stop(force?: boolean): Promise<void>;
+  /**
+   * Replaces routes, fallback and error handler without dropping
+   * connections; requests already running keep their handler.
+   * @example
+   * server.reload({ routes: { "/": new Response("v2") } });
+   */
+  reload(options: H3ReloadOptions): void;
+}
