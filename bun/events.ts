@@ -5,12 +5,12 @@
  * and every wake drains whole batches with one synchronous FFI call.
  * @module
  */
-import { Code, EventType, lastError, native } from "./ffi";
+import { asHandle, Code, EventType, lastError, native, type Handle } from "./ffi";
 
 /** A request event, decoded. All strings are copies owned by JS. */
 export interface RequestEvent {
   /** Response handle to answer with. */
-  id: number;
+  id: Handle;
   streamId: bigint;
   tag: number;
   method: string;
@@ -26,7 +26,7 @@ export interface RequestEvent {
 /** Receives decoded events. */
 export interface EventSink {
   request(ev: RequestEvent): void;
-  abort(id: number): void;
+  abort(id: Handle): void;
   log(level: number, line: string): void;
   stopped(): void;
 }
@@ -35,14 +35,14 @@ const INITIAL_BUFFER = 256 * 1024;
 
 /** Reads events of one server until `close()`. */
 export class EventReader {
-  #server: number;
+  #server: Handle;
   #sink: EventSink;
   #buf = Buffer.allocUnsafe(INITIAL_BUFFER);
   #view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
-  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> | undefined;
   #loop: Promise<void> | undefined;
 
-  constructor(server: number, sink: EventSink) {
+  constructor(server: Handle, sink: EventSink) {
     this.#server = server;
     this.#sink = sink;
   }
@@ -51,7 +51,7 @@ export class EventReader {
   start(): void {
     const fd = native().zig_h3_server_event_fd(this.#server);
     if (fd < 0) throw new Error(`zig-h3: event queue: ${lastError()}`);
-    const reader = Bun.file(fd).stream().getReader();
+    const reader = Bun.file(fd).stream().getReader() as ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
     this.#reader = reader;
     this.#loop = (async () => {
       for (;;) {
@@ -104,7 +104,7 @@ export class EventReader {
           sink.request(this.#decodeRequest(off));
           break;
         case EventType.ABORT:
-          sink.abort(readU64(view, off + 8));
+          sink.abort(asHandle(readU64(view, off + 8)));
           break;
         case EventType.LOG: {
           const lineLen = view.getUint32(off + 12, true);
@@ -135,7 +135,7 @@ export class EventReader {
     for (let h = 0; h < nHeaders; h++, i += 2) headers[h] = [parts[i], parts[i + 1]];
     const bodyStart = headStart + headLen;
     return {
-      id: readU64(view, off + 8),
+      id: asHandle(readU64(view, off + 8)),
       streamId: view.getBigUint64(off + 16, true),
       tag: view.getUint32(off + 24, true),
       method: parts[0],

@@ -4,7 +4,15 @@
  * seen from `bun:ffi`.
  * @module
  */
-import { dlopen, FFIType } from "bun:ffi";
+import { dlopen, FFIType, type Pointer } from "bun:ffi";
+
+/** An opaque native handle (a number, never dereferenced by JS). */
+export type Handle = Pointer;
+
+/** Views a handle number from an event as a Handle. */
+export function asHandle(n: number): Handle {
+  return n as Handle;
+}
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -29,32 +37,22 @@ export const EventType = { REQUEST: 1, ABORT: 2, LOG: 3, STOPPED: 4 } as const;
 /** Number of counters `zig_h3_server_counters` fills. */
 export const COUNTER_COUNT = 7;
 
-const { ptr, i32, i64_fast, u8, u16, usize, cstring } = {
-  ptr: FFIType.ptr,
-  i32: FFIType.i32,
-  i64_fast: FFIType.i64_fast,
-  u8: FFIType.u8,
-  u16: FFIType.u16,
-  usize: FFIType.u64_fast,
-  cstring: FFIType.cstring,
-};
-
 const symbols = {
-  zig_h3_version: { args: [], returns: cstring },
-  zig_h3_last_error: { args: [], returns: cstring },
-  zig_h3_server_new: { args: [ptr], returns: ptr },
-  zig_h3_server_free: { args: [ptr], returns: i32 },
-  zig_h3_server_set_options: { args: [ptr, ptr, usize], returns: i32 },
-  zig_h3_server_start: { args: [ptr], returns: i32 },
-  zig_h3_server_stop_async: { args: [ptr, u8], returns: i32 },
-  zig_h3_server_port: { args: [ptr], returns: i32 },
-  zig_h3_server_certificate_hash: { args: [ptr, ptr], returns: i32 },
-  zig_h3_server_counters: { args: [ptr, ptr, usize], returns: i32 },
-  zig_h3_server_event_fd: { args: [ptr], returns: i32 },
-  zig_h3_server_drain: { args: [ptr, ptr, usize], returns: i64_fast },
-  zig_h3_server_event_size: { args: [ptr], returns: i64_fast },
-  zig_h3_server_set_event_routes: { args: [ptr, ptr, usize], returns: i32 },
-  zig_h3_response_respond: { args: [ptr, u16, ptr, usize, ptr, usize, u8], returns: i32 },
+  zig_h3_version: { args: [], returns: "cstring" },
+  zig_h3_last_error: { args: [], returns: "cstring" },
+  zig_h3_server_new: { args: ["ptr"], returns: "ptr" },
+  zig_h3_server_free: { args: ["ptr"], returns: "i32" },
+  zig_h3_server_set_options: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_server_start: { args: ["ptr"], returns: "i32" },
+  zig_h3_server_stop_async: { args: ["ptr", "u8"], returns: "i32" },
+  zig_h3_server_port: { args: ["ptr"], returns: "i32" },
+  zig_h3_server_certificate_hash: { args: ["ptr", "ptr"], returns: "i32" },
+  zig_h3_server_counters: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_server_event_fd: { args: ["ptr"], returns: "i32" },
+  zig_h3_server_drain: { args: ["ptr", "ptr", "usize"], returns: FFIType.i64_fast },
+  zig_h3_server_event_size: { args: ["ptr"], returns: FFIType.i64_fast },
+  zig_h3_server_set_event_routes: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_response_respond: { args: ["ptr", "u16", "ptr", "usize", "ptr", "usize", "u8"], returns: "i32" },
 } as const;
 
 /** Where the library is looked for: `$ZIG_H3_LIB`, else `build/libzigh3.so` in the repository. */

@@ -4,7 +4,7 @@
  * JS memory is referenced afterwards.
  * @module
  */
-import { native } from "./ffi";
+import { native, type Handle } from "./ffi";
 
 const INTERNAL_ERROR_HEADERS = Buffer.from("content-type\0text/plain;charset=utf-8\0", "latin1");
 const INTERNAL_ERROR_BODY = Buffer.from("Internal Server Error\n");
@@ -18,17 +18,26 @@ function bodyless(status: number): boolean {
 export class HeaderEncoder {
   #scratch = Buffer.allocUnsafe(4096);
 
-  /** Encodes headers and returns the scratch buffer and the encoded length. */
-  encode(headers: Headers): [Buffer, number] {
-    let text = "";
-    for (const [name, value] of headers) {
-      if (name !== "set-cookie") text += name + "\0" + value + "\0";
-    }
-    for (const cookie of headers.getSetCookie()) text += "set-cookie\0" + cookie + "\0";
+  /**
+   * Encodes headers, plus content-type when headers lack it and the body
+   * implies one, and returns the scratch buffer and the encoded length.
+   */
+  encode(text: string, contentType: string): [Buffer, number] {
+    if (contentType) text += "content-type\0" + contentType + "\0";
     // latin1: header values are byte strings (one char per byte).
     if (text.length > this.#scratch.byteLength) this.#scratch = Buffer.allocUnsafe(text.length * 2);
     return [this.#scratch, this.#scratch.write(text, 0, "latin1")];
   }
+}
+
+/** Flattens headers to "name\0value\0..." text; set-cookie values stay separate. */
+function headerText(headers: Headers): string {
+  let text = "";
+  for (const [name, value] of headers) {
+    if (name !== "set-cookie") text += name + "\0" + value + "\0";
+  }
+  for (const cookie of headers.getSetCookie()) text += "set-cookie\0" + cookie + "\0";
+  return text;
 }
 
 /**
@@ -36,15 +45,25 @@ export class HeaderEncoder {
  * the native side; a response whose client is gone is dropped silently (the
  * handle is then unknown, which the native side reports as an error code).
  */
-export async function sendResponse(id: number, res: Response, encoder: HeaderEncoder): Promise<void> {
+export async function sendResponse(id: Handle, res: Response, encoder: HeaderEncoder): Promise<void> {
   const status = res.status;
-  const body = bodyless(status) ? null : await res.bytes();
-  const [headers, headersLen] = encoder.encode(res.headers);
-  native().zig_h3_response_respond(id, status, headers, headersLen, body, body ? body.byteLength : 0, 1);
+  // Read the headers before the body: Bun drops a body-implied content-type
+  // from res.headers once the body is consumed.
+  const text = headerText(res.headers);
+  let body: Uint8Array | null = null;
+  let contentType = "";
+  if (!bodyless(status) && res.body !== null) {
+    const blob = await res.blob();
+    if (!res.headers.has("content-type") && !text.includes("content-type\0")) contentType = blob.type;
+    body = await blob.bytes();
+  }
+  const [headers, headersLen] = encoder.encode(text, contentType);
+  const bodyLen = body ? body.byteLength : 0;
+  native().zig_h3_response_respond(id, status, headers, headersLen, bodyLen > 0 ? body : null, bodyLen, 1);
 }
 
 /** Answers 500 with a short text body. */
-export function sendInternalError(id: number): void {
+export function sendInternalError(id: Handle): void {
   native().zig_h3_response_respond(
     id,
     500,

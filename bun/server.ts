@@ -5,7 +5,7 @@
  */
 import { ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
-import { Code, COUNTER_COUNT, cString, lastError, native } from "./ffi";
+import { Code, COUNTER_COUNT, cString, lastError, native, type Handle } from "./ffi";
 import { EventReader, type EventSink, type RequestEvent } from "./events";
 import { HeaderEncoder, sendInternalError, sendResponse } from "./response";
 import { buildRouteTable, type RouteTarget } from "./routes";
@@ -124,13 +124,13 @@ export class H3ServerImpl implements H3Server, EventSink {
   readonly certificateHash: Uint8Array;
   readonly developmentCertificate: boolean;
 
-  #handle: number;
+  #handle: Handle;
   #events: EventReader;
   #targets = new Map<number, RouteTarget>();
   #nextTag = 0;
   #error: H3ServeOptions["error"];
   #onLog: H3ServeOptions["onLog"];
-  #pending = new Map<number, Pending>();
+  #pending = new Map<Handle, Pending>();
   #addresses = new WeakMap<Request, string>();
   #encoder = new HeaderEncoder();
   #running = true;
@@ -147,7 +147,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     const handle = lib.zig_h3_server_new(config);
     keep.length = 0;
     if (!handle) throw new TypeError(`createH3Server: ${lastError()}`);
-    this.#handle = handle as unknown as number;
+    this.#handle = handle as Handle;
     try {
       const opts = Buffer.from(nativeOptions(options));
       if (lib.zig_h3_server_set_options(this.#handle, opts, opts.byteLength) !== Code.OK) {
@@ -229,7 +229,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     const target = this.#targets.get(ev.tag);
     if (target === undefined) return sendInternalError(ev.id);
     if (target instanceof Response) {
-      void this.#send(ev.id, target.clone());
+      void this.#send(ev.id, target.clone() as Response);
       return;
     }
     const abort = new AbortController();
@@ -252,7 +252,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     );
   }
 
-  abort(id: number): void {
+  abort(id: Handle): void {
     const p = this.#pending.get(id);
     if (p === undefined) return;
     this.#pending.delete(id);
@@ -292,7 +292,7 @@ export class H3ServerImpl implements H3Server, EventSink {
   }
 
   /** A handler failed: ask the error handler, else answer 500. */
-  async #fail(id: number, err: unknown): Promise<void> {
+  async #fail(id: Handle, err: unknown): Promise<void> {
     if (!this.#pending.has(id)) return; // aborted meanwhile
     let res: unknown;
     if (this.#error === undefined) {
@@ -308,13 +308,13 @@ export class H3ServerImpl implements H3Server, EventSink {
     if (this.#pending.delete(id)) sendInternalError(id);
   }
 
-  #finish(id: number, res: unknown): Promise<void> | void {
+  #finish(id: Handle, res: unknown): Promise<void> | void {
     if (!(res instanceof Response)) return this.#fail(id, new TypeError(`handler returned ${typeof res}, expected a Response`));
     if (!this.#pending.delete(id)) return; // aborted meanwhile
     return this.#send(id, res);
   }
 
-  async #send(id: number, res: Response): Promise<void> {
+  async #send(id: Handle, res: Response): Promise<void> {
     try {
       await sendResponse(id, res, this.#encoder);
     } catch (err) {

@@ -329,10 +329,43 @@ func (s *Server) Stop(force bool) error {
 }
 
 // StopLinger bounds how long a graceful Stop waits, once no request is in
-// flight, for clients to close their connections after GOAWAY. Closing a
-// QUIC connection discards data not yet sent, so closing at once could cut
-// off the last responses.
+// flight, before it closes the remaining connections. Closing a QUIC
+// connection discards data not yet delivered, so Stop first waits until
+// the connections are gone (clients close them after GOAWAY) or quiet: no
+// packet sent or received for a few round trips, so the last responses
+// have been acknowledged.
 const StopLinger = time.Second
+
+// minQuiet is the shortest quiet period: above the default ACK delay (25 ms).
+const minQuiet = 50 * time.Millisecond
+
+// awaitQuiet returns when no connection is left, when the connections have
+// exchanged no packet for a few round trips, or at deadline.
+func (s *Server) awaitQuiet(deadline time.Time) {
+	var lastTotal uint64
+	lastChange := time.Now()
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		var total uint64
+		quiet := minQuiet
+		for c := range s.conns {
+			st := c.ConnectionStats()
+			total += st.PacketsSent + st.PacketsReceived
+			quiet = max(quiet, 3*st.SmoothedRTT+4*st.MeanDeviation)
+		}
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if total != lastTotal {
+			lastTotal, lastChange = total, time.Now()
+		} else if time.Since(lastChange) >= quiet {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
 
 // shutdown runs the graceful sequence; closing every connection (Stop(true))
 // cuts it short.
@@ -344,10 +377,7 @@ func (s *Server) shutdown() {
 		close(shutdownDone)
 	}()
 	<-s.idle
-	deadline := time.Now().Add(StopLinger)
-	for s.connectionsActive.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	s.awaitQuiet(time.Now().Add(StopLinger))
 	cancel()
 	<-shutdownDone
 	s.closeConnections()

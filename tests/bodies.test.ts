@@ -1,0 +1,173 @@
+/** Request and response bodies of every kind and size, over Bun's HTTP/3 client. */
+import { describe, expect, test } from "bun:test";
+import { bytes, h3fetch, serve, sha256 } from "./helpers";
+
+describe("response bodies", () => {
+  const cases: [string, () => Response, (r: Response) => Promise<void>][] = [
+    ["string", () => new Response("héllo"), async (r) => {
+      expect(await r.text()).toBe("héllo");
+      expect(r.headers.get("content-type")).toMatch(/^text\/plain/);
+    }],
+    ["ArrayBuffer", () => new Response(new Uint8Array([1, 2, 3]).buffer), async (r) => {
+      expect([...new Uint8Array(await r.arrayBuffer())]).toEqual([1, 2, 3]);
+    }],
+    ["typed array", () => new Response(new Uint16Array([0x0102, 0x0304])), async (r) => {
+      expect(new Uint8Array(await r.arrayBuffer()).byteLength).toBe(4);
+    }],
+    ["Blob", () => new Response(new Blob(["a", "b"], { type: "application/x-test" })), async (r) => {
+      expect(await r.text()).toBe("ab");
+      expect(r.headers.get("content-type")).toBe("application/x-test");
+    }],
+    ["FormData", () => {
+      const f = new FormData();
+      f.append("field", "value");
+      return new Response(f);
+    }, async (r) => {
+      expect(r.headers.get("content-type")).toMatch(/^multipart\/form-data; boundary=/);
+      const form = await r.formData();
+      expect(form.get("field")).toBe("value");
+    }],
+    ["URLSearchParams", () => new Response(new URLSearchParams({ a: "1", b: "x y" })), async (r) => {
+      expect(r.headers.get("content-type")).toMatch(/^application\/x-www-form-urlencoded/);
+      expect(await r.text()).toBe("a=1&b=x+y");
+    }],
+    ["Response.json", () => Response.json({ ok: true, n: [1, 2] }, { status: 201 }), async (r) => {
+      expect(r.status).toBe(201);
+      expect(r.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(await r.json()).toEqual({ ok: true, n: [1, 2] });
+    }],
+    ["null body", () => new Response(null, { status: 200 }), async (r) => {
+      expect(await r.text()).toBe("");
+      expect(r.headers.get("content-length")).toBe("0");
+    }],
+    ["204", () => new Response(null, { status: 204 }), async (r) => {
+      expect(r.status).toBe(204);
+      expect(await r.text()).toBe("");
+    }],
+    ["304", () => new Response(null, { status: 304, headers: { etag: '"v1"' } }), async (r) => {
+      expect(r.status).toBe(304);
+      expect(r.headers.get("etag")).toBe('"v1"');
+    }],
+  ];
+  for (const [name, make, check] of cases) {
+    test(name, async () => {
+      await using server = serve({ fetch: make });
+      const res = await h3fetch(server.url);
+      await check(res);
+    });
+  }
+
+  test("async handler and sizes (empty, 1 KiB, 512 KiB)", async () => {
+    await using server = serve({
+      fetch: async (req) => {
+        await Bun.sleep(1);
+        return new Response(bytes(Number(new URL(req.url).searchParams.get("n")), 7));
+      },
+    });
+    for (const n of [0, 1024, 512 * 1024]) {
+      const res = await h3fetch(new URL(`/?n=${n}`, server.url));
+      const body = new Uint8Array(await res.arrayBuffer());
+      expect(body.byteLength).toBe(n);
+      expect(sha256(body)).toBe(sha256(bytes(n, 7)));
+      expect(res.headers.get("content-length")).toBe(String(n));
+    }
+  });
+});
+
+describe("request bodies", () => {
+  const LIMIT = 64 * 1024;
+  const echo = () =>
+    serve({
+      maxRequestBodySize: LIMIT,
+      fetch: async (req) => {
+        const body = new Uint8Array(await req.arrayBuffer());
+        return Response.json({ len: body.byteLength, sha: sha256(body), type: req.headers.get("content-type") });
+      },
+    });
+
+  test("empty, 1 KiB, exactly the limit", async () => {
+    await using server = echo();
+    for (const n of [0, 1024, LIMIT]) {
+      const data = bytes(n, n);
+      const res = await h3fetch(server.url, { method: "POST", body: data });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ len: n, sha: sha256(data) });
+    }
+  });
+
+  test("over the limit gets 413 and the handler does not run", async () => {
+    let calls = 0;
+    await using server = serve({
+      maxRequestBodySize: LIMIT,
+      fetch: () => {
+        calls++;
+        return new Response("ran");
+      },
+    });
+    const res = await h3fetch(server.url, { method: "POST", body: bytes(LIMIT + 1) });
+    expect(res.status).toBe(413);
+    await res.arrayBuffer();
+    expect(calls).toBe(0);
+    expect(server.getStats().requestsRejected).toBe(1);
+  });
+
+  test("512 KiB under the default 1 MiB limit, 413 over it", async () => {
+    await using server = serve({
+      fetch: async (req) => new Response(sha256(new Uint8Array(await req.arrayBuffer()))),
+    });
+    const data = bytes(512 * 1024, 3);
+    const ok = await h3fetch(server.url, { method: "PUT", body: data });
+    expect(await ok.text()).toBe(sha256(data));
+    const tooBig = await h3fetch(server.url, { method: "PUT", body: bytes(1024 * 1024 + 1) });
+    expect(tooBig.status).toBe(413);
+  });
+
+  test("text, JSON, form and binary bodies arrive intact", async () => {
+    await using server = serve({
+      routes: {
+        "/text": { POST: async (req) => new Response((await req.text()).toUpperCase()) },
+        "/json": { POST: async (req) => Response.json({ got: await req.json() }) },
+        "/form": { POST: async (req) => new Response(String((await req.formData()).get("k"))) },
+        "/bin": { POST: async (req) => new Response(sha256(new Uint8Array(await req.arrayBuffer()))) },
+      },
+    });
+    const post = (path: string, body: BodyInit, headers?: HeadersInit) =>
+      h3fetch(new URL(path, server.url), { method: "POST", body, headers });
+    expect(await (await post("/text", "héllo wörld")).text()).toBe("HÉLLO WÖRLD");
+    expect(await (await post("/json", JSON.stringify({ a: [1] }), { "content-type": "application/json" })).json()).toEqual({ got: { a: [1] } });
+    expect(await (await post("/form", new URLSearchParams({ k: "v w" }))).text()).toBe("v w");
+    const bin = new Uint8Array(256).map((_, i) => i);
+    expect(await (await post("/bin", bin)).text()).toBe(sha256(bin));
+  });
+});
+
+describe("headers", () => {
+  test("request and response headers round trip, multi-value and set-cookie kept", async () => {
+    await using server = serve({
+      fetch: (req) => {
+        const h = new Headers();
+        h.append("x-seen", req.headers.get("x-custom") ?? "none");
+        h.append("x-multi", "a");
+        h.append("x-multi", "b");
+        h.append("set-cookie", "a=1; Path=/");
+        h.append("set-cookie", "b=2; HttpOnly");
+        h.set("x-accept", req.headers.get("accept") ?? "");
+        return new Response("ok", { status: 299, headers: h });
+      },
+    });
+    const res = await h3fetch(server.url, { headers: { "X-Custom": "value 1", accept: "text/x-test" } });
+    expect(res.status).toBe(299);
+    expect(res.headers.get("x-seen")).toBe("value 1");
+    expect(res.headers.get("x-multi")).toBe("a, b");
+    expect(res.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; HttpOnly"]);
+    expect(res.headers.get("x-accept")).toBe("text/x-test");
+  });
+
+  test("request URL, method and query are real", async () => {
+    await using server = serve({
+      fetch: (req) => Response.json({ url: req.url, method: req.method, q: new URL(req.url).searchParams.get("q") }),
+    });
+    const res = await h3fetch(new URL("/a/b?q=1%202", server.url), { method: "PATCH", body: "x" });
+    expect(await res.json()).toEqual({ url: `https://127.0.0.1:${server.port}/a/b?q=1%202`, method: "PATCH", q: "1 2" });
+  });
+});

@@ -1,0 +1,67 @@
+/** Shared helpers for the Bun tests: HTTP/3 clients and server setup. */
+import { createH3Server, type H3ServeOptions, type H3Server } from "../bun";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..");
+export const H3CLIENT = process.env.H3CLIENT ?? join(ROOT, "build", "h3client");
+
+/** fetch over HTTP/3 with Bun's own client (self-signed certificates accepted). */
+export function h3fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, protocol: "http3", tls: { rejectUnauthorized: false } } as RequestInit);
+}
+
+/** Starts a server on 127.0.0.1 with an ephemeral port; stop it with `await using`. */
+export function serve(options: H3ServeOptions): H3Server {
+  return createH3Server({ hostname: "127.0.0.1", port: 0, ...options });
+}
+
+/** One response as printed by `h3client -json`. */
+export interface ClientResponse {
+  status: number;
+  headers: Record<string, string[]>;
+  trailers: Record<string, string[]>;
+  body: string;
+  bodyLength: number;
+  bodySha256: string;
+}
+
+/** Runs the repository's Go HTTP/3 client (tests/h3client) and returns stdout and the exit code. */
+export async function h3client(args: string[], timeoutMs = 25_000): Promise<{ out: string; err: string; code: number }> {
+  const proc = Bun.spawn([H3CLIENT, ...args], { stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => proc.kill(), timeoutMs);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  return { out, err, code };
+}
+
+/** Runs h3client with -json and parses the responses. */
+export async function h3clientJSON(args: string[]): Promise<ClientResponse[]> {
+  const { out, err, code } = await h3client(["-json", ...args]);
+  if (code !== 0) throw new Error(`h3client failed (${code}): ${err}`);
+  return out
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as ClientResponse);
+}
+
+/** SHA-256 of bytes as hex. */
+export function sha256(data: Uint8Array | string): string {
+  return new Bun.CryptoHasher("sha256").update(data).digest("hex");
+}
+
+/** Deterministic pseudo-random bytes. */
+export function bytes(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
