@@ -35,9 +35,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,6 +91,15 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "h3client:", err)
 		return 2
 	}
+	header := http.Header{}
+	for _, h := range headers {
+		name, value, found := strings.Cut(h, ":")
+		if !found {
+			fmt.Fprintf(os.Stderr, "h3client: bad header %q: want 'name: value'\n", h)
+			return 2
+		}
+		header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
 	if *method == "" {
 		*method = http.MethodGet
 		if hasBody {
@@ -121,7 +131,7 @@ func run() int {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				res, err := do(ctx, transports[i%len(transports)], *method, url, headers, body, hasBody)
+				res, err := do(ctx, transports[i%len(transports)], *method, url, header, body, hasBody)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -148,14 +158,9 @@ func run() int {
 	wg.Wait()
 
 	if summary && !*asJSON {
-		codes := make([]int, 0, len(statuses))
-		for c := range statuses {
-			codes = append(codes, c)
-		}
-		sort.Ints(codes)
-		parts := make([]string, len(codes))
-		for i, c := range codes {
-			parts[i] = fmt.Sprintf("%d:%d", c, statuses[c])
+		var parts []string
+		for _, c := range slices.Sorted(maps.Keys(statuses)) {
+			parts = append(parts, fmt.Sprintf("%d:%d", c, statuses[c]))
 		}
 		fmt.Printf("ok=%d failed=%d statuses=%s\n", ok, bad, strings.Join(parts, ","))
 	}
@@ -167,14 +172,8 @@ func run() int {
 
 // requestBody returns the body chosen by -d, -data-file or -data-size.
 func requestBody(data, file string, size int) (body []byte, has bool, err error) {
-	n := 0
-	for _, set := range []bool{data != "", file != "", size >= 0} {
-		if set {
-			n++
-		}
-	}
 	switch {
-	case n > 1:
+	case data != "" && (file != "" || size >= 0) || file != "" && size >= 0:
 		return nil, false, fmt.Errorf("use only one of -d, -data-file, -data-size")
 	case data != "":
 		return []byte(data), true, nil
@@ -193,7 +192,7 @@ func requestBody(data, file string, size int) (body []byte, has bool, err error)
 }
 
 // do makes one request and reads the whole response, trailers included.
-func do(ctx context.Context, t *http3.Transport, method, url string, headers []string, body []byte, hasBody bool) (*result, error) {
+func do(ctx context.Context, t *http3.Transport, method, url string, header http.Header, body []byte, hasBody bool) (*result, error) {
 	var rd io.Reader
 	if hasBody {
 		rd = bytes.NewReader(body)
@@ -202,18 +201,9 @@ func do(ctx context.Context, t *http3.Transport, method, url string, headers []s
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range headers {
-		name, value, found := strings.Cut(h, ":")
-		if !found {
-			return nil, fmt.Errorf("bad header %q: want 'name: value'", h)
-		}
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if strings.EqualFold(name, "host") {
-			req.Host = value
-		} else {
-			req.Header.Add(name, value)
-		}
-	}
+	req.Header = header.Clone()
+	req.Host = header.Get("Host")
+	req.Header.Del("Host")
 	resp, err := t.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -261,12 +251,7 @@ func printResult(r *result) {
 }
 
 func writeFields(sb *strings.Builder, prefix string, m map[string][]string) {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		for _, v := range m[k] {
 			sb.WriteString(prefix + k + ": " + v + "\n")
 		}

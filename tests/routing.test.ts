@@ -1,0 +1,109 @@
+/** Routing: params, precedence, fallback, 405, HEAD/OPTIONS, both route forms, reload. */
+import { describe, expect, test } from "bun:test";
+import { h3fetch, serve } from "./helpers";
+
+const text = async (url: URL | string, init?: RequestInit) => {
+  const r = await h3fetch(url, init);
+  return `${r.status} ${await r.text()}`;
+};
+
+describe("routing", () => {
+  test("params and precedence regardless of order (array form)", async () => {
+    const hit = (name: string) => (req: Request & { params: Record<string, string> }) =>
+      new Response(`${name} ${JSON.stringify(req.params)}`);
+    await using server = serve({
+      routes: [
+        { method: "GET", pattern: "/*", fetch: hit("catchall") },
+        { method: "GET", pattern: "/users/*", fetch: hit("users-wild") },
+        { method: "GET", pattern: "/users/:id", fetch: hit("user") },
+        { method: "GET", pattern: "/users/me", fetch: hit("me") },
+        { method: "GET", pattern: "/users/:id/posts/:post", fetch: hit("post") },
+      ],
+    });
+    const u = (p: string) => new URL(p, server.url);
+    expect(await text(u("/users/me"))).toBe("200 me {}");
+    expect(await text(u("/users/42"))).toBe('200 user {"id":"42"}');
+    expect(await text(u("/users/a%20b"))).toBe('200 user {"id":"a b"}');
+    expect(await text(u("/users/1/posts/2"))).toBe('200 post {"id":"1","post":"2"}');
+    expect(await text(u("/users/1/likes"))).toBe("200 users-wild {}");
+    expect(await text(u("/elsewhere"))).toBe("200 catchall {}");
+  });
+
+  test("object form: handlers, method objects and static responses", async () => {
+    await using server = serve({
+      routes: {
+        "/static": new Response("static body", { headers: { "x-static": "1" } }),
+        "/any": (req) => new Response(`any ${req.method}`),
+        "/items/:id": {
+          GET: (req) => new Response(`get ${req.params.id}`),
+          DELETE: () => new Response(null, { status: 204 }),
+        },
+      },
+    });
+    const u = (p: string) => new URL(p, server.url);
+    for (let i = 0; i < 2; i++) {
+      const r = await h3fetch(u("/static"));
+      expect(await r.text()).toBe("static body");
+      expect(r.headers.get("x-static")).toBe("1");
+    }
+    expect(await text(u("/any"), { method: "PUT", body: "x" })).toBe("200 any PUT");
+    expect(await text(u("/items/7"))).toBe("200 get 7");
+    expect((await h3fetch(u("/items/7"), { method: "DELETE" })).status).toBe(204);
+  });
+
+  test("fallback takes unmatched requests; without it 404 and 405 with Allow", async () => {
+    await using withFallback = serve({
+      routes: { "/only": { POST: () => new Response("post") } },
+      fetch: (req) => new Response(`fallback ${req.method} ${new URL(req.url).pathname}`),
+    });
+    expect(await text(new URL("/nowhere", withFallback.url))).toBe("200 fallback GET /nowhere");
+    expect(await text(new URL("/only", withFallback.url))).toBe("200 fallback GET /only");
+
+    await using noFallback = serve({ routes: { "/only": { POST: () => new Response("post"), PUT: () => new Response("put") } } });
+    const missing = await h3fetch(new URL("/nowhere", noFallback.url));
+    expect(missing.status).toBe(404);
+    const wrong = await h3fetch(new URL("/only", noFallback.url));
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("POST, PUT, OPTIONS");
+  });
+
+  test("HEAD uses the GET route without a body; OPTIONS lists methods", async () => {
+    let heads = 0;
+    await using server = serve({
+      routes: {
+        "/page": {
+          GET: (req) => {
+            if (req.method === "HEAD") heads++;
+            return new Response("page body", { headers: { "x-page": "1" } });
+          },
+          POST: () => new Response("posted"),
+        },
+      },
+    });
+    const head = await h3fetch(new URL("/page", server.url), { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("x-page")).toBe("1");
+    expect(head.headers.get("content-length")).toBe("9");
+    expect(await head.text()).toBe("");
+    expect(heads).toBe(1);
+    const options = await h3fetch(new URL("/page", server.url), { method: "OPTIONS" });
+    expect(options.status).toBe(204);
+    expect(options.headers.get("allow")).toBe("GET, HEAD, POST, OPTIONS");
+  });
+
+  test("reload swaps routes, fallback and error handler without dropping the connection", async () => {
+    await using server = serve({ routes: { "/v": new Response("v1") }, fetch: () => new Response("old fallback") });
+    const u = (p: string) => new URL(p, server.url);
+    expect(await text(u("/v"))).toBe("200 v1");
+    server.reload({
+      routes: { "/v": () => new Response("v2"), "/new": () => { throw new Error("boom"); } },
+      error: (e) => new Response(`handled ${(e as Error).message}`, { status: 503 }),
+    });
+    expect(await text(u("/v"))).toBe("200 v2");
+    expect(await text(u("/new"))).toBe("503 handled boom");
+    expect((await h3fetch(u("/gone"))).status).toBe(404);
+    expect(server.getStats().connectionsTotal).toBe(1);
+    expect(() => server.reload({ routes: { "no-slash": () => new Response("") } })).toThrow(TypeError);
+    expect(await text(u("/v"))).toBe("200 v2");
+  });
+});
