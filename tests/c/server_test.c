@@ -569,6 +569,8 @@ static void check_setup_errors(zig_h3_server *s) {
     CHECK_RC(h3.server_counters(s, NULL, 3), ZIG_H3_ERR_INVALID_ARG);
     CHECK_RC(h3.server_counters(s, counters, 0), 0);
     CHECK_RC(h3.server_counters(s, counters, ZIG_H3_COUNTER_COUNT + 3), ZIG_H3_COUNTER_COUNT);
+    /* "Writes up to n counters": a huge n still writes (and returns) 7. */
+    CHECK_RC(h3.server_counters(s, counters, SIZE_MAX), ZIG_H3_COUNTER_COUNT);
     CHECK_RC(h3.server_stats(s, &st), ZIG_H3_OK);
     CHECK(st.requests_total == 0 && st.connections_total == 0 && st.uptime_ms == 0,
           "stats before start: requests %llu connections %llu uptime %lld", (unsigned long long)st.requests_total,
@@ -815,6 +817,15 @@ static void check_force_stop(void) {
     CHECK_RC(h3.server_start(s), ZIG_H3_OK);
     int p = h3.server_port(s);
     CHECK(p > 0, "second server port %d", p);
+    zig_h3_server_config busy = {0};
+    busy.bind_addr = "127.0.0.1";
+    busy.bind_port = (uint16_t)p;
+    zig_h3_server *s3 = h3.server_new(&busy);
+    CHECK(s3 != NULL, "server_new on a busy port: %s", h3.last_error());
+    if (s3) {
+        CHECK_RC(h3.server_start(s3), ZIG_H3_ERR_IO); /* the port is taken */
+        CHECK_RC(h3.server_free(s3), ZIG_H3_OK);
+    }
     char cmd[512];
     snprintf(cmd, sizeof cmd, "'%s' -timeout 15s 'https://127.0.0.1:%d/hang' 2>&1", client_path, p);
     FILE *f = popen(cmd, "r");
