@@ -48,10 +48,22 @@ func (r *Response) checkHead() error {
 	return nil
 }
 
-// SetStatus sets the status code (100-599; default 200).
-func (r *Response) SetStatus(code int) error {
-	if code < 100 || code > 599 {
+// checkStatus accepts final statuses. 1xx statuses are informational: a
+// response cannot end with one (and 101 is forbidden in HTTP/3).
+func checkStatus(code int) error {
+	switch {
+	case code < 100 || code > 599:
 		return fmt.Errorf("%w: status %d is outside 100-599", ErrInvalidArgument, code)
+	case code < 200:
+		return fmt.Errorf("%w: status %d is informational, not a final status", ErrInvalidArgument, code)
+	}
+	return nil
+}
+
+// SetStatus sets the status code (200-599; default 200).
+func (r *Response) SetStatus(code int) error {
+	if err := checkStatus(code); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -114,8 +126,8 @@ func (r *Response) endLocked(p []byte) error {
 // the response: the whole of a small response in one call. Headers are
 // validated first; on error nothing is recorded.
 func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bool) error {
-	if status < 100 || status > 599 {
-		return fmt.Errorf("%w: status %d is outside 100-599", ErrInvalidArgument, status)
+	if err := checkStatus(status); err != nil {
+		return err
 	}
 	for _, f := range fields {
 		if err := validateField(f.Name, f.Value); err != nil {

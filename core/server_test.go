@@ -119,7 +119,7 @@ func TestServerResponseRules(t *testing.T) {
 	_, c, base := startServer(t, Config{}, func(s *Server) {
 		mustRoute(t, s, "GET", "/rules", func(req *Request, res *Response) {
 			var got []error
-			got = append(got, res.SetStatus(99), res.SetStatus(600), res.AddHeader("bad name", "v"), res.AddHeader("x", "a\r\nb"))
+			got = append(got, res.SetStatus(99), res.SetStatus(600), res.SetStatus(101), res.SetStatus(199), res.AddHeader("bad name", "v"), res.AddHeader("x", "a\r\nb"))
 			res.Write([]byte("body"))
 			got = append(got, res.AddHeader("late", "1"), res.SetStatus(201))
 			res.End(nil)

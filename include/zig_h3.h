@@ -275,28 +275,31 @@ int zig_h3_server_stats(zig_h3_server *server, struct zig_h3_server_stats *out);
 int zig_h3_server_counters(zig_h3_server *server, uint64_t *out, size_t n);
 
 /* ---- Responses ----------------------------------------------------------- */
-/* A zig_h3_response is valid from the request callback until the response
- * ends (then BAD_HANDLE). These functions only record what to send and
- * never block on the network; the library writes it out. They may be
- * called from any thread. */
+/* A zig_h3_response is valid from the request callback until the library
+ * has finished writing the response (or the client went away); from then on
+ * every function returns BAD_HANDLE. Between the end of the response and
+ * that moment, calls that would change it return CLOSED. These functions
+ * only record what to send and never block on the network; the library
+ * writes it out. They may be called from any thread. */
 
-/** Sets the status (100-599, default 200). Errors: BAD_HANDLE, INVALID_ARG
- *  (out of range), STATE (body already started). */
+/** Sets the status (200-599, default 200; 1xx statuses are informational
+ *  and cannot be a final status). Errors: BAD_HANDLE, INVALID_ARG (out of
+ *  range), STATE (body already started), CLOSED (ended). */
 int zig_h3_response_status(zig_h3_response *resp, uint16_t status);
 
 /** Adds a header (repeated names keep every value, e.g. set-cookie). The
  *  name must be an HTTP token; the value must not hold CR, LF or NUL.
- *  Errors: BAD_HANDLE, INVALID_ARG, STATE (body already started). */
+ *  Errors: BAD_HANDLE, INVALID_ARG, STATE (body already started), CLOSED. */
 int zig_h3_response_header(zig_h3_response *resp, const char *name, size_t name_len,
                            const char *value, size_t value_len);
 
 /** Appends body bytes (copied); the head is fixed from now on. data may be
- *  NULL only with len 0. Errors: BAD_HANDLE, INVALID_ARG. */
+ *  NULL only with len 0. Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
 int zig_h3_response_write(zig_h3_response *resp, const uint8_t *data, size_t len);
 
 /** Appends the last body bytes (may be none) and ends the response. Without
  *  an earlier write, Content-Length is set to len. Errors: BAD_HANDLE,
- *  INVALID_ARG. */
+ *  INVALID_ARG, CLOSED. */
 int zig_h3_response_end(zig_h3_response *resp, const uint8_t *data, size_t len);
 
 /** Sends an HTTP/3 datagram on the request stream. Not supported yet:
@@ -304,7 +307,7 @@ int zig_h3_response_end(zig_h3_response *resp, const uint8_t *data, size_t len);
 int zig_h3_response_send_h3_datagram(zig_h3_response *resp, const uint8_t *data, size_t len);
 
 /** Sends trailer fields after the body and ends the response. headers may be
- *  NULL only with count 0. Errors: BAD_HANDLE, INVALID_ARG. */
+ *  NULL only with count 0. Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
 int zig_h3_response_send_trailers(zig_h3_response *resp, const zig_h3_header *headers, size_t count);
 
 /** Keeps the response open after the request callback returns; end it
@@ -393,7 +396,7 @@ int zig_h3_server_set_event_routes(zig_h3_server *server, const char *spec, size
  *  value strings ("name\0value\0name\0value\0"), headers_len bytes long.
  *  With end == 0, continue with zig_h3_response_write / _end /
  *  _send_trailers. Errors: BAD_HANDLE, INVALID_ARG (status, malformed
- *  block, bad name or value), STATE (head already sent). */
+ *  block, bad name or value), STATE (head already sent), CLOSED. */
 int zig_h3_response_respond(zig_h3_response *resp, uint16_t status, const uint8_t *headers, size_t headers_len,
                             const uint8_t *body, size_t body_len, uint8_t end);
 

@@ -131,7 +131,7 @@ describe("request bodies", () => {
         "/bin": { POST: async (req) => new Response(sha256(new Uint8Array(await req.arrayBuffer()))) },
       },
     });
-    const post = (path: string, body: BodyInit, headers?: HeadersInit) =>
+    const post = (path: string, body: string | Uint8Array | URLSearchParams, headers?: Record<string, string>) =>
       h3fetch(new URL(path, server.url), { method: "POST", body, headers });
     expect(await (await post("/text", "héllo wörld")).text()).toBe("HÉLLO WÖRLD");
     expect(await (await post("/json", JSON.stringify({ a: [1] }), { "content-type": "application/json" })).json()).toEqual({ got: { a: [1] } });
