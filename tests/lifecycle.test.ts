@@ -209,3 +209,26 @@ describe("stop", () => {
     });
   }
 });
+
+describe("logging and qlog", () => {
+  test("onLog receives lines at the chosen level; qlogDir gets one file per connection", async () => {
+    const lines: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), "zig-h3-qlog-"));
+    const server = serve({ logLevel: "debug", onLog: (l) => lines.push(l), qlogDir: dir, fetch: () => new Response("q") });
+    expect(await (await h3fetch(server.url)).text()).toBe("q");
+    await server.stop();
+    expect(lines.some((l) => l.startsWith("listening on 127.0.0.1:"))).toBe(true);
+    expect(lines.some((l) => l.startsWith("connection from 127.0.0.1:"))).toBe(true);
+    const files = [...new Bun.Glob("*_server.sqlog").scanSync(dir)];
+    expect(files.length).toBe(1);
+    expect(readFileSync(join(dir, files[0]), "utf8")).toContain("quic");
+  });
+
+  test("the default level keeps info lines away", async () => {
+    const lines: string[] = [];
+    const server = serve({ onLog: (l) => lines.push(l), fetch: () => new Response("") });
+    await (await h3fetch(server.url)).text();
+    await server.stop();
+    expect(lines).toEqual([]);
+  });
+});
