@@ -96,26 +96,35 @@ export class EventReader {
   #dispatch(n: number): void {
     const buf = this.#buf;
     const view = this.#view;
-    const sink = this.#sink;
     for (let off = 0; off < n; ) {
       const len = view.getUint32(off, true);
-      switch (buf[off + 4]) {
-        case EventType.REQUEST:
-          sink.request(this.#decodeRequest(off));
-          break;
-        case EventType.ABORT:
-          sink.abort(asHandle(readU64(view, off + 8)));
-          break;
-        case EventType.LOG: {
-          const lineLen = view.getUint32(off + 12, true);
-          sink.log(view.getUint32(off + 8, true), buf.toString("utf8", off + 16, off + 16 + lineLen));
-          break;
-        }
-        case EventType.STOPPED:
-          sink.stopped();
-          break;
+      try {
+        this.#dispatchOne(buf, view, off);
+      } catch (err) {
+        // One event must never stop the others (or the wait loop).
+        console.error("[zig-h3] event handling failed:", err);
       }
       off += len;
+    }
+  }
+
+  #dispatchOne(buf: Buffer, view: DataView, off: number): void {
+    const sink = this.#sink;
+    switch (buf[off + 4]) {
+      case EventType.REQUEST:
+        sink.request(this.#decodeRequest(off));
+        break;
+      case EventType.ABORT:
+        sink.abort(asHandle(readU64(view, off + 8)));
+        break;
+      case EventType.LOG: {
+        const lineLen = view.getUint32(off + 12, true);
+        sink.log(view.getUint32(off + 8, true), buf.toString("utf8", off + 16, off + 16 + lineLen));
+        break;
+      }
+      case EventType.STOPPED:
+        sink.stopped();
+        break;
     }
   }
 

@@ -6,8 +6,8 @@
  */
 import { native, type Handle } from "./ffi";
 
-const INTERNAL_ERROR_HEADERS = Buffer.from("content-type\0text/plain;charset=utf-8\0", "latin1");
-const INTERNAL_ERROR_BODY = Buffer.from("Internal Server Error\n");
+const TEXT_HEADERS = Buffer.from("content-type\0text/plain;charset=utf-8\0", "latin1");
+const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 500: "Internal Server Error" };
 
 /** Statuses whose responses never carry a body. */
 function bodyless(status: number): boolean {
@@ -62,15 +62,13 @@ export async function sendResponse(id: Handle, res: Response, encoder: HeaderEnc
   native().zig_h3_response_respond(id, status, headers, headersLen, bodyLen > 0 ? body : null, bodyLen, 1);
 }
 
-/** Answers 500 with a short text body. */
+/** Answers status with a short text body. */
+export function sendStatus(id: Handle, status: number, text = STATUS_TEXT[status] ?? "Error"): void {
+  const body = Buffer.from(text + "\n");
+  native().zig_h3_response_respond(id, status, TEXT_HEADERS, TEXT_HEADERS.byteLength, body, body.byteLength, 1);
+}
+
+/** Answers 500. */
 export function sendInternalError(id: Handle): void {
-  native().zig_h3_response_respond(
-    id,
-    500,
-    INTERNAL_ERROR_HEADERS,
-    INTERNAL_ERROR_HEADERS.byteLength,
-    INTERNAL_ERROR_BODY,
-    INTERNAL_ERROR_BODY.byteLength,
-    1,
-  );
+  sendStatus(id, 500);
 }

@@ -7,7 +7,7 @@ import { ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { Code, COUNTER_COUNT, cString, lastError, native, type Handle } from "./ffi";
 import { EventReader, type EventSink, type RequestEvent } from "./events";
-import { HeaderEncoder, sendInternalError, sendResponse } from "./response";
+import { HeaderEncoder, sendInternalError, sendResponse, sendStatus } from "./response";
 import { buildRouteTable, type RouteTarget } from "./routes";
 import type {
   H3ReloadOptions,
@@ -233,7 +233,13 @@ export class H3ServerImpl implements H3Server, EventSink {
       return;
     }
     const abort = new AbortController();
-    const req = this.#makeRequest(ev, abort.signal);
+    let req: H3Request;
+    try {
+      req = this.#makeRequest(ev, abort.signal);
+    } catch {
+      sendStatus(ev.id, 400); // a head the Fetch API refuses (e.g. an unparsable URL)
+      return;
+    }
     this.#pending.set(ev.id, { abort });
     let result: Response | Promise<Response>;
     try {

@@ -65,21 +65,15 @@ func zig_h3_server_event_size(h *C.zig_h3_server) C.int64_t {
 
 //export zig_h3_server_set_event_routes
 func zig_h3_server_set_event_routes(h *C.zig_h3_server, spec *C.char, n C.size_t) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
-	}
-	b, ok := bytesArg(unsafe.Pointer(spec), n)
-	if !ok || b == nil {
-		return invalid("spec is NULL or empty")
-	}
-	if _, err := s.core.EventQueue(); err != nil {
-		return result(err)
-	}
-	routes, err := s.core.QueueRoutes(b)
-	if err != nil {
-		return result(err)
-	}
-	s.core.SetRoutes(routes)
-	return C.ZIG_H3_OK
+	return withSpec(h, spec, n, func(s *server, b []byte) error {
+		if _, err := s.core.EventQueue(); err != nil {
+			return err
+		}
+		routes, err := s.core.QueueRoutes(b)
+		if err != nil {
+			return err
+		}
+		s.core.SetRoutes(routes)
+		return nil
+	})
 }

@@ -51,8 +51,9 @@ func zig_h3_response_header(h *C.zig_h3_response, name *C.char, nameLen C.size_t
 	return result(r.AddHeader(n, v))
 }
 
-//export zig_h3_response_write
-func zig_h3_response_write(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.int {
+// withBytes resolves a response handle and a (data, n) argument, then
+// calls f with them.
+func withBytes(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, f func(*core.Response, []byte) error) C.int {
 	r, ok := lookupResponse(unsafe.Pointer(h))
 	if !ok {
 		return badHandle("response")
@@ -61,20 +62,17 @@ func zig_h3_response_write(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.
 	if !ok {
 		return invalid("data is NULL with a non-zero length")
 	}
-	return result(r.Write(b))
+	return result(f(r, b))
+}
+
+//export zig_h3_response_write
+func zig_h3_response_write(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.int {
+	return withBytes(h, data, n, (*core.Response).Write)
 }
 
 //export zig_h3_response_end
 func zig_h3_response_end(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
-	}
-	b, ok := bytesArg(unsafe.Pointer(data), n)
-	if !ok {
-		return invalid("data is NULL with a non-zero length")
-	}
-	return result(r.End(b))
+	return withBytes(h, data, n, (*core.Response).End)
 }
 
 //export zig_h3_response_send_trailers

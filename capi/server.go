@@ -245,6 +245,12 @@ func newCRequest(req *core.Request) *C.zig_h3_request {
 
 //export zig_h3_server_set_options
 func zig_h3_server_set_options(h *C.zig_h3_server, spec *C.char, n C.size_t) C.int {
+	return withSpec(h, spec, n, func(s *server, b []byte) error { return s.core.SetOptions(b) })
+}
+
+// withSpec resolves a server handle and a non-empty (spec, n) argument,
+// then calls f with them.
+func withSpec(h *C.zig_h3_server, spec *C.char, n C.size_t, f func(*server, []byte) error) C.int {
 	s, ok := lookupServer(unsafe.Pointer(h))
 	if !ok {
 		return badHandle("server")
@@ -253,5 +259,5 @@ func zig_h3_server_set_options(h *C.zig_h3_server, spec *C.char, n C.size_t) C.i
 	if !ok || b == nil {
 		return invalid("spec is NULL or empty")
 	}
-	return result(s.core.SetOptions(b))
+	return result(f(s, b))
 }

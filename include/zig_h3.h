@@ -191,7 +191,9 @@ zig_h3_server *zig_h3_server_new(const zig_h3_server_config *config);
 
 /** Stops the server at once if it runs (as stop with force) and frees it.
  *  In event-queue mode, stop waiting on the event fd before freeing: the fd
- *  is closed here. Returns ZIG_H3_OK or ZIG_H3_ERR_BAD_HANDLE. */
+ *  is closed here. Like zig_h3_server_stop, it must not be called from a
+ *  request callback (it waits for running callbacks). Returns ZIG_H3_OK or
+ *  ZIG_H3_ERR_BAD_HANDLE. */
 int zig_h3_server_free(zig_h3_server *server);
 
 /** Binds the UDP socket and starts serving. Errors: BAD_HANDLE, STATE
