@@ -31,9 +31,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 
-	body, ok := s.readBody(w, hr)
-	if !ok {
-		return
+	streaming := false
+	if bs, ok := h.(BodyStreamer); ok {
+		streaming = bs.StreamsBody()
+	}
+	var body []byte
+	if !streaming {
+		var ok bool
+		if body, ok = s.readBody(w, hr); !ok {
+			return
+		}
 	}
 	req := &Request{
 		Method:     hr.Method,
@@ -53,17 +60,24 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	if id, ok := hr.Context().Value(connIDKey{}).([]byte); ok {
 		req.ConnID = id
 	}
+	if streaming {
+		req.body = &streamingBody{rc: hr.Body, hr: hr}
+	}
 
 	res := registerResponse()
+	res.req = req
 	defer openResponses.Delete(res.ID)
-	if !s.runHandler(h, req, res) {
-		return
-	}
-	if !res.serve(hr.Context(), w) {
+	defer req.finishBody() // also when the handler panics
+	completed := s.runHandler(h, req, res) && res.serve(hr.Context(), w, hr)
+	req.finishBody()
+	if !completed {
 		if q := s.events.Load(); q != nil && res.queued {
 			_ = q.PushControl(encodeAbort(res.ID))
 		}
-		s.logf(LogDebug, "%s %s: aborted by the peer", req.Method, req.Path)
+		s.logf(LogDebug, "%s %s: aborted", req.Method, req.Path)
+	}
+	if f := s.streamClosed.Load(); f != nil {
+		(*f)(req.ConnID, req.StreamID, !completed)
 	}
 }
 

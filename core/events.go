@@ -22,11 +22,20 @@ import (
 //	                 the connection closed before the response ended.
 //	EventLog         u32 level, u32 length, the line.
 //	EventStopped     u32 0: Server.Stop, started asynchronously, has finished.
+//	EventBodyChunk   u64 response id, u32 length, the bytes: a part of a
+//	                 streaming request body, to acknowledge (Response.AckBody).
+//	EventBodyEnd     u64 response id, u32 trailer head length, u16 trailer
+//	                 count, u16 0, the trailers as NUL-separated name, value.
+//	EventWritable    u64 response id: the response's pending bytes fell to
+//	                 ResponseLowWater (or it finished); a paused writer may go on.
 const (
-	EventRequest = 1
-	EventAbort   = 2
-	EventLog     = 3
-	EventStopped = 4
+	EventRequest   = 1
+	EventAbort     = 2
+	EventLog       = 3
+	EventStopped   = 4
+	EventBodyChunk = 5
+	EventBodyEnd   = 6
+	EventWritable  = 7
 )
 
 const eventHeaderSize = 8
@@ -82,14 +91,50 @@ func encodeRequest(id uint64, tag uint32, req *Request) []byte {
 		e.str(p.Value)
 		e.b = append(e.b, 0)
 	}
-	for _, h := range req.Header {
-		e.str(h.Name)
-		e.b = append(e.b, 0)
-		e.str(h.Value)
-		e.b = append(e.b, 0)
-	}
+	appendFields(e, req.Header)
 	e.b = append(e.b, req.Body...)
 	return e.done()
+}
+
+// encodeBodyChunk encodes an EventBodyChunk.
+func encodeBodyChunk(id uint64, data []byte) []byte {
+	e := newEvent(EventBodyChunk, 12+len(data))
+	e.u64(id)
+	e.u32(uint32(len(data)))
+	e.b = append(e.b, data...)
+	return e.done()
+}
+
+// encodeBodyEnd encodes an EventBodyEnd with the request trailers.
+func encodeBodyEnd(id uint64, trailers []HeaderField) []byte {
+	n := 0
+	for _, t := range trailers {
+		n += len(t.Name) + len(t.Value) + 2
+	}
+	e := newEvent(EventBodyEnd, 16+n)
+	e.u64(id)
+	e.u32(uint32(n))
+	e.u16(uint16(len(trailers)))
+	e.u16(0)
+	appendFields(e, trailers)
+	return e.done()
+}
+
+// encodeWritable encodes an EventWritable.
+func encodeWritable(id uint64) []byte {
+	e := newEvent(EventWritable, 8)
+	e.u64(id)
+	return e.done()
+}
+
+// appendFields appends name\0value\0 for each field.
+func appendFields(e *eventBuilder, fields []HeaderField) {
+	for _, f := range fields {
+		e.str(f.Name)
+		e.b = append(e.b, 0)
+		e.str(f.Value)
+		e.b = append(e.b, 0)
+	}
 }
 
 // encodeAbort encodes an EventAbort.

@@ -15,7 +15,13 @@ import (
 type QueueHandler struct {
 	Server *Server
 	Tag    uint32
+	// Streaming delivers the body as EventBodyChunk/EventBodyEnd events
+	// after the request event, paced by Response.AckBody.
+	Streaming bool
 }
+
+// StreamsBody implements BodyStreamer.
+func (h QueueHandler) StreamsBody() bool { return h.Streaming }
 
 // ServeRequest implements Handler.
 func (h QueueHandler) ServeRequest(req *Request, res *Response) {
@@ -24,23 +30,34 @@ func (h QueueHandler) ServeRequest(req *Request, res *Response) {
 		_ = res.SetStatus(http.StatusServiceUnavailable)
 		return
 	}
+	var c *credit
+	if h.Streaming {
+		c = newCredit()
+	}
 	res.mu.Lock()
-	res.autoEnd, res.queued = false, true
+	res.autoEnd, res.queued, res.bodyCredit = false, true, c
+	res.onWritable = func() { _ = q.PushControl(encodeWritable(res.ID)) }
 	res.mu.Unlock()
 	if err := q.PushWait(req.Context, encodeRequest(res.ID, h.Tag, req)); err != nil {
 		h.Server.requestsRejected.Add(1)
 		_ = res.Respond(http.StatusServiceUnavailable, nil, nil, true)
+		return
+	}
+	if h.Streaming {
+		req.GoBody(func() { pumpBodyToQueue(q, req, res, c) })
 	}
 }
 
 // QueueRouteSpec is the JSON form of a routing table whose routes all go to
-// the event queue: {"routes":[{"method":"GET","pattern":"/x","tag":1}],"fallback":0}.
-// A missing or null fallback means unmatched requests get 404/405.
+// the event queue: {"routes":[{"method":"GET","pattern":"/x","tag":1,
+// "streaming":false}],"fallback":0}. A missing or null fallback means
+// unmatched requests get 404/405.
 type QueueRouteSpec struct {
 	Routes []struct {
-		Method  string `json:"method"`
-		Pattern string `json:"pattern"`
-		Tag     uint32 `json:"tag"`
+		Method    string `json:"method"`
+		Pattern   string `json:"pattern"`
+		Tag       uint32 `json:"tag"`
+		Streaming bool   `json:"streaming"`
 	} `json:"routes"`
 	Fallback *uint32 `json:"fallback"`
 }
@@ -53,7 +70,7 @@ func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
 	}
 	var b RouterBuilder[Handler]
 	for _, r := range rs.Routes {
-		if err := b.Add(r.Method, r.Pattern, QueueHandler{Server: s, Tag: r.Tag}); err != nil {
+		if err := b.Add(r.Method, r.Pattern, QueueHandler{Server: s, Tag: r.Tag, Streaming: r.Streaming}); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
 		}
 	}

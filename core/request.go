@@ -36,6 +36,8 @@ type Request struct {
 	Params  []Param
 	// Context is cancelled when the request stream or connection goes away.
 	Context context.Context
+
+	body *streamingBody // streaming routes only; see ReadBody
 }
 
 // headerFields flattens an http.Header into lower-case fields sorted by

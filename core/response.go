@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -31,7 +30,27 @@ type Response struct {
 	finished    bool // serve returned: nothing more will be sent
 	queued      bool // handed to the event queue: report aborts there
 	wake        chan struct{}
+
+	// Backpressure: when pending reaches ResponseHighWater, writableArmed is
+	// set and onWritable runs once pending is back to ResponseLowWater.
+	writableArmed bool
+	onWritable    func()
+
+	filePath string // SendFile: serve this file as the body
+
+	autoEndHolds  int  // HoldAutoEnd calls not yet released
+	handlerDone   bool // the handler returned
+	bodyCredit    *credit  // streaming body delivered as events
+	req           *Request // the request, for DiscardBody
 }
+
+// Response body buffering limits: Send reports the bytes pending, and a
+// writer that sees ResponseHighWater or more should wait for the writable
+// signal (see Send), which comes when pending is back to ResponseLowWater.
+const (
+	ResponseHighWater = 256 << 10
+	ResponseLowWater  = 64 << 10
+)
 
 func newResponse(id uint64) *Response {
 	return &Response{ID: id, status: http.StatusOK, header: http.Header{}, autoEnd: true, wake: make(chan struct{}, 1)}
@@ -126,6 +145,22 @@ func (r *Response) endLocked(p []byte) error {
 // the response: the whole of a small response in one call. Headers are
 // validated first; on error nothing is recorded.
 func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.setHeadLocked(status, fields); err != nil {
+		return err
+	}
+	if end {
+		return r.endLocked(body)
+	}
+	r.appendLocked(body)
+	r.bodyStarted = true
+	r.signal()
+	return nil
+}
+
+// setHeadLocked validates and records status and header fields.
+func (r *Response) setHeadLocked(status int, fields []HeaderField) error {
 	if err := checkStatus(status); err != nil {
 		return err
 	}
@@ -134,8 +169,6 @@ func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bo
 			return err
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err := r.checkHead(); err != nil {
 		return err
 	}
@@ -144,12 +177,6 @@ func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bo
 		k := http.CanonicalHeaderKey(f.Name)
 		r.header[k] = append(r.header[k], f.Value)
 	}
-	if end {
-		return r.endLocked(body)
-	}
-	r.appendLocked(body)
-	r.bodyStarted = true
-	r.signal()
 	return nil
 }
 
@@ -165,12 +192,73 @@ func (r *Response) SendTrailers(fields []HeaderField) error {
 	if r.finished || r.ended {
 		return ErrClosed
 	}
+	r.setTrailersLocked(fields)
+	return r.endLocked(nil)
+}
+
+func (r *Response) setTrailersLocked(fields []HeaderField) {
 	r.trailer = http.Header{}
 	for _, f := range fields {
 		r.trailer.Add(f.Name, f.Value)
 	}
 	r.bodyStarted = true // trailers need a streamed (not length-delimited) body
-	return r.endLocked(nil)
+}
+
+// Send records body bytes (copied) and, if end is true, ends the response,
+// with trailers if there are any. It returns the bytes now pending; at
+// ResponseHighWater or more the caller should pause until the writable
+// signal (onWritable) fires.
+func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error) {
+	for _, f := range trailers {
+		if err := validateField(f.Name, f.Value); err != nil {
+			return 0, err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished || r.ended {
+		return 0, ErrClosed
+	}
+	switch {
+	case !end:
+		r.appendLocked(p)
+		r.bodyStarted = true
+		r.signal()
+	case len(trailers) > 0:
+		r.appendLocked(p)
+		r.setTrailersLocked(trailers)
+		if err := r.endLocked(nil); err != nil {
+			return 0, err
+		}
+	default:
+		if err := r.endLocked(p); err != nil {
+			return 0, err
+		}
+	}
+	if r.pending >= ResponseHighWater {
+		r.writableArmed = true
+	}
+	return r.pending, nil
+}
+
+// SendFile sets status and headers and ends the response with the file at
+// path as its body, read by the serving goroutine. With status 200 it
+// honours Range and conditional requests (206, 416, 304) and sets
+// Content-Type from the extension when absent; a file that cannot be
+// opened gives 404 (500 for other errors).
+func (r *Response) SendFile(status int, fields []HeaderField, path string) error {
+	if path == "" {
+		return fmt.Errorf("%w: empty path", ErrInvalidArgument)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.setHeadLocked(status, fields); err != nil {
+		return err
+	}
+	r.filePath = path
+	r.ended = true
+	r.signal()
+	return nil
 }
 
 // DeferEnd keeps the response open after the handler returns.
@@ -216,71 +304,35 @@ func (r *Response) signal() {
 	}
 }
 
-// handlerReturned applies auto-end once the handler is back.
+// handlerReturned applies auto-end once the handler is back (and every
+// HoldAutoEnd is released).
 func (r *Response) handlerReturned() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.autoEnd && !r.ended {
+	r.handlerDone = true
+	r.maybeAutoEndLocked()
+}
+
+func (r *Response) maybeAutoEndLocked() {
+	if r.autoEnd && r.handlerDone && r.autoEndHolds == 0 && !r.ended && !r.finished {
 		_ = r.endLocked(nil)
 	}
 }
 
-// serve writes what the response records to w until it ends or ctx is done.
-// It reports whether the response was completed (false: aborted).
-func (r *Response) serve(ctx context.Context, w http.ResponseWriter) bool {
-	headerWritten := false
-	flusher, _ := w.(http.Flusher)
-	for {
-		r.mu.Lock()
-		chunks, ended := r.chunks, r.ended
-		r.chunks = nil
-		if !headerWritten && (ended || r.bodyStarted) {
-			dst := w.Header()
-			for k, v := range r.header {
-				dst[k] = v
-			}
-			w.WriteHeader(r.status)
-			headerWritten = true
-		}
-		r.mu.Unlock()
-
-		for _, c := range chunks {
-			_, err := w.Write(c)
-			r.mu.Lock()
-			r.pending -= len(c)
-			r.mu.Unlock()
-			if err != nil && err != http.ErrBodyNotAllowed {
-				r.finish()
-				return false
-			}
-		}
-		if ended {
-			r.mu.Lock()
-			for k, v := range r.trailer {
-				w.Header()[http.TrailerPrefix+k] = v
-			}
-			r.mu.Unlock()
-			r.finish()
-			return true
-		}
-		if headerWritten && flusher != nil {
-			flusher.Flush()
-		}
-		select {
-		case <-r.wake:
-		case <-ctx.Done():
-			r.finish()
-			return false
-		}
-	}
+// HoldAutoEnd delays auto-end until ReleaseAutoEnd: for work that goes on
+// after the handler returns, such as delivering a streaming request body.
+func (r *Response) HoldAutoEnd() {
+	r.mu.Lock()
+	r.autoEndHolds++
+	r.mu.Unlock()
 }
 
-func (r *Response) finish() {
+// ReleaseAutoEnd undoes one HoldAutoEnd and applies auto-end if it is due.
+func (r *Response) ReleaseAutoEnd() {
 	r.mu.Lock()
-	r.finished = true
-	r.chunks = nil
-	r.pending = 0
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	r.autoEndHolds--
+	r.maybeAutoEndLocked()
 }
 
 // validateField checks a header name (an HTTP token, not a pseudo-header)

@@ -64,6 +64,9 @@ type Server struct {
 	fallback Handler
 	events   atomic.Pointer[EventQueue]
 
+	streamClosed atomic.Pointer[func(connID []byte, streamID uint64, aborted bool)]
+	connClosed   atomic.Pointer[func(connID []byte)]
+
 	mu         sync.Mutex
 	state      serverState
 	udp        *net.UDPConn
@@ -122,6 +125,27 @@ func (s *Server) logf(level int, format string, args ...any) {
 	} else if q := s.events.Load(); q != nil {
 		_ = q.TryPush(encodeLog(level, line))
 	}
+}
+
+// OnStreamClose sets a function called when a request stream is done:
+// aborted is true when the peer reset it or the connection closed before
+// the response ended. nil removes it.
+func (s *Server) OnStreamClose(f func(connID []byte, streamID uint64, aborted bool)) {
+	if f == nil {
+		s.streamClosed.Store(nil)
+		return
+	}
+	s.streamClosed.Store(&f)
+}
+
+// OnConnectionClose sets a function called when a connection closes; nil
+// removes it.
+func (s *Server) OnConnectionClose(f func(connID []byte)) {
+	if f == nil {
+		s.connClosed.Store(nil)
+		return
+	}
+	s.connClosed.Store(&f)
 }
 
 // CertificateHash is the SHA-256 of the server certificate's DER.
@@ -265,6 +289,10 @@ func (s *Server) acceptLoop() {
 			delete(s.conns, conn)
 			s.mu.Unlock()
 			s.connectionsActive.Add(-1)
+			if f := s.connClosed.Load(); f != nil {
+				id, _ := conn.Context().Value(connIDKey{}).([]byte)
+				(*f)(id)
+			}
 		})
 		go func() {
 			if err := s.h3.ServeQUICConn(conn); err != nil && !errors.Is(err, http.ErrServerClosed) {

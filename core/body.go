@@ -1,0 +1,196 @@
+package core
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// Streaming request bodies.
+const (
+	// BodyWindow is the most request body bytes delivered to a consumer
+	// (as events) and not yet acknowledged. Past it the server stops
+	// reading, and QUIC flow control stops the client.
+	BodyWindow = 256 << 10
+	// bodyChunk is the largest chunk read and delivered at once.
+	bodyChunk = 64 << 10
+)
+
+// BodyStreamer is implemented by handlers that take the request body as it
+// arrives (streaming routes) instead of buffered in Request.Body.
+type BodyStreamer interface {
+	StreamsBody() bool
+}
+
+// streamingBody is the state of a streaming request body.
+type streamingBody struct {
+	rc      io.ReadCloser
+	hr      *http.Request
+	pumps   sync.WaitGroup
+	mu      sync.Mutex
+	eof     bool
+	discard bool
+}
+
+// ReadBody reads the next part of a streaming body, io.Reader style; it
+// returns io.EOF at the end. Only for streaming routes.
+func (r *Request) ReadBody(p []byte) (int, error) {
+	if r.body == nil {
+		return 0, io.EOF
+	}
+	n, err := r.body.rc.Read(p)
+	if err == io.EOF {
+		r.body.mu.Lock()
+		r.body.eof = true
+		r.body.mu.Unlock()
+	}
+	return n, err
+}
+
+// Trailers returns the request's trailer fields; complete once ReadBody
+// returned io.EOF.
+func (r *Request) Trailers() []HeaderField {
+	if r.body == nil || r.body.hr.Trailer == nil {
+		return nil
+	}
+	return headerFields(r.body.hr.Trailer)
+}
+
+// DiscardBody asks the client to stop sending the body (STOP_SENDING);
+// pending and later ReadBody calls fail. Safe to call more than once.
+func (r *Request) DiscardBody() {
+	if r.body == nil {
+		return
+	}
+	r.body.mu.Lock()
+	done := r.body.eof || r.body.discard
+	r.body.discard = true
+	r.body.mu.Unlock()
+	if !done {
+		_ = r.body.rc.Close() // cancels reading; a no-op after EOF
+	}
+}
+
+// GoBody runs f on its own goroutine; the request is not finished before f
+// returns. For body pumps that go on after the handler returned.
+func (r *Request) GoBody(f func()) {
+	if r.body == nil {
+		go f()
+		return
+	}
+	r.body.pumps.Go(f)
+}
+
+// finishBody discards what is left of a streaming body and waits for the
+// body pumps, so that nothing touches the stream after the handler ends.
+func (r *Request) finishBody() {
+	if r.body == nil {
+		return
+	}
+	r.DiscardBody()
+	r.body.pumps.Wait()
+}
+
+// credit counts body bytes delivered but not yet acknowledged.
+type credit struct {
+	mu       sync.Mutex
+	inflight int
+	closed   bool
+	more     chan struct{} // closed and replaced when credit is returned
+}
+
+func newCredit() *credit { return &credit{more: make(chan struct{})} }
+
+// wait returns how many bytes may be delivered now (at least 1), waiting
+// for acknowledgements while the window is full.
+func (c *credit) wait(ctx context.Context) (int, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return 0, ErrClosed
+		}
+		if free := BodyWindow - c.inflight; free > 0 {
+			c.mu.Unlock()
+			return min(free, bodyChunk), nil
+		}
+		more := c.more
+		c.mu.Unlock()
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+func (c *credit) take(n int) {
+	c.mu.Lock()
+	c.inflight += n
+	c.mu.Unlock()
+}
+
+// ack returns n bytes of credit.
+func (c *credit) ack(n int) {
+	c.mu.Lock()
+	c.inflight = max(0, c.inflight-n)
+	close(c.more)
+	c.more = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// AckBody acknowledges n bytes of the streaming request body delivered as
+// EventBodyChunk events, letting the server read more.
+func (r *Response) AckBody(n int) error {
+	if n < 0 {
+		return ErrInvalidArgument
+	}
+	r.mu.Lock()
+	c := r.bodyCredit
+	r.mu.Unlock()
+	if c == nil {
+		return ErrState
+	}
+	c.ack(n)
+	return nil
+}
+
+// DiscardBody is Request.DiscardBody for consumers that hold only the
+// response (the event-queue API).
+func (r *Response) DiscardBody() error {
+	r.mu.Lock()
+	req := r.req
+	r.mu.Unlock()
+	if req == nil || req.body == nil {
+		return ErrState
+	}
+	req.DiscardBody()
+	return nil
+}
+
+// pumpBodyToQueue delivers a streaming body as EventBodyChunk events and a
+// final EventBodyEnd, never more than BodyWindow unacknowledged.
+func pumpBodyToQueue(q *EventQueue, req *Request, res *Response, c *credit) {
+	buf := make([]byte, bodyChunk)
+	for {
+		n, err := c.wait(req.Context)
+		if err != nil {
+			return
+		}
+		m, err := req.ReadBody(buf[:n])
+		if m > 0 {
+			c.take(m)
+			if q.PushWait(req.Context, encodeBodyChunk(res.ID, buf[:m])) != nil {
+				return
+			}
+		}
+		if err == io.EOF {
+			_ = q.PushWait(req.Context, encodeBodyEnd(res.ID, req.Trailers()))
+			return
+		}
+		if err != nil {
+			return // the abort reaches the consumer from the response side
+		}
+	}
+}

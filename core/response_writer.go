@@ -1,0 +1,141 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"strconv"
+)
+
+// serve writes what the response records to w until it ends or ctx is done.
+// It reports whether the response was completed (false: aborted).
+func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Request) bool {
+	headerWritten := false
+	flusher, _ := w.(http.Flusher)
+	for {
+		r.mu.Lock()
+		chunks, ended, file := r.chunks, r.ended, r.filePath
+		r.chunks = nil
+		if file != "" {
+			r.mu.Unlock()
+			ok := r.serveFile(w, hr, file)
+			r.finish()
+			return ok
+		}
+		if !headerWritten && (ended || r.bodyStarted) {
+			r.writeHeadLocked(w, r.status)
+			headerWritten = true
+		}
+		r.mu.Unlock()
+
+		for _, c := range chunks {
+			_, err := w.Write(c)
+			r.written(len(c))
+			if err != nil && err != http.ErrBodyNotAllowed {
+				r.finish()
+				return false
+			}
+		}
+		if ended {
+			r.mu.Lock()
+			for k, v := range r.trailer {
+				w.Header()[http.TrailerPrefix+k] = v
+			}
+			r.mu.Unlock()
+			r.finish()
+			return true
+		}
+		if headerWritten && flusher != nil {
+			flusher.Flush()
+		}
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			r.finish()
+			return false
+		}
+	}
+}
+
+func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
+	dst := w.Header()
+	for k, v := range r.header {
+		dst[k] = v
+	}
+	w.WriteHeader(status)
+}
+
+// written accounts for n bytes handed to the stream and fires the writable
+// signal when a paused writer may go on.
+func (r *Response) written(n int) {
+	r.mu.Lock()
+	r.pending -= n
+	fire := r.writableArmed && r.pending <= ResponseLowWater
+	if fire {
+		r.writableArmed = false
+	}
+	onWritable := r.onWritable
+	r.mu.Unlock()
+	if fire && onWritable != nil {
+		onWritable()
+	}
+}
+
+// serveFile sends the file at path as the body. With status 200 it goes
+// through http.ServeContent (Range, conditional requests, Content-Type).
+func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path string) bool {
+	f, err := os.Open(path)
+	var st os.FileInfo
+	if err == nil {
+		st, err = f.Stat()
+		if err == nil && st.IsDir() {
+			err = fs.ErrNotExist
+		}
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		status := http.StatusInternalServerError
+		if errors.Is(err, fs.ErrNotExist) {
+			status = http.StatusNotFound
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, http.StatusText(status)+"\n")
+		return true
+	}
+	defer f.Close()
+	r.mu.Lock()
+	status := r.status
+	if status == http.StatusOK {
+		for k, v := range r.header {
+			w.Header()[k] = v
+		}
+		r.mu.Unlock()
+		http.ServeContent(w, hr, path, st.ModTime(), f)
+		return hr.Context().Err() == nil
+	}
+	r.header.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	r.writeHeadLocked(w, status)
+	r.mu.Unlock()
+	_, err = io.Copy(w, f)
+	return err == nil
+}
+
+func (r *Response) finish() {
+	r.mu.Lock()
+	r.finished = true
+	r.chunks = nil
+	r.pending = 0
+	onWritable := r.onWritable
+	armed := r.writableArmed
+	r.writableArmed = false
+	r.mu.Unlock()
+	if armed && onWritable != nil {
+		onWritable() // let a paused writer find out the response is over
+	}
+}
