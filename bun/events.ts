@@ -20,6 +20,8 @@ export interface RequestEvent {
   connectionId: string;
   params: [string, string][];
   headers: [string, string][];
+  /** Trailers of a buffered request. */
+  trailers: [string, string][];
   body: Uint8Array | null;
 }
 
@@ -27,6 +29,9 @@ export interface RequestEvent {
 export interface EventSink {
   request(ev: RequestEvent): void;
   abort(id: Handle): void;
+  bodyChunk(id: Handle, data: Uint8Array): void;
+  bodyEnd(id: Handle, trailers: [string, string][]): void;
+  writable(id: Handle): void;
   log(level: number, line: string): void;
   stopped(): void;
 }
@@ -125,6 +130,24 @@ export class EventReader {
       case EventType.STOPPED:
         sink.stopped();
         break;
+      case EventType.BODY_CHUNK: {
+        const len = view.getUint32(off + 16, true);
+        // A copy: the drain buffer is reused by the next drain.
+        sink.bodyChunk(asHandle(readU64(view, off + 8)), new Uint8Array(buf.subarray(off + 20, off + 20 + len)));
+        break;
+      }
+      case EventType.BODY_END: {
+        const len = view.getUint32(off + 16, true);
+        const n = view.getUint16(off + 20, true);
+        const parts = buf.toString("latin1", off + 24, off + 24 + len).split("\0");
+        const trailers: [string, string][] = [];
+        for (let i = 0; i < n; i++) trailers.push([parts[2 * i], parts[2 * i + 1]]);
+        sink.bodyEnd(asHandle(readU64(view, off + 8)), trailers);
+        break;
+      }
+      case EventType.WRITABLE:
+        sink.writable(asHandle(readU64(view, off + 8)));
+        break;
     }
   }
 
@@ -135,13 +158,16 @@ export class EventReader {
     const bodyLen = view.getUint32(off + 32, true);
     const nParams = view.getUint16(off + 36, true);
     const nHeaders = view.getUint16(off + 38, true);
-    const headStart = off + 40;
+    const nTrailers = view.getUint16(off + 40, true);
+    const headStart = off + 44;
     const parts = buf.toString("latin1", headStart, headStart + headLen).split("\0");
     const params: [string, string][] = new Array(nParams);
     let i = 5;
     for (let p = 0; p < nParams; p++, i += 2) params[p] = [parts[i], parts[i + 1]];
     const headers: [string, string][] = new Array(nHeaders);
     for (let h = 0; h < nHeaders; h++, i += 2) headers[h] = [parts[i], parts[i + 1]];
+    const trailers: [string, string][] = new Array(nTrailers);
+    for (let t = 0; t < nTrailers; t++, i += 2) trailers[t] = [parts[i], parts[i + 1]];
     const bodyStart = headStart + headLen;
     return {
       id: asHandle(readU64(view, off + 8)),
@@ -154,6 +180,7 @@ export class EventReader {
       connectionId: parts[4],
       params,
       headers,
+      trailers,
       // A copy: the drain buffer is reused by the next drain.
       body: bodyLen > 0 ? new Uint8Array(buf.subarray(bodyStart, bodyStart + bodyLen)) : null,
     };

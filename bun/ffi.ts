@@ -32,7 +32,7 @@ export const Code = {
 } as const;
 
 /** Event types of the event queue (`ZIG_H3_EVENT_*`). */
-export const EventType = { REQUEST: 1, ABORT: 2, LOG: 3, STOPPED: 4 } as const;
+export const EventType = { REQUEST: 1, ABORT: 2, LOG: 3, STOPPED: 4, BODY_CHUNK: 5, BODY_END: 6, WRITABLE: 7 } as const;
 
 /** Number of counters `zig_h3_server_counters` fills. */
 export const COUNTER_COUNT = 7;
@@ -53,6 +53,10 @@ const symbols = {
   zig_h3_server_event_size: { args: ["ptr"], returns: FFIType.i64_fast },
   zig_h3_server_set_event_routes: { args: ["ptr", "ptr", "usize"], returns: "i32" },
   zig_h3_response_respond: { args: ["ptr", "u16", "ptr", "usize", "ptr", "usize", "u8"], returns: "i32" },
+  zig_h3_response_send: { args: ["ptr", "ptr", "usize", "u8", "ptr", "usize"], returns: FFIType.i64_fast },
+  zig_h3_response_send_file: { args: ["ptr", "u16", "ptr", "usize", "ptr", "usize"], returns: "i32" },
+  zig_h3_response_ack_body: { args: ["ptr", "usize"], returns: "i32" },
+  zig_h3_response_discard_body: { args: ["ptr"], returns: "i32" },
 } as const;
 
 /** Where the library is looked for: `$ZIG_H3_LIB`, else `build/libzigh3.so` in the repository. */

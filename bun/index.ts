@@ -31,6 +31,8 @@ export type {
   SocketAddress,
 } from "./types";
 export { libraryPath } from "./ffi";
+export { streaming } from "./routes";
+export { withTrailers } from "./response";
 
 /**
  * Creates and starts an HTTP/3 server. Throws `RangeError` for an invalid

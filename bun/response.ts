@@ -1,28 +1,57 @@
 /**
- * Sending a `Response` through `zig_h3_response_respond`: status, headers and
- * body in one FFI call. Go copies everything before the call returns, so no
- * JS memory is referenced afterwards.
+ * Sending a `Response`. In-memory bodies (strings, buffers, Blobs, forms,
+ * JSON) go in one `zig_h3_response_respond` call; `Bun.file` bodies are
+ * served by the native side from the file (Range included); stream bodies
+ * are pumped chunk by chunk, pausing whenever the native side reports its
+ * high-water mark until it signals that it is writable again. The native
+ * side copies everything before each call returns.
  * @module
  */
+import { statSync } from "node:fs";
 import { native, type Handle } from "./ffi";
+
+/** Native pending-bytes level at which a stream pump pauses (core.ResponseHighWater). */
+const HIGH_WATER = 256 * 1024;
 
 const TEXT_HEADERS = Buffer.from("content-type\0text/plain;charset=utf-8\0", "latin1");
 const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 500: "Internal Server Error" };
+
+/** What a response being sent needs from its request. */
+export interface ResponseContext {
+  /** Aborted when the client goes away or the server stops. */
+  readonly signal: AbortSignal;
+  /** Resolves at the next writable event (or when the signal aborts). */
+  writable(): Promise<void>;
+}
+
+type TrailerInit = Headers | Record<string, string> | [string, string][];
+type TrailerSource = () => TrailerInit | Promise<TrailerInit>;
+const trailerSources = new WeakMap<Response, TrailerSource>();
+
+/**
+ * Attaches trailers to a response: `trailers` is called once the body has
+ * been produced (so it can carry a checksum of it) and its headers are sent
+ * as HTTP trailers. Returns the same response.
+ * @example
+ * return withTrailers(new Response(stream), async () => ({ "x-checksum": await digest }));
+ */
+export function withTrailers(res: Response, trailers: TrailerSource): Response {
+  if (typeof trailers !== "function") throw new TypeError("withTrailers: expected a function returning headers");
+  trailerSources.set(res, trailers);
+  return res;
+}
 
 /** Statuses whose responses never carry a body. */
 function bodyless(status: number): boolean {
   return status === 204 || status === 304 || status < 200;
 }
 
-/** Encodes headers as "name\0value\0..." into a reusable scratch buffer. */
+/** Encodes "name\0value\0..." text into a reusable latin1 scratch buffer. */
 export class HeaderEncoder {
   #scratch = Buffer.allocUnsafe(4096);
 
-  /**
-   * Encodes headers, plus content-type when headers lack it and the body
-   * implies one, and returns the scratch buffer and the encoded length.
-   */
-  encode(text: string, contentType: string): [Buffer, number] {
+  /** Encodes text (plus content-type if given) and returns the scratch buffer and length. */
+  encode(text: string, contentType = ""): [Buffer, number] {
     if (contentType) text += "content-type\0" + contentType + "\0";
     // latin1: header values are byte strings (one char per byte).
     if (text.length > this.#scratch.byteLength) this.#scratch = Buffer.allocUnsafe(text.length * 2);
@@ -41,25 +70,118 @@ function headerText(headers: Headers): string {
 }
 
 /**
- * Sends res as the answer to response handle id. Resolves once handed to
- * the native side; a response whose client is gone is dropped silently (the
- * handle is then unknown, which the native side reports as an error code).
+ * What backs a response body. Bun offers no public way to tell without
+ * consuming the body, so this reads Bun.inspect's description; anything
+ * not recognised as a Blob or a file takes the stream path, which is
+ * correct for every body, only slower.
  */
-export async function sendResponse(id: Handle, res: Response, encoder: HeaderEncoder): Promise<void> {
+function bodyKind(res: Response): "file" | "blob" | "stream" {
+  const m = /\n {2}(FileRef|Blob) \(/.exec(Bun.inspect(res));
+  return m === null ? "stream" : m[1] === "FileRef" ? "file" : "blob";
+}
+
+/** Sends res as the answer to response handle id; resolves when all of it is handed over. */
+export async function sendResponse(id: Handle, res: Response, encoder: HeaderEncoder, ctx: ResponseContext): Promise<void> {
   const status = res.status;
-  // Read the headers before the body: Bun drops a body-implied content-type
-  // from res.headers once the body is consumed.
+  const trailers = trailerSources.get(res);
+  // Headers before the body: Bun drops a body-implied content-type from
+  // res.headers once the body is consumed.
   const text = headerText(res.headers);
-  let body: Uint8Array | null = null;
-  let contentType = "";
-  if (!bodyless(status) && res.body !== null) {
+  const kind = bodyless(status) ? "none" : bodyKind(res);
+  const lib = native();
+
+  if (kind === "file" || kind === "blob") {
     const blob = await res.blob();
-    if (!res.headers.has("content-type") && !text.includes("content-type\0")) contentType = blob.type;
-    body = await blob.bytes();
+    const contentType = text.includes("content-type\0") ? "" : blob.type;
+    const path = kind === "file" ? (blob as Blob & { name?: string }).name : undefined;
+    const size = path ? fileSize(path) : -2;
+    if (path && trailers === undefined && (size === blob.size || size === -1)) {
+      const [headers, headersLen] = encoder.encode(text, contentType);
+      const p = Buffer.from(path);
+      lib.zig_h3_response_send_file(id, status, headers, headersLen, p, p.byteLength);
+      return;
+    }
+    if (kind === "blob" || blob.size <= HIGH_WATER) {
+      const body = await blob.bytes();
+      const [headers, headersLen] = encoder.encode(text, contentType);
+      const end = trailers === undefined ? 1 : 0;
+      lib.zig_h3_response_respond(id, status, headers, headersLen, body.byteLength > 0 ? body : null, body.byteLength, end);
+      if (!end) await endWithTrailers(id, trailers!, encoder);
+      return;
+    }
+    // A file slice or a file that changed size: stream it.
+    return pumpStream(id, status, encoder.encode(text, contentType), blob.stream(), trailers, encoder, ctx);
   }
-  const [headers, headersLen] = encoder.encode(text, contentType);
-  const bodyLen = body ? body.byteLength : 0;
-  native().zig_h3_response_respond(id, status, headers, headersLen, bodyLen > 0 ? body : null, bodyLen, 1);
+  const stream = kind === "stream" ? res.body : null;
+  if (stream === null) {
+    const [headers, headersLen] = encoder.encode(text);
+    const end = trailers === undefined ? 1 : 0;
+    lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, end);
+    if (!end) await endWithTrailers(id, trailers!, encoder);
+    return;
+  }
+  return pumpStream(id, status, encoder.encode(text), stream, trailers, encoder, ctx);
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1; // let the native side answer 404
+  }
+}
+
+/** Sends the head, then the stream's chunks with backpressure, then the end (and trailers). */
+async function pumpStream(
+  id: Handle,
+  status: number,
+  [scratch, headersLen]: [Buffer, number],
+  stream: ReadableStream<Uint8Array>,
+  trailers: TrailerSource | undefined,
+  encoder: HeaderEncoder,
+  ctx: ResponseContext,
+): Promise<void> {
+  const lib = native();
+  const headers = Buffer.from(scratch.subarray(0, headersLen)); // the scratch is shared; reads below yield
+  const reader = stream.getReader();
+  const onAbort = () => void reader.cancel(ctx.signal.reason).catch(() => {});
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  let headSent = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const chunk = typeof value === "string" ? Buffer.from(value) : value;
+      if (chunk.byteLength === 0) continue;
+      if (!headSent) {
+        // The head goes with the first chunk; an empty stream gets Content-Length: 0.
+        headSent = true;
+        if (lib.zig_h3_response_respond(id, status, headers, headersLen, chunk, chunk.byteLength, 0) < 0) {
+          await reader.cancel(new Error("the client went away"));
+          return;
+        }
+        continue;
+      }
+      const pending = Number(lib.zig_h3_response_send(id, chunk, chunk.byteLength, 0, null, 0));
+      if (pending < 0) {
+        await reader.cancel(new Error("the client went away"));
+        return;
+      }
+      if (pending >= HIGH_WATER) await ctx.writable();
+      if (ctx.signal.aborted) return;
+    }
+  } finally {
+    ctx.signal.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+  if (!headSent) lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, trailers === undefined ? 1 : 0);
+  if (trailers !== undefined) await endWithTrailers(id, trailers, encoder);
+  else if (headSent) lib.zig_h3_response_send(id, null, 0, 1, null, 0);
+}
+
+async function endWithTrailers(id: Handle, trailers: TrailerSource, encoder: HeaderEncoder): Promise<void> {
+  const [block, len] = encoder.encode(headerText(new Headers(await trailers())));
+  native().zig_h3_response_send(id, null, 0, 1, len > 0 ? block : null, len);
 }
 
 /** Answers status with a short text body. */

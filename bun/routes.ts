@@ -5,18 +5,37 @@
  * precedence are checked by the native router, which is the only router.
  * @module
  */
-import type { H3Handler, H3ReloadOptions, RouteDefinition, RouteValue, RoutesObject } from "./types";
+import type { H3Handler, H3ReloadOptions, RouteDefinition, RoutesObject } from "./types";
 
-/** What runs for one tag: a handler or a static Response. */
-export type RouteTarget = H3Handler | Response;
+/** What runs for one tag: a handler or a static Response, and how its body arrives. */
+export interface Route {
+  target: H3Handler | Response;
+  streaming: boolean;
+}
 
 /** A routing table ready for the native side. */
 export interface RouteTable {
   /** JSON for `zig_h3_server_set_event_routes`. */
   spec: string;
-  /** tag -> target (the tags are indexes into this array, offset by `firstTag`). */
-  targets: RouteTarget[];
+  /** Routes by tag: tag = firstTag + index. */
+  routes: Route[];
   firstTag: number;
+}
+
+const STREAMING = Symbol("zig-h3 streaming handler");
+
+/**
+ * Marks a handler as streaming, for the object form of `routes`: it is
+ * called as soon as the request head arrives and `req.body` streams the
+ * body as it arrives, with backpressure (like `mode: "streaming"`).
+ * @example
+ * routes: { "/upload": { POST: streaming(async (req) => new Response(await sha256(req.body!))) } }
+ */
+export function streaming<T extends H3Handler>(handler: T): T {
+  if (typeof handler !== "function") throw new TypeError("streaming: expected a handler function");
+  const marked = ((req, server) => handler(req, server)) as T;
+  Object.defineProperty(marked, STREAMING, { value: true });
+  return marked;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -35,12 +54,17 @@ function checkPattern(pattern: unknown, where: string): string {
   return pattern;
 }
 
-function checkTarget(value: unknown, where: string): RouteTarget {
-  if (typeof value === "function" || value instanceof Response) return value as RouteTarget;
+function fromValue(value: unknown, where: string): Route {
+  if (value instanceof Response) return { target: value, streaming: false };
+  if (typeof value === "function") {
+    return { target: value as H3Handler, streaming: (value as { [STREAMING]?: boolean })[STREAMING] === true };
+  }
   throw new TypeError(`${where}: expected a handler function or a Response, got ${typeof value}`);
 }
 
-function fromArray(routes: RouteDefinition[]): [string, string, RouteTarget][] {
+type Entry = [method: string, pattern: string, route: Route];
+
+function fromArray(routes: RouteDefinition[]): Entry[] {
   return routes.map((r, i) => {
     const where = `routes[${i}]`;
     if (r === null || typeof r !== "object") throw new TypeError(`${where}: expected a route object`);
@@ -49,28 +73,27 @@ function fromArray(routes: RouteDefinition[]): [string, string, RouteTarget][] {
     if (r.mode !== undefined && r.mode !== "buffered" && r.mode !== "streaming") {
       throw new TypeError(`${where}.mode: expected "buffered" or "streaming", got ${JSON.stringify(r.mode)}`);
     }
-    if (r.mode === "streaming") throw new TypeError(`${where}.mode: "streaming" is not supported yet`);
     if (r.h3Datagram !== undefined) throw new TypeError(`${where}.h3Datagram: HTTP/3 datagrams are not supported yet`);
     if (r.webtransport !== undefined) throw new TypeError(`${where}.webtransport: WebTransport is not supported yet`);
     if (typeof r.fetch !== "function") throw new TypeError(`${where}.fetch: expected a handler function`);
-    return [method, pattern, r.fetch];
+    return [method, pattern, { target: r.fetch, streaming: r.mode === "streaming" }];
   });
 }
 
-function fromObject(routes: RoutesObject): [string, string, RouteTarget][] {
-  const out: [string, string, RouteTarget][] = [];
+function fromObject(routes: RoutesObject): Entry[] {
+  const out: Entry[] = [];
   for (const [pattern, value] of Object.entries(routes)) {
     const where = `routes[${JSON.stringify(pattern)}]`;
     checkPattern(pattern, where);
     if (typeof value === "function" || value instanceof Response) {
-      out.push(["*", pattern, value as RouteValue]);
+      out.push(["*", pattern, fromValue(value, where)]);
       continue;
     }
     if (value === null || typeof value !== "object") {
       throw new TypeError(`${where}: expected a handler, a Response or an object of methods`);
     }
     for (const [method, target] of Object.entries(value)) {
-      out.push([checkMethod(method, `${where}.${method}`), pattern, checkTarget(target, `${where}.${method}`)]);
+      out.push([checkMethod(method, `${where}.${method}`), pattern, fromValue(target, `${where}.${method}`)]);
     }
   }
   return out;
@@ -86,7 +109,7 @@ export function buildRouteTable(options: H3ReloadOptions, firstTag: number): Rou
   if (options.error !== undefined && typeof options.error !== "function") {
     throw new TypeError("error: expected a function");
   }
-  let list: [string, string, RouteTarget][] = [];
+  let list: Entry[] = [];
   if (Array.isArray(routes)) list = fromArray(routes);
   else if (routes !== undefined && routes !== null) {
     if (typeof routes !== "object") throw new TypeError("routes: expected an array of routes or an object");
@@ -95,15 +118,16 @@ export function buildRouteTable(options: H3ReloadOptions, firstTag: number): Rou
   if (list.length === 0 && fetch === undefined) {
     throw new TypeError("createH3Server needs a fetch handler or at least one route");
   }
-  const targets: RouteTarget[] = list.map(([, , target]) => target);
+  const table: Route[] = list.map(([, , route]) => route);
   let fallback: number | null = null;
   if (fetch !== undefined) {
-    fallback = firstTag + targets.length;
-    targets.push(fetch);
+    fallback = firstTag + table.length;
+    table.push(fromValue(fetch, "fetch"));
   }
   const spec = JSON.stringify({
-    routes: list.map(([method, pattern], i) => ({ method, pattern, tag: firstTag + i })),
+    routes: list.map(([method, pattern, route], i) => ({ method, pattern, tag: firstTag + i, streaming: route.streaming })),
     fallback,
+    fallbackStreaming: fallback !== null && table[table.length - 1].streaming,
   });
-  return { spec, targets, firstTag };
+  return { spec, routes: table, firstTag };
 }

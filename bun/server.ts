@@ -3,101 +3,20 @@
  * handlers for the request events.
  * @module
  */
-import { ptr } from "bun:ffi";
-import { readFileSync } from "node:fs";
-import { Code, COUNTER_COUNT, cString, lastError, native, type Handle } from "./ffi";
+import { Code, COUNTER_COUNT, lastError, native, type Handle } from "./ffi";
+import { checkOptions, nativeConfig, nativeOptions } from "./options";
 import { EventReader, type EventSink, type RequestEvent } from "./events";
+import { Exchange } from "./exchange";
 import { HeaderEncoder, sendInternalError, sendResponse, sendStatus } from "./response";
-import { buildRouteTable, type RouteTarget } from "./routes";
+import { buildRouteTable, type Route } from "./routes";
 import type {
   H3ReloadOptions,
   H3Request,
   H3ServeOptions,
   H3Server,
-  PemSource,
   ServerStats,
   SocketAddress,
 } from "./types";
-
-const LOG_LEVELS = { warn: 0, info: 1, debug: 2 } as const;
-
-/** Per-request state kept while its handler runs. */
-interface Pending {
-  abort: AbortController;
-}
-
-/** Reads a PEM source synchronously (a BunFile by its path). */
-function pemText(src: PemSource, field: string): string {
-  if (typeof src === "string") return src;
-  if (src instanceof Uint8Array || src instanceof ArrayBuffer) return Buffer.from(src as Uint8Array).toString("utf8");
-  if (src && typeof src === "object" && typeof (src as { name?: unknown }).name === "string") {
-    return readFileSync((src as { name: string }).name, "utf8");
-  }
-  throw new TypeError(`${field}: expected PEM text, bytes or Bun.file(path)`);
-}
-
-function checkOptions(options: H3ServeOptions): void {
-  if (options === null || typeof options !== "object") throw new TypeError("createH3Server: options must be an object");
-  const { port, hostname, maxRequestBodySize, logLevel } = options;
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-    throw new RangeError(`port: expected an integer 0-65535, got ${port}`);
-  }
-  if (hostname !== undefined && typeof hostname !== "string") throw new TypeError("hostname: expected a string");
-  if (
-    maxRequestBodySize !== undefined &&
-    (!Number.isSafeInteger(maxRequestBodySize) || maxRequestBodySize < 0)
-  ) {
-    throw new RangeError(`maxRequestBodySize: expected a non-negative integer, got ${maxRequestBodySize}`);
-  }
-  if (
-    logLevel !== undefined &&
-    !(typeof logLevel === "string" && logLevel in LOG_LEVELS) &&
-    !(Number.isInteger(logLevel) && (logLevel as number) >= 0 && (logLevel as number) <= 255)
-  ) {
-    throw new RangeError(`logLevel: expected "warn", "info", "debug" or 0-255, got ${JSON.stringify(logLevel)}`);
-  }
-  if (options.onLog !== undefined && typeof options.onLog !== "function") throw new TypeError("onLog: expected a function");
-  if ((options.certPath === undefined) !== (options.keyPath === undefined)) {
-    throw new TypeError("certPath and keyPath must be given together");
-  }
-  if (options.tls !== undefined && (options.tls === null || typeof options.tls !== "object" || !options.tls.cert || !options.tls.key)) {
-    throw new TypeError("tls: expected { cert, key }");
-  }
-  if (options.tls !== undefined && options.certPath !== undefined) {
-    throw new TypeError("give tls or certPath/keyPath, not both");
-  }
-}
-
-/** Builds the 48-byte zig_h3_server_config; the returned buffers must stay alive during zig_h3_server_new. */
-function nativeConfig(options: H3ServeOptions, hostname: string): { config: Buffer; keep: Buffer[] } {
-  const config = Buffer.alloc(48);
-  const keep: Buffer[] = [];
-  const setString = (offset: number, s: string | undefined) => {
-    if (s === undefined) return;
-    const c = cString(s);
-    keep.push(c);
-    config.writeBigUInt64LE(BigInt(ptr(c)), offset);
-  };
-  setString(0, options.certPath);
-  setString(8, options.keyPath);
-  setString(16, hostname);
-  config.writeUInt16LE(options.port ?? 0, 24);
-  setString(32, options.qlogDir);
-  const level = options.logLevel ?? "warn";
-  config.writeUInt8(typeof level === "string" ? LOG_LEVELS[level] : level, 40);
-  return { config, keep };
-}
-
-/** JSON for zig_h3_server_set_options. */
-function nativeOptions(options: H3ServeOptions): string {
-  const out: Record<string, unknown> = {};
-  if (options.tls) {
-    out.certPem = pemText(options.tls.cert, "tls.cert");
-    out.keyPem = pemText(options.tls.key, "tls.key");
-  }
-  if (options.maxRequestBodySize !== undefined) out.maxRequestBodySize = options.maxRequestBodySize;
-  return JSON.stringify(out);
-}
 
 /** Parses "ip:port" / "[ipv6]:port". */
 function socketAddress(s: string): SocketAddress | null {
@@ -126,11 +45,11 @@ export class H3ServerImpl implements H3Server, EventSink {
 
   #handle: Handle;
   #events: EventReader;
-  #targets = new Map<number, RouteTarget>();
+  #targets = new Map<number, Route>();
   #nextTag = 0;
   #error: H3ServeOptions["error"];
   #onLog: H3ServeOptions["onLog"];
-  #pending = new Map<Handle, Pending>();
+  #exchanges = new Map<Handle, Exchange>();
   #addresses = new WeakMap<Request, string>();
   #encoder = new HeaderEncoder();
   #running = true;
@@ -219,50 +138,65 @@ export class H3ServerImpl implements H3Server, EventSink {
     if (native().zig_h3_server_set_event_routes(this.#handle, spec, spec.byteLength) !== Code.OK) {
       throw new TypeError(`routes: ${lastError()}`);
     }
-    table.targets.forEach((t, i) => this.#targets.set(table.firstTag + i, t));
-    this.#nextTag = table.firstTag + table.targets.length;
+    table.routes.forEach((r, i) => this.#targets.set(table.firstTag + i, r));
+    this.#nextTag = table.firstTag + table.routes.length;
   }
 
   // ---- EventSink -----------------------------------------------------------
 
   request(ev: RequestEvent): void {
-    const target = this.#targets.get(ev.tag);
-    if (target === undefined) return sendInternalError(ev.id);
+    const route = this.#targets.get(ev.tag);
+    if (route === undefined) return sendInternalError(ev.id);
+    const ex = new Exchange(ev.id, route.streaming);
+    this.#exchanges.set(ev.id, ex);
+    const target = route.target;
     if (target instanceof Response) {
-      void this.#send(ev.id, target.clone() as Response);
+      void this.#respond(ex, target.clone() as Response);
       return;
     }
-    const abort = new AbortController();
     let req: H3Request;
     try {
-      req = this.#makeRequest(ev, abort.signal);
+      req = this.#makeRequest(ev, ex);
     } catch {
+      this.#exchanges.delete(ev.id);
+      ex.finish();
       sendStatus(ev.id, 400); // a head the Fetch API refuses (e.g. an unparsable URL)
       return;
     }
-    this.#pending.set(ev.id, { abort });
     let result: Response | Promise<Response>;
     try {
       result = target(req, this);
     } catch (err) {
-      void this.#fail(ev.id, err);
+      void this.#fail(ex, err);
       return;
     }
     if (result instanceof Response) {
-      void this.#finish(ev.id, result);
+      void this.#respond(ex, result);
       return;
     }
     Promise.resolve(result).then(
-      (res) => this.#finish(ev.id, res),
-      (err) => this.#fail(ev.id, err),
+      (res) => this.#respond(ex, res),
+      (err) => this.#fail(ex, err),
     );
   }
 
   abort(id: Handle): void {
-    const p = this.#pending.get(id);
-    if (p === undefined) return;
-    this.#pending.delete(id);
-    p.abort.abort(new DOMException("The client closed the request", "AbortError"));
+    const ex = this.#exchanges.get(id);
+    if (ex === undefined) return;
+    this.#exchanges.delete(id);
+    ex.abort(new DOMException("The client closed the request", "AbortError"));
+  }
+
+  bodyChunk(id: Handle, data: Uint8Array): void {
+    this.#exchanges.get(id)?.body?.chunk(data);
+  }
+
+  bodyEnd(id: Handle, trailers: [string, string][]): void {
+    this.#exchanges.get(id)?.body?.end(trailers);
+  }
+
+  writable(id: Handle): void {
+    this.#exchanges.get(id)?.wake();
   }
 
   log(level: number, line: string): void {
@@ -273,33 +207,45 @@ export class H3ServerImpl implements H3Server, EventSink {
   stopped(): void {
     void this.#events.close().then(() => {
       this.#free();
-      for (const p of this.#pending.values()) p.abort.abort(new DOMException("The server stopped", "AbortError"));
-      this.#pending.clear();
+      for (const ex of this.#exchanges.values()) ex.abort(new DOMException("The server stopped", "AbortError"));
+      this.#exchanges.clear();
       this.#resolveStopped?.();
     });
   }
 
+  /** Exchanges in flight (for tests: nothing may be left behind). */
+  get pendingExchanges(): number {
+    return this.#exchanges.size;
+  }
+
   // ---- requests ------------------------------------------------------------
 
-  #makeRequest(ev: RequestEvent, signal: AbortSignal): H3Request {
+  #makeRequest(ev: RequestEvent, ex: Exchange): H3Request {
     const authority = ev.authority || `${this.url.host}`;
-    const hasBody = ev.body !== null && ev.method !== "GET" && ev.method !== "HEAD";
+    const noBody = ev.method === "GET" || ev.method === "HEAD";
+    if (noBody) void ex.body?.stream.cancel();
+    const body = noBody ? null : (ex.body?.stream ?? ev.body);
     const req = new Request(`https://${authority}${ev.path}`, {
       method: ev.method,
       headers: ev.headers,
-      body: hasBody ? ev.body : null,
-      signal,
-    }) as H3Request;
+      body,
+      signal: ex.signal,
+      duplex: "half",
+    } as RequestInit) as H3Request;
     const params: Record<string, string> = {};
     for (const [name, value] of ev.params) params[name] = decodeParam(value);
-    Object.defineProperty(req, "params", { value: params, enumerable: true });
+    const trailers = ex.body?.trailers ?? Promise.resolve(new Headers(ev.trailers));
+    Object.defineProperties(req, {
+      params: { value: params, enumerable: true },
+      trailers: { value: trailers, enumerable: true },
+    });
     this.#addresses.set(req, ev.remoteAddress);
     return req;
   }
 
   /** A handler failed: ask the error handler, else answer 500. */
-  async #fail(id: Handle, err: unknown): Promise<void> {
-    if (!this.#pending.has(id)) return; // aborted meanwhile
+  async #fail(ex: Exchange, err: unknown): Promise<void> {
+    if (ex.signal.aborted) return;
     let res: unknown;
     if (this.#error === undefined) {
       console.error("[zig-h3] handler failed:", err);
@@ -310,23 +256,29 @@ export class H3ServerImpl implements H3Server, EventSink {
         console.error("[zig-h3] error handler failed:", err2);
       }
     }
-    if (res instanceof Response) return this.#finish(id, res);
-    if (this.#pending.delete(id)) sendInternalError(id);
+    if (res instanceof Response) return this.#respond(ex, res);
+    this.#done(ex);
+    sendInternalError(ex.id);
   }
 
-  #finish(id: Handle, res: unknown): Promise<void> | void {
-    if (!(res instanceof Response)) return this.#fail(id, new TypeError(`handler returned ${typeof res}, expected a Response`));
-    if (!this.#pending.delete(id)) return; // aborted meanwhile
-    return this.#send(id, res);
-  }
-
-  async #send(id: Handle, res: Response): Promise<void> {
+  async #respond(ex: Exchange, res: unknown): Promise<void> {
+    if (!(res instanceof Response)) return this.#fail(ex, new TypeError(`handler returned ${typeof res}, expected a Response`));
+    if (ex.signal.aborted) return;
     try {
-      await sendResponse(id, res, this.#encoder);
+      await sendResponse(ex.id, res, this.#encoder, ex);
     } catch (err) {
-      console.error("[zig-h3] sending the response failed:", err);
-      sendInternalError(id);
+      if (!ex.signal.aborted) {
+        console.error("[zig-h3] sending the response failed:", err);
+        sendInternalError(ex.id);
+      }
+    } finally {
+      this.#done(ex);
     }
+  }
+
+  #done(ex: Exchange): void {
+    if (this.#exchanges.get(ex.id) === ex) this.#exchanges.delete(ex.id);
+    ex.finish();
   }
 
   #free(): void {

@@ -13,6 +13,13 @@ export interface H3Request extends Request {
    * // pattern "/users/:id", path "/users/42" -> req.params.id === "42"
    */
   readonly params: Record<string, string>;
+  /**
+   * The request's HTTP trailers. Resolves when the body has been read to its
+   * end (streaming routes) or at once (buffered routes); empty if none.
+   * @example
+   * const sum = (await req.trailers).get("x-checksum");
+   */
+  readonly trailers: Promise<Headers>;
 }
 
 /**
@@ -46,8 +53,13 @@ export interface RouteDefinition {
   pattern: string;
   /**
    * `"buffered"` (the default): the whole body is read first, up to
-   * `maxRequestBodySize` (413 over it). `"streaming"` is not supported yet
-   * and throws.
+   * `maxRequestBodySize` (413 over it). `"streaming"`: the handler runs as
+   * soon as the head arrives and `req.body` yields the body as it arrives,
+   * of any size. Backpressure reaches the client: the server reads from the
+   * network only as fast as `req.body` is consumed (at most 256 KiB waiting
+   * per request), so a handler that never reads stalls the upload instead of
+   * growing memory. Answering without reading refuses the rest of the body.
+   * In the object form of `routes`, wrap the handler in `streaming()`.
    */
   mode?: RouteMode;
   /** The handler. */
@@ -58,7 +70,14 @@ export interface RouteDefinition {
   webtransport?: (ctx: unknown) => void;
 }
 
-/** A handler or a static `Response` (served as a fresh clone to each request). */
+/**
+ * A handler or a static `Response` (served as a fresh clone to each
+ * request). Response bodies may be anything `Response` takes: in-memory
+ * bodies are sent at once; `Bun.file(path)` is sent by the native side
+ * straight from the file, with `Range` requests answered with 206/416; a
+ * `ReadableStream` or async generator is sent as it is produced, read only
+ * as fast as the client takes it. Trailers: see `withTrailers`.
+ */
 export type RouteValue = H3Handler | Response;
 
 /**

@@ -11,6 +11,22 @@ __attribute__((visibility("hidden"))) void zig_h3_call_log_cb(zig_h3_log_cb cb, 
     cb(user, line);
 }
 
+__attribute__((visibility("hidden"))) void zig_h3_call_body_chunk_cb(zig_h3_body_chunk_cb cb, void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id, const uint8_t *chunk, size_t len) {
+    cb(user, conn_id, conn_id_len, stream_id, chunk, len);
+}
+
+__attribute__((visibility("hidden"))) void zig_h3_call_body_complete_cb(zig_h3_body_complete_cb cb, void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id) {
+    cb(user, conn_id, conn_id_len, stream_id);
+}
+
+__attribute__((visibility("hidden"))) void zig_h3_call_stream_close_cb(zig_h3_stream_close_cb cb, void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id, uint8_t aborted) {
+    cb(user, conn_id, conn_id_len, stream_id, aborted);
+}
+
+__attribute__((visibility("hidden"))) void zig_h3_call_connection_close_cb(zig_h3_connection_close_cb cb, void *user, const uint8_t *conn_id, size_t conn_id_len) {
+    cb(user, conn_id, conn_id_len);
+}
+
 static __thread char last_error[512];
 
 __attribute__((visibility("hidden"))) void zig_h3_set_last_error(const char *msg, size_t len) {

@@ -11,29 +11,6 @@ import "unsafe"
 // check their handles like every other function, then return
 // ZIG_H3_ERR_NOT_SUPPORTED.
 
-//export zig_h3_server_route_streaming
-func zig_h3_server_route_streaming(h *C.zig_h3_server, method, pattern *C.char, cb C.zig_h3_request_cb,
-	chunkCb C.zig_h3_body_chunk_cb, completeCb C.zig_h3_body_complete_cb, dgramCb C.zig_h3_datagram_cb,
-	wtCb C.zig_h3_wt_session_cb, user unsafe.Pointer) C.int {
-	if _, ok := lookupServer(unsafe.Pointer(h)); !ok {
-		return badHandle("server")
-	}
-	if method == nil || pattern == nil || cb == nil {
-		return invalid("method, pattern and callback must not be NULL")
-	}
-	return notSupported("zig_h3_server_route_streaming")
-}
-
-//export zig_h3_server_set_stream_close_cb
-func zig_h3_server_set_stream_close_cb(h *C.zig_h3_server, cb C.zig_h3_stream_close_cb, user unsafe.Pointer) C.int {
-	return serverNotSupported(h, "zig_h3_server_set_stream_close_cb")
-}
-
-//export zig_h3_server_set_connection_close_cb
-func zig_h3_server_set_connection_close_cb(h *C.zig_h3_server, cb C.zig_h3_connection_close_cb, user unsafe.Pointer) C.int {
-	return serverNotSupported(h, "zig_h3_server_set_connection_close_cb")
-}
-
 //export zig_h3_server_set_quic_datagram_cb
 func zig_h3_server_set_quic_datagram_cb(h *C.zig_h3_server, cb C.zig_h3_quic_datagram_cb, user unsafe.Pointer) C.int {
 	return serverNotSupported(h, "zig_h3_server_set_quic_datagram_cb")

@@ -50,8 +50,12 @@ func (r *Request) ReadBody(p []byte) (int, error) {
 
 // Trailers returns the request's trailer fields; complete once ReadBody
 // returned io.EOF.
+// For buffered routes they come with the request.
 func (r *Request) Trailers() []HeaderField {
-	if r.body == nil || r.body.hr.Trailer == nil {
+	if r.body == nil {
+		return r.trailer
+	}
+	if r.body.hr.Trailer == nil {
 		return nil
 	}
 	return headerFields(r.body.hr.Trailer)

@@ -62,6 +62,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 	if streaming {
 		req.body = &streamingBody{rc: hr.Body, hr: hr}
+	} else if len(hr.Trailer) > 0 {
+		req.trailer = headerFields(hr.Trailer)
 	}
 
 	res := registerResponse()

@@ -15,9 +15,10 @@ import (
 //
 //	EventRequest     u64 response id, u64 stream id, u32 route tag,
 //	                 u32 head length, u32 body length, u16 params, u16 headers,
-//	                 head, body. The head is NUL-separated strings: method,
-//	                 path, authority, remote address, connection id (hex),
-//	                 then name and value of each param and each header.
+//	                 u16 trailers, u16 0, head, body. The head is NUL-separated
+//	                 strings: method, path, authority, remote address,
+//	                 connection id (hex), then name and value of each param,
+//	                 each header and each trailer (buffered routes).
 //	EventAbort       u64 response id: the peer reset the request stream or
 //	                 the connection closed before the response ended.
 //	EventLog         u32 level, u32 length, the line.
@@ -70,10 +71,14 @@ func encodeRequest(id uint64, tag uint32, req *Request) []byte {
 	for _, p := range req.Params {
 		headLen += len(p.Name) + len(p.Value) + 2
 	}
+	trailers := req.Trailers()
 	for _, h := range req.Header {
 		headLen += len(h.Name) + len(h.Value) + 2
 	}
-	e := newEvent(EventRequest, 32+headLen+len(req.Body))
+	for _, h := range trailers {
+		headLen += len(h.Name) + len(h.Value) + 2
+	}
+	e := newEvent(EventRequest, 36+headLen+len(req.Body))
 	e.u64(id)
 	e.u64(req.StreamID)
 	e.u32(tag)
@@ -81,6 +86,8 @@ func encodeRequest(id uint64, tag uint32, req *Request) []byte {
 	e.u32(uint32(len(req.Body)))
 	e.u16(uint16(len(req.Params)))
 	e.u16(uint16(len(req.Header)))
+	e.u16(uint16(len(trailers)))
+	e.u16(0)
 	for _, s := range []string{req.Method, req.Path, req.Authority, req.RemoteAddr, connHex} {
 		e.str(s)
 		e.b = append(e.b, 0)
@@ -92,6 +99,7 @@ func encodeRequest(id uint64, tag uint32, req *Request) []byte {
 		e.b = append(e.b, 0)
 	}
 	appendFields(e, req.Header)
+	appendFields(e, trailers)
 	e.b = append(e.b, req.Body...)
 	return e.done()
 }

@@ -59,7 +59,8 @@ type QueueRouteSpec struct {
 		Tag       uint32 `json:"tag"`
 		Streaming bool   `json:"streaming"`
 	} `json:"routes"`
-	Fallback *uint32 `json:"fallback"`
+	Fallback          *uint32 `json:"fallback"`
+	FallbackStreaming bool    `json:"fallbackStreaming"`
 }
 
 // QueueRoutes builds a routing table from a QueueRouteSpec in JSON.
@@ -76,7 +77,7 @@ func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
 	}
 	var fallback Handler
 	if rs.Fallback != nil {
-		fallback = QueueHandler{Server: s, Tag: *rs.Fallback}
+		fallback = QueueHandler{Server: s, Tag: *rs.Fallback, Streaming: rs.FallbackStreaming}
 	}
 	return NewRoutes(&b, fallback), nil
 }

@@ -37,7 +37,8 @@ type Request struct {
 	// Context is cancelled when the request stream or connection goes away.
 	Context context.Context
 
-	body *streamingBody // streaming routes only; see ReadBody
+	body    *streamingBody // streaming routes only; see ReadBody
+	trailer []HeaderField  // buffered routes: read with the body
 }
 
 // headerFields flattens an http.Header into lower-case fields sorted by

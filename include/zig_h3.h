@@ -141,15 +141,17 @@ typedef void (*zig_h3_log_cb)(void *user, const char *line);
 /** Raw QUIC datagram on a connection (not supported yet). */
 typedef void (*zig_h3_quic_datagram_cb)(void *user, void *conn_ptr, const uint8_t *conn_id, size_t conn_id_len,
                                         const uint8_t *data, size_t data_len);
-/** A chunk of a streaming request body (not supported yet). */
+/** A chunk of a streaming request body; chunk is borrowed for the call. The
+ *  next chunk is read only when the callback returns (backpressure). */
 typedef void (*zig_h3_body_chunk_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id,
                                      const uint8_t *chunk, size_t len);
-/** End of a streaming request body (not supported yet). */
+/** End of a streaming request body (after the last chunk). */
 typedef void (*zig_h3_body_complete_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id);
-/** A request stream closed; aborted != 0 if the peer reset it (not supported yet). */
+/** A request stream is done: its response was sent (aborted == 0) or the
+ *  peer reset the stream / the connection closed first (aborted != 0). */
 typedef void (*zig_h3_stream_close_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id,
                                        uint8_t aborted);
-/** A connection closed (not supported yet). */
+/** A connection closed (conn_id as in zig_h3_request.conn_id). */
 typedef void (*zig_h3_connection_close_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len);
 
 /** Counter indexes for zig_h3_server_counters. */
@@ -246,17 +248,30 @@ int zig_h3_server_route(zig_h3_server *server, const char *method, const char *p
                         zig_h3_request_cb callback, zig_h3_datagram_cb datagram_cb,
                         zig_h3_wt_session_cb wt_cb, void *user);
 
-/** Streaming-body route. Not supported yet: returns ZIG_H3_ERR_NOT_SUPPORTED
- *  (or BAD_HANDLE / INVALID_ARG for bad arguments). */
+/** Adds a streaming-body route; only before start. callback runs as soon
+ *  as the head arrives (req->body is NULL); then the body arrives through
+ *  body_chunk_cb, one chunk (up to 64 KiB) at a time, and body_complete_cb
+ *  (may be NULL) at its end, on a library thread of their own, so the
+ *  response can be written meanwhile (full duplex). The next chunk is read
+ *  only when body_chunk_cb returns: a slow callback slows the client down
+ *  through QUIC flow control. There is no body size limit. Auto-end (see
+ *  zig_h3_response_defer_end) happens once the callback has returned and
+ *  the body was delivered. If the response ends first, the rest of the
+ *  body is refused (STOP_SENDING) and body_complete_cb is not called.
+ *  Method and pattern as in zig_h3_server_route. Errors: BAD_HANDLE,
+ *  INVALID_ARG (NULL method, pattern, callback or body_chunk_cb, bad method
+ *  or pattern), STATE (started), NOT_SUPPORTED (datagram_cb or wt_cb). */
 int zig_h3_server_route_streaming(zig_h3_server *server, const char *method, const char *pattern,
                                   zig_h3_request_cb callback, zig_h3_body_chunk_cb body_chunk_cb,
                                   zig_h3_body_complete_cb body_complete_cb, zig_h3_datagram_cb datagram_cb,
                                   zig_h3_wt_session_cb wt_cb, void *user);
 
-/** Stream close hook. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
+/** Calls cb when each request stream is done (see zig_h3_stream_close_cb);
+ *  NULL removes it. cb runs on library threads. Errors: BAD_HANDLE. */
 int zig_h3_server_set_stream_close_cb(zig_h3_server *server, zig_h3_stream_close_cb cb, void *user);
 
-/** Connection close hook. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
+/** Calls cb when each connection closes; NULL removes it. cb runs on
+ *  library threads. Errors: BAD_HANDLE. */
 int zig_h3_server_set_connection_close_cb(zig_h3_server *server, zig_h3_connection_close_cb cb, void *user);
 
 /** Raw QUIC datagram hook. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
@@ -328,6 +343,36 @@ int zig_h3_response_should_auto_end(zig_h3_response *resp);
  *  (>= 0), or BAD_HANDLE. A writer can poll it to pace itself. */
 int zig_h3_response_process_partial(zig_h3_response *resp);
 
+/** Appends body bytes (copied) and, with end != 0, ends the response,
+ *  sending trailers if trailers_len > 0 (a block like zig_h3_response_respond's
+ *  headers). Returns the bytes recorded but not yet handed to the QUIC
+ *  stream (>= 0): at 262144 (256 KiB) or more the writer should pause;
+ *  in event-queue mode a ZIG_H3_EVENT_WRITABLE event follows when it is
+ *  back to 65536 (C users can poll zig_h3_response_process_partial).
+ *  Errors (negative): BAD_HANDLE, INVALID_ARG, CLOSED. */
+int64_t zig_h3_response_send(zig_h3_response *resp, const uint8_t *data, size_t len, uint8_t end,
+                             const uint8_t *trailers, size_t trailers_len);
+
+/** Sets status and headers (block as in zig_h3_response_respond) and ends
+ *  the response with the file at path (path_len bytes) as its body, read by
+ *  the library without a copy through the caller. With status 200, Range
+ *  and conditional requests are honoured (206, 416, 304) and Content-Type
+ *  comes from the extension when absent; a file that cannot be opened
+ *  gives 404 (500 for other errors). Errors: BAD_HANDLE, INVALID_ARG,
+ *  STATE (head already sent), CLOSED. */
+int zig_h3_response_send_file(zig_h3_response *resp, uint16_t status, const uint8_t *headers, size_t headers_len,
+                              const char *path, size_t path_len);
+
+/** Event-queue mode, streaming routes: acknowledges n bytes of request body
+ *  delivered as ZIG_H3_EVENT_BODY_CHUNK events. At most 262144 bytes are
+ *  delivered and not acknowledged; the rest waits (QUIC flow control
+ *  stops the client). Errors: BAD_HANDLE, STATE (not a streaming request). */
+int zig_h3_response_ack_body(zig_h3_response *resp, size_t n);
+
+/** Streaming routes: refuses the rest of the request body (STOP_SENDING).
+ *  Errors: BAD_HANDLE, STATE (not a streaming request). */
+int zig_h3_response_discard_body(zig_h3_response *resp);
+
 /* ---- WebTransport (not supported yet: all return ZIG_H3_ERR_NOT_SUPPORTED
  *      for a non-NULL session, INVALID_ARG for NULL) ----------------------- */
 
@@ -350,22 +395,38 @@ int zig_h3_wt_release(zig_h3_wt_session *session);
  * and continues, little-endian, with:
  *   ZIG_H3_EVENT_REQUEST  u64 response handle, u64 stream id, u32 route tag,
  *                         u32 head length, u32 body length, u16 param count,
- *                         u16 header count, head, body. The head is NUL-
- *                         separated strings: method, path (with query),
- *                         authority, remote address "ip:port", connection id
- *                         in hex, then name and raw (percent-encoded) value
- *                         of each route param, then name and value of each
- *                         header. Answer with zig_h3_response_respond.
+ *                         u16 header count, u16 trailer count, u16 0, head,
+ *                         body. The head is NUL-separated strings: method,
+ *                         path (with query), authority, remote address
+ *                         "ip:port", connection id in hex, then name and raw
+ *                         (percent-encoded) value of each route param, then
+ *                         name and value of each header, then of each
+ *                         trailer (buffered routes). Answer with
+ *                         zig_h3_response_respond.
  *   ZIG_H3_EVENT_ABORT    u64 response handle: the client went away before
  *                         the response ended; the handle is now invalid.
  *   ZIG_H3_EVENT_LOG      u32 level, u32 length, the line (not NUL-terminated).
  *   ZIG_H3_EVENT_STOPPED  u32 0: a zig_h3_server_stop_async finished.
+ *   ZIG_H3_EVENT_BODY_CHUNK  u64 response handle, u32 length, the bytes: a
+ *                         part of a streaming request body; acknowledge it
+ *                         with zig_h3_response_ack_body once consumed.
+ *   ZIG_H3_EVENT_BODY_END u64 response handle, u32 trailer block length,
+ *                         u16 trailer count, u16 0, the trailers as NUL-
+ *                         separated name and value strings.
+ *   ZIG_H3_EVENT_WRITABLE u64 response handle: after zig_h3_response_send
+ *                         returned 262144 or more, the pending bytes are back
+ *                         to 65536 or the response finished.
+ * A streaming request (route "streaming": true) sends REQUEST (body length
+ * 0), then BODY_CHUNKs and BODY_END, unless ABORT comes first.
  */
 
 #define ZIG_H3_EVENT_REQUEST 1
 #define ZIG_H3_EVENT_ABORT   2
 #define ZIG_H3_EVENT_LOG     3
 #define ZIG_H3_EVENT_STOPPED 4
+#define ZIG_H3_EVENT_BODY_CHUNK 5
+#define ZIG_H3_EVENT_BODY_END 6
+#define ZIG_H3_EVENT_WRITABLE 7
 
 /** Returns the event fd (>= 0), creating the queue on first call; log lines
  *  go to the queue from then on unless zig_h3_server_set_log set a callback.
@@ -384,7 +445,8 @@ int64_t zig_h3_server_event_size(zig_h3_server *server);
 
 /** Replaces the routing table with routes whose requests become
  *  ZIG_H3_EVENT_REQUEST events. spec is JSON (len bytes):
- *    {"routes":[{"method":"GET","pattern":"/users/:id","tag":1}, ...],
+ *    {"routes":[{"method":"GET","pattern":"/users/:id","tag":1,
+ *                "streaming":false}, ...],
  *     "fallback": 0}
  *  tag is echoed in each request event; "fallback" (a tag, or null) takes
  *  requests no route matches. Allowed before and after start (reload):

@@ -81,9 +81,8 @@ describe("invalid options throw at construction, naming the field", () => {
     });
   }
 
-  test("streaming mode, datagrams and WebTransport say they are not supported yet", () => {
+  test("datagrams and WebTransport say they are not supported yet", () => {
     const ok = () => new Response("");
-    expect(() => serve({ routes: [{ method: "POST", pattern: "/", mode: "streaming", fetch: ok }] })).toThrow(/not supported yet/);
     expect(() => serve({ routes: [{ method: "POST", pattern: "/", fetch: ok, h3Datagram: () => {} }] })).toThrow(/not supported yet/);
     expect(() => serve({ routes: [{ method: "CONNECT", pattern: "/", webtransport: () => {} }] })).toThrow(/not supported yet/);
   });

@@ -1,10 +1,13 @@
 // Command h3client is a small HTTP/3 client for the tests, for what Bun's
 // fetch cannot do: exact header and trailer output, many requests on one or
-// several QUIC connections, large uploads.
+// several QUIC connections, large, throttled, aborted and full-duplex
+// uploads and downloads.
 //
 //	go run ./tests/h3client [-X METHOD] [-d BODY | -data-file PATH | -data-size N]
-//	    [-H 'name: value']... [-n COUNT] [-c CONCURRENCY] [-conns K] [-json]
-//	    [-timeout 20s] URL
+//	    [-H 'name: value']... [-trailer 'name: value']... [-n COUNT]
+//	    [-c CONCURRENCY] [-conns K] [-json] [-discard] [-upload-rate B/S]
+//	    [-read-rate B/S] [-abort-after-send N | -abort-after-read N]
+//	    [-duplex] [-timeout 20s] URL
 //
 // TLS certificates are not verified (the tests use development certificates).
 //
@@ -18,23 +21,45 @@
 //
 // -n repeats the request COUNT times; -c runs that many at once (default 1:
 // sequentially); -conns spreads them round-robin over K QUIC connections
-// (default 1: all on one). -data-size sends N bytes of the repeating pattern
-// "abcdefghijklmnopqrstuvwxyz0123456789".
+// (default 1: all on one).
 //
-// Exit status: 0 if every request got a complete response (any status), 1
-// if any failed at the transport level (also on -timeout), 2 on bad usage.
+// Request body: -d sends BODY; -data-file streams the file; -data-size
+// streams N bytes of the repeating pattern "abcdefghijklmnopqrstuvwxyz0123456789"
+// from a reader (nothing of size N is allocated: 1 GiB uploads are fine).
+// The request gets a Content-Length. -trailer (repeatable) sends request
+// trailers after the body (an empty body if there is none).
+//
+// -upload-rate and -read-rate pace sending the request body and reading the
+// response body to about B bytes per second (reads and writes of 16 KiB at
+// most, with a sleep after each). -discard keeps no response body in
+// memory: only its length and SHA-256 are kept (the "body" is empty in
+// both output forms; -json still has bodyLength and bodySha256).
+//
+// -abort-after-send N cancels the request (the stream is reset both ways)
+// once N body bytes were handed to the stream; -abort-after-read N cancels
+// it after N response body bytes were read. Such a request prints
+// "aborted after <n> bytes" instead of its response and counts as ok (in a
+// summary, its status is counted only if the head had arrived). If the
+// response completes before the limit, it is printed as usual.
+//
+// -duplex sends the body (default method POST) in 64 KiB chunks through a
+// pipe and, after each chunk, reads as many response body bytes and checks
+// that they are the chunk echoed back, before it sends the next chunk: it
+// proves that the server streams its response while the upload is still
+// going on. It prints "duplex ok bytes=<n>", or fails (a server that
+// answers only after the whole body never gets it: the request times out).
+//
+// Exit status: 0 if every request got a complete response (any status) or
+// was aborted on purpose, 1 if any failed at the transport level (also on
+// -timeout, and a -duplex mismatch), 2 on bad usage.
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -47,20 +72,36 @@ import (
 	"github.com/quic-go/quic-go/http3"
 )
 
-// headerFlags collects repeated -H options.
-type headerFlags []string
+// fieldFlags collects repeated 'name: value' options (-H, -trailer).
+type fieldFlags []string
 
-func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
-func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+func (h *fieldFlags) String() string     { return strings.Join(*h, ", ") }
+func (h *fieldFlags) Set(v string) error { *h = append(*h, v); return nil }
 
-// result is one completed response.
+// header parses the collected fields.
+func (h fieldFlags) header(flagName string) (http.Header, error) {
+	out := http.Header{}
+	for _, f := range h {
+		name, value, found := strings.Cut(f, ":")
+		if !found {
+			return nil, fmt.Errorf("bad %s %q: want 'name: value'", flagName, f)
+		}
+		out.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	return out, nil
+}
+
+// result is one completed (or deliberately aborted) request.
 type result struct {
 	Status     int                 `json:"status"`
 	Headers    map[string][]string `json:"headers"`
 	Trailers   map[string][]string `json:"trailers"`
 	Body       string              `json:"body"`
-	BodyLength int                 `json:"bodyLength"`
+	BodyLength int64               `json:"bodyLength"`
 	BodySHA256 string              `json:"bodySha256"`
+
+	// note replaces the output when set ("aborted after ...", "duplex ok ...").
+	note string
 }
 
 func main() { os.Exit(run()) }
@@ -68,42 +109,53 @@ func main() { os.Exit(run()) }
 // run does the work; its deferred Close calls end the QUIC connections
 // cleanly before main exits.
 func run() int {
+	var o options
+	var headers, trailers fieldFlags
 	method := flag.String("X", "", "request method (default GET, or POST with a body)")
 	data := flag.String("d", "", "request body")
-	dataFile := flag.String("data-file", "", "read the request body from this file")
-	dataSize := flag.Int("data-size", -1, "send N bytes of a repeating pattern as the body")
-	var headers headerFlags
+	dataFile := flag.String("data-file", "", "stream the request body from this file")
+	dataSize := flag.Int64("data-size", -1, "stream N bytes of a repeating pattern as the body")
 	flag.Var(&headers, "H", "request header 'name: value' (repeatable)")
+	flag.Var(&trailers, "trailer", "request trailer 'name: value' sent after the body (repeatable)")
 	count := flag.Int("n", 1, "number of requests")
 	concurrency := flag.Int("c", 1, "requests in flight at once")
 	conns := flag.Int("conns", 1, "number of QUIC connections to spread requests over")
 	asJSON := flag.Bool("json", false, "print one JSON object per response")
+	flag.BoolVar(&o.discard, "discard", false, "keep only the length and SHA-256 of the response body")
+	flag.Int64Var(&o.uploadRate, "upload-rate", 0, "send the request body at about this many bytes/s (0: no limit)")
+	flag.Int64Var(&o.readRate, "read-rate", 0, "read the response body at about this many bytes/s (0: no limit)")
+	flag.Int64Var(&o.abortAfterSend, "abort-after-send", -1, "cancel the request after sending N body bytes")
+	flag.Int64Var(&o.abortAfterRead, "abort-after-read", -1, "cancel the request after reading N response bytes")
+	flag.BoolVar(&o.duplex, "duplex", false, "send the body in 64 KiB chunks, checking each is echoed before the next")
 	timeout := flag.Duration("timeout", 20*time.Second, "overall timeout")
 	flag.Parse()
-	if flag.NArg() != 1 || *count < 1 || *concurrency < 1 || *conns < 1 {
+	if flag.NArg() != 1 || *count < 1 || *concurrency < 1 || *conns < 1 || o.uploadRate < 0 || o.readRate < 0 {
 		fmt.Fprintln(os.Stderr, "usage: h3client [flags] URL (see -h)")
 		return 2
 	}
-	url := flag.Arg(0)
+	o.url = flag.Arg(0)
 
-	body, hasBody, err := requestBody(*data, *dataFile, *dataSize)
+	var err error
+	if o.body, err = newBodySource(*data, *dataFile, *dataSize); err == nil {
+		if o.header, err = headers.header("-H"); err == nil {
+			o.trailer, err = trailers.header("-trailer")
+		}
+	}
+	if err == nil && o.duplex && (o.body == nil || o.abortAfterSend >= 0 || o.abortAfterRead >= 0) {
+		err = fmt.Errorf("-duplex needs a body (-d, -data-file or -data-size) and no -abort-after-*")
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "h3client:", err)
 		return 2
 	}
-	header := http.Header{}
-	for _, h := range headers {
-		name, value, found := strings.Cut(h, ":")
-		if !found {
-			fmt.Fprintf(os.Stderr, "h3client: bad header %q: want 'name: value'\n", h)
-			return 2
-		}
-		header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	if len(o.trailer) > 0 && o.body == nil {
+		o.body = &bodySource{data: []byte{}}
 	}
-	if *method == "" {
-		*method = http.MethodGet
-		if hasBody {
-			*method = http.MethodPost
+	o.method = *method
+	if o.method == "" {
+		o.method = http.MethodGet
+		if o.body != nil {
+			o.method = http.MethodPost
 		}
 	}
 
@@ -127,11 +179,9 @@ func run() int {
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(*concurrency, *count) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range jobs {
-				res, err := do(ctx, transports[i%len(transports)], *method, url, header, body, hasBody)
+				res, err := do(ctx, transports[i%len(transports)], &o)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -139,17 +189,22 @@ func run() int {
 					fmt.Fprintf(os.Stderr, "h3client: request %d: %v\n", i+1, err)
 				default:
 					ok++
-					statuses[res.Status]++
-					if *asJSON {
+					if res.Status > 0 {
+						statuses[res.Status]++
+					}
+					switch {
+					case res.note != "":
+						fmt.Println(res.note)
+					case *asJSON:
 						out, _ := json.Marshal(res)
 						fmt.Printf("%s\n", out)
-					} else if !summary {
+					case !summary:
 						printResult(res)
 					}
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	for i := range *count {
 		jobs <- i
@@ -168,60 +223,6 @@ func run() int {
 		return 1
 	}
 	return 0
-}
-
-// requestBody returns the body chosen by -d, -data-file or -data-size.
-func requestBody(data, file string, size int) (body []byte, has bool, err error) {
-	switch {
-	case data != "" && (file != "" || size >= 0) || file != "" && size >= 0:
-		return nil, false, fmt.Errorf("use only one of -d, -data-file, -data-size")
-	case data != "":
-		return []byte(data), true, nil
-	case file != "":
-		b, err := os.ReadFile(file)
-		return b, err == nil, err
-	case size >= 0:
-		const pattern = "abcdefghijklmnopqrstuvwxyz0123456789"
-		b := make([]byte, size)
-		for i := range b {
-			b[i] = pattern[i%len(pattern)]
-		}
-		return b, true, nil
-	}
-	return nil, false, nil
-}
-
-// do makes one request and reads the whole response, trailers included.
-func do(ctx context.Context, t *http3.Transport, method, url string, header http.Header, body []byte, hasBody bool) (*result, error) {
-	var rd io.Reader
-	if hasBody {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header = header.Clone()
-	req.Host = header.Get("Host")
-	req.Header.Del("Host")
-	resp, err := t.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("reading body after status %d: %w", resp.StatusCode, err)
-	}
-	sum := sha256.Sum256(b)
-	return &result{
-		Status:     resp.StatusCode,
-		Headers:    lower(resp.Header),
-		Trailers:   lower(resp.Trailer),
-		Body:       string(b),
-		BodyLength: len(b),
-		BodySHA256: hex.EncodeToString(sum[:]),
-	}, nil
 }
 
 // lower returns h with lower-case names (never nil, for stable JSON).

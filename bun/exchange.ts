@@ -1,0 +1,50 @@
+/**
+ * One request/response exchange in flight: the request's abort signal, its
+ * streaming body if any, and the writable wake-up of its response pump.
+ * @module
+ */
+import type { Handle } from "./ffi";
+import { RequestBody } from "./request";
+import type { ResponseContext } from "./response";
+
+/** State of one request between its request event and the end of its response. */
+export class Exchange implements ResponseContext {
+  readonly id: Handle;
+  readonly body: RequestBody | undefined;
+  #abort = new AbortController();
+  #wake: (() => void) | undefined;
+
+  constructor(id: Handle, streaming: boolean) {
+    this.id = id;
+    this.body = streaming ? new RequestBody(id) : undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  writable(): Promise<void> {
+    if (this.#abort.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  /** The writable event. */
+  wake(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** The client went away or the server stopped: everything pending settles. */
+  abort(reason: unknown): void {
+    this.#abort.abort(reason);
+    this.body?.error(reason);
+    this.wake();
+  }
+
+  /** The response is handed over; a body still arriving was refused by the server. */
+  finish(): void {
+    this.body?.error(new DOMException("The response was sent before the request body was read", "AbortError"));
+    this.wake();
+  }
+}

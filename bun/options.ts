@@ -1,0 +1,85 @@
+/**
+ * Checking `createH3Server` options and turning them into the native
+ * configuration struct and options JSON.
+ * @module
+ */
+import { ptr } from "bun:ffi";
+import { readFileSync } from "node:fs";
+import { cString } from "./ffi";
+import type { H3ServeOptions, PemSource } from "./types";
+
+const LOG_LEVELS = { warn: 0, info: 1, debug: 2 } as const;
+
+/** Reads a PEM source synchronously (a BunFile by its path). */
+function pemText(src: PemSource, field: string): string {
+  if (typeof src === "string") return src;
+  if (src instanceof Uint8Array || src instanceof ArrayBuffer) return Buffer.from(src as Uint8Array).toString("utf8");
+  if (src && typeof src === "object" && typeof (src as { name?: unknown }).name === "string") {
+    return readFileSync((src as { name: string }).name, "utf8");
+  }
+  throw new TypeError(`${field}: expected PEM text, bytes or Bun.file(path)`);
+}
+
+export function checkOptions(options: H3ServeOptions): void {
+  if (options === null || typeof options !== "object") throw new TypeError("createH3Server: options must be an object");
+  const { port, hostname, maxRequestBodySize, logLevel } = options;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new RangeError(`port: expected an integer 0-65535, got ${port}`);
+  }
+  if (hostname !== undefined && typeof hostname !== "string") throw new TypeError("hostname: expected a string");
+  if (
+    maxRequestBodySize !== undefined &&
+    (!Number.isSafeInteger(maxRequestBodySize) || maxRequestBodySize < 0)
+  ) {
+    throw new RangeError(`maxRequestBodySize: expected a non-negative integer, got ${maxRequestBodySize}`);
+  }
+  if (
+    logLevel !== undefined &&
+    !(typeof logLevel === "string" && logLevel in LOG_LEVELS) &&
+    !(Number.isInteger(logLevel) && (logLevel as number) >= 0 && (logLevel as number) <= 255)
+  ) {
+    throw new RangeError(`logLevel: expected "warn", "info", "debug" or 0-255, got ${JSON.stringify(logLevel)}`);
+  }
+  if (options.onLog !== undefined && typeof options.onLog !== "function") throw new TypeError("onLog: expected a function");
+  if ((options.certPath === undefined) !== (options.keyPath === undefined)) {
+    throw new TypeError("certPath and keyPath must be given together");
+  }
+  if (options.tls !== undefined && (options.tls === null || typeof options.tls !== "object" || !options.tls.cert || !options.tls.key)) {
+    throw new TypeError("tls: expected { cert, key }");
+  }
+  if (options.tls !== undefined && options.certPath !== undefined) {
+    throw new TypeError("give tls or certPath/keyPath, not both");
+  }
+}
+
+/** Builds the 48-byte zig_h3_server_config; the returned buffers must stay alive during zig_h3_server_new. */
+export function nativeConfig(options: H3ServeOptions, hostname: string): { config: Buffer; keep: Buffer[] } {
+  const config = Buffer.alloc(48);
+  const keep: Buffer[] = [];
+  const setString = (offset: number, s: string | undefined) => {
+    if (s === undefined) return;
+    const c = cString(s);
+    keep.push(c);
+    config.writeBigUInt64LE(BigInt(ptr(c)), offset);
+  };
+  setString(0, options.certPath);
+  setString(8, options.keyPath);
+  setString(16, hostname);
+  config.writeUInt16LE(options.port ?? 0, 24);
+  setString(32, options.qlogDir);
+  const level = options.logLevel ?? "warn";
+  config.writeUInt8(typeof level === "string" ? LOG_LEVELS[level] : level, 40);
+  return { config, keep };
+}
+
+/** JSON for zig_h3_server_set_options. */
+export function nativeOptions(options: H3ServeOptions): string {
+  const out: Record<string, unknown> = {};
+  if (options.tls) {
+    out.certPem = pemText(options.tls.cert, "tls.cert");
+    out.keyPem = pemText(options.tls.key, "tls.key");
+  }
+  if (options.maxRequestBodySize !== undefined) out.maxRequestBodySize = options.maxRequestBodySize;
+  return JSON.stringify(out);
+}
+
