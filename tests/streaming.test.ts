@@ -372,3 +372,47 @@ describe("stop with transfers in flight", () => {
     expect(d.code).not.toBe(0);
   });
 });
+
+describe("memory under slow peers (generous bounds; exact figures: bench/slow-memory.ts)", () => {
+  test("192 MiB upload to a slow reader and 192 MiB download to a slow client keep RSS growth under 96 MiB", async () => {
+    const SIZE = 192 << 20;
+    const RATE = 64 << 20;
+    await using server = serve({
+      routes: {
+        "/up": {
+          POST: streaming(async (req) => {
+            let n = 0;
+            const t0 = performance.now();
+            for await (const c of req.body!) {
+              n += c.byteLength;
+              const ahead = n / RATE - (performance.now() - t0) / 1000;
+              if (ahead > 0.005) await Bun.sleep(ahead * 1000);
+            }
+            return new Response(String(n));
+          }),
+        },
+        "/down": () => {
+          let sent = 0;
+          const chunk = new Uint8Array(64 * 1024);
+          return new Response(new ReadableStream<Uint8Array>({
+            pull(c) {
+              if (sent >= SIZE) return c.close();
+              sent += chunk.byteLength;
+              c.enqueue(chunk);
+            },
+          }));
+        },
+      },
+    });
+    Bun.gc(true);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
+    const up = await h3client(["-data-size", String(SIZE), new URL("/up", server.url).href], 60_000);
+    const down = await h3client(["-read-rate", String(RATE), "-discard", "-json", new URL("/down", server.url).href], 60_000);
+    clearInterval(timer);
+    expect(up.out).toContain(String(SIZE));
+    expect(JSON.parse(down.out).bodyLength).toBe(SIZE);
+    expect((peak - before) / 2 ** 20).toBeLessThan(96);
+  }, 60_000);
+});

@@ -62,7 +62,8 @@ _Static_assert(sizeof(struct zig_h3_server_stats) == 32, "zig_h3_server_stats si
     X(response_set_auto_end) X(response_should_auto_end) X(response_process_partial)     \
     X(wt_accept) X(wt_reject) X(wt_close) X(wt_send_datagram) X(wt_release)              \
     X(server_event_fd) X(server_drain) X(server_event_size) X(server_set_event_routes)   \
-    X(response_respond)
+    X(response_respond) X(response_send) X(response_send_file) X(response_ack_body)      \
+    X(response_discard_body)
 
 #define FIELD(name) __typeof__(&zig_h3_##name) name;
 static struct { ZIG_H3_FUNCTIONS(FIELD) } h3;
@@ -333,6 +334,17 @@ static void cb_rules(void *user, const zig_h3_request *req, zig_h3_response *res
     EXPECT(h3.response_set_auto_end(resp, 1), ZIG_H3_OK);
     EXPECT(h3.response_should_auto_end(resp), 1);
     EXPECT(h3.response_process_partial(resp), 0);
+    EXPECT(h3.response_send(resp, NULL, 5, 0, NULL, 0), ZIG_H3_ERR_INVALID_ARG);
+    EXPECT(h3.response_send(resp, u, 1, 1, NULL, 3), ZIG_H3_ERR_INVALID_ARG);
+    EXPECT(h3.response_send(resp, u, 1, 1, u, 3), ZIG_H3_ERR_INVALID_ARG); /* trailer block without NULs */
+    EXPECT(h3.response_send(resp, NULL, 0, 1, (const uint8_t *)"bad name\0v\0", 11), ZIG_H3_ERR_INVALID_ARG);
+    EXPECT(h3.response_send_file(resp, 200, NULL, 0, NULL, 0), ZIG_H3_ERR_INVALID_ARG);
+    EXPECT(h3.response_send_file(resp, 200, NULL, 0, "", 0), ZIG_H3_ERR_INVALID_ARG);
+    EXPECT(h3.response_send_file(resp, 200, NULL, 3, "/x", 2), ZIG_H3_ERR_INVALID_ARG);
+    EXPECT(h3.response_send_file(resp, 200, u, 3, "/x", 2), ZIG_H3_ERR_INVALID_ARG); /* block without NULs */
+    EXPECT(h3.response_send_file(resp, 99, NULL, 0, "/x", 2), ZIG_H3_ERR_INVALID_ARG);
+    EXPECT(h3.response_ack_body(resp, 1), ZIG_H3_ERR_STATE);   /* not a streaming request */
+    EXPECT(h3.response_discard_body(resp), ZIG_H3_ERR_STATE);
     EXPECT(h3.response_header(resp, "x-rules", 7, "yes", 3), ZIG_H3_OK);
     EXPECT(h3.response_status(resp, bad[0] ? 500 : 200), ZIG_H3_OK);
     EXPECT(h3.response_write(resp, (const uint8_t *)"rules", 5), ZIG_H3_OK);
@@ -341,6 +353,8 @@ static void cb_rules(void *user, const zig_h3_request *req, zig_h3_response *res
     EXPECT(h3.response_status(resp, 201), ZIG_H3_ERR_STATE);
     EXPECT(h3.response_respond(resp, 200, NULL, 0, NULL, 0, 1), ZIG_H3_ERR_STATE);
     EXPECT(h3.response_write(resp, NULL, 1), ZIG_H3_ERR_INVALID_ARG);
+    EXPECT(h3.response_send_file(resp, 200, NULL, 0, "/etc/hostname", 13), ZIG_H3_ERR_STATE);
+    EXPECT(h3.response_send(resp, NULL, 0, 0, NULL, 0) >= 0, 1);
 #undef EXPECT
     char tail[1100];
     snprintf(tail, sizeof tail, "%s%s", bad[0] ? " FAILED:" : " ok", bad);
@@ -406,17 +420,298 @@ static void on_log(void *user, const char *line) {
 static void dgram_cb(void *u, const zig_h3_request *r, zig_h3_response *s, const uint8_t *d, size_t n) {
     (void)u, (void)r, (void)s, (void)d, (void)n;
 }
-static void stream_close_cb(void *u, const uint8_t *c, size_t cl, uint64_t s, uint8_t a) {
-    (void)u, (void)c, (void)cl, (void)s, (void)a;
-}
-static void conn_close_cb(void *u, const uint8_t *c, size_t cl) { (void)u, (void)c, (void)cl; }
 static void quic_dgram_cb(void *u, void *p, const uint8_t *c, size_t cl, const uint8_t *d, size_t n) {
     (void)u, (void)p, (void)c, (void)cl, (void)d, (void)n;
 }
-static void chunk_cb(void *u, const uint8_t *c, size_t cl, uint64_t s, const uint8_t *d, size_t n) {
-    (void)u, (void)c, (void)cl, (void)s, (void)d, (void)n;
+
+/* ---- Streaming routes, stream and connection close ------------------------------ */
+
+#define PATTERN "abcdefghijklmnopqrstuvwxyz0123456789" /* what h3client -data-size sends */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * FNV_PRIME;
+    return h;
 }
-static void complete_cb(void *u, const uint8_t *c, size_t cl, uint64_t s) { (void)u, (void)c, (void)cl, (void)s; }
+
+/* FNV-1a 64 of the first n bytes of the repeating PATTERN. */
+static uint64_t fnv_pattern(size_t n) {
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)PATTERN[i % 36]) * FNV_PRIME;
+    return h;
+}
+
+/* Which streaming route a callback serves: its user pointer. */
+enum { ROUTE_UP = 1, ROUTE_ECHO, ROUTE_EARLY };
+static int route_up = ROUTE_UP, route_echo = ROUTE_ECHO, route_early = ROUTE_EARLY;
+
+/* Open streaming requests, keyed by connection id and stream id (stream ids
+ * repeat across connections). */
+typedef struct {
+    int used, route;
+    uint8_t conn[8];
+    uint64_t sid;
+    zig_h3_response *resp;
+    uint64_t bytes, fnv;
+} stream_entry;
+
+/* Where the last request of a route came from. */
+typedef struct {
+    int seen;
+    uint8_t conn[8];
+    uint64_t sid;
+} stream_key;
+
+static pthread_mutex_t streams_mu = PTHREAD_MUTEX_INITIALIZER;
+static stream_entry streams[64];
+static stream_key last_up, last_echo, last_early, last_never;
+/* Counters, under streams_mu. */
+static struct {
+    int up_requests, up_completes, echo_completes, echo_write_errors, early_completes, early_chunks;
+    uint64_t early_bytes;
+    int missing;   /* a chunk or complete callback for an unknown stream */
+    int bad_ids;   /* conn_id NULL or not 8 bytes in a body callback */
+    int table_full;
+    int leftovers; /* entries the stream close callback removed (body never completed) */
+} sc;
+
+static int key_is(const uint8_t *conn, size_t cl, uint64_t sid, const uint8_t *kconn, uint64_t ksid) {
+    return cl == 8 && conn && sid == ksid && memcmp(conn, kconn, 8) == 0;
+}
+
+static void set_key(stream_key *k, const zig_h3_request *req) {
+    k->seen = 1;
+    k->sid = req->stream_id;
+    memset(k->conn, 0, 8);
+    if (req->conn_id && req->conn_id_len == 8) memcpy(k->conn, req->conn_id, 8);
+}
+
+/* The entry of a stream, or NULL; streams_mu held. */
+static stream_entry *find_stream(const uint8_t *conn, size_t cl, uint64_t sid) {
+    for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++)
+        if (streams[i].used && key_is(conn, cl, sid, streams[i].conn, streams[i].sid)) return &streams[i];
+    return NULL;
+}
+
+/* POST /up and POST /echo-stream: keep the response for the body callbacks. */
+static void cb_stream_head(void *user, const zig_h3_request *req, zig_h3_response *resp) {
+    int route = *(int *)user;
+    pthread_mutex_lock(&streams_mu);
+    set_key(route == ROUTE_UP ? &last_up : &last_echo, req);
+    if (route == ROUTE_UP) sc.up_requests++;
+    stream_entry *e = NULL;
+    for (size_t i = 0; i < sizeof streams / sizeof streams[0] && !e; i++)
+        if (!streams[i].used) e = &streams[i];
+    if (e) {
+        *e = (stream_entry){.used = 1, .route = route, .sid = req->stream_id, .resp = resp, .fnv = FNV_OFFSET};
+        if (req->conn_id && req->conn_id_len == 8) memcpy(e->conn, req->conn_id, 8);
+    } else {
+        sc.table_full++;
+    }
+    pthread_mutex_unlock(&streams_mu);
+    if (!e) {
+        h3.response_status(resp, 503);
+        h3.response_end(resp, (const uint8_t *)"table full", 10);
+    } else if (route == ROUTE_ECHO) {
+        h3.response_header(resp, "x-echo", 6, "stream", 6);
+    }
+}
+
+/* POST /early: answers 401 before reading any of the body. */
+static int early_end_rc = 1;
+
+static void cb_early_head(void *user, const zig_h3_request *req, zig_h3_response *resp) {
+    (void)user;
+    pthread_mutex_lock(&streams_mu);
+    set_key(&last_early, req);
+    pthread_mutex_unlock(&streams_mu);
+    h3.response_status(resp, 401);
+    __atomic_store_n(&early_end_rc, h3.response_end(resp, (const uint8_t *)"no", 2), __ATOMIC_SEQ_CST);
+}
+
+static void on_body_chunk(void *user, const uint8_t *conn, size_t cl, uint64_t sid, const uint8_t *chunk, size_t len) {
+    int route = *(int *)user;
+    zig_h3_response *echo_to = NULL;
+    pthread_mutex_lock(&streams_mu);
+    if (!conn || cl != 8) sc.bad_ids++;
+    if (route == ROUTE_EARLY) {
+        sc.early_chunks++;
+        sc.early_bytes += len;
+    } else {
+        stream_entry *e = find_stream(conn, cl, sid);
+        if (!e) {
+            sc.missing++;
+        } else if (route == ROUTE_UP) {
+            e->bytes += len;
+            e->fnv = fnv1a(e->fnv, chunk, len);
+        } else {
+            e->bytes += len;
+            echo_to = e->resp;
+        }
+    }
+    pthread_mutex_unlock(&streams_mu);
+    /* Full duplex: the chunk goes back while the upload goes on. */
+    if (echo_to && h3.response_write(echo_to, chunk, len) != ZIG_H3_OK) {
+        pthread_mutex_lock(&streams_mu);
+        sc.echo_write_errors++;
+        pthread_mutex_unlock(&streams_mu);
+    }
+}
+
+static void on_body_complete(void *user, const uint8_t *conn, size_t cl, uint64_t sid) {
+    int route = *(int *)user;
+    stream_entry e = {0};
+    pthread_mutex_lock(&streams_mu);
+    if (!conn || cl != 8) sc.bad_ids++;
+    if (route == ROUTE_EARLY) {
+        sc.early_completes++;
+    } else {
+        stream_entry *p = find_stream(conn, cl, sid);
+        if (p) {
+            e = *p;
+            p->used = 0;
+        } else {
+            sc.missing++;
+        }
+        if (route == ROUTE_UP) sc.up_completes++;
+        else sc.echo_completes++;
+    }
+    pthread_mutex_unlock(&streams_mu);
+    if (!e.used) return;
+    if (route == ROUTE_UP) {
+        char body[96];
+        int n = snprintf(body, sizeof body, "bytes=%llu fnv=%016llx", (unsigned long long)e.bytes,
+                         (unsigned long long)e.fnv);
+        h3.response_end(e.resp, (const uint8_t *)body, (size_t)n);
+    } else {
+        h3.response_end(e.resp, NULL, 0);
+    }
+}
+
+/* GET /never: deferred and never ended; the client gives up. */
+static zig_h3_response *never_resp;
+
+static void cb_never(void *user, const zig_h3_request *req, zig_h3_response *resp) {
+    (void)user;
+    h3.response_defer_end(resp);
+    pthread_mutex_lock(&streams_mu);
+    set_key(&last_never, req);
+    never_resp = resp;
+    pthread_mutex_unlock(&streams_mu);
+}
+
+/* Stream and connection close callbacks: a log of what they saw. */
+typedef struct {
+    uint8_t conn[8];
+    uint64_t sid;
+    int aborted;
+} close_record;
+
+static close_record closes[1024];
+static int closes_n, closes_aborted, closes_bad, conn_closes, conn_closes_bad, close_user_bad;
+
+static void on_stream_close(void *user, const uint8_t *conn, size_t cl, uint64_t sid, uint8_t aborted) {
+    pthread_mutex_lock(&streams_mu);
+    if (user != (void *)closes || !conn || cl != 8 || aborted > 1) closes_bad++;
+    if (closes_n < (int)(sizeof closes / sizeof closes[0])) {
+        close_record *c = &closes[closes_n];
+        memset(c, 0, sizeof *c);
+        if (conn && cl == 8) memcpy(c->conn, conn, 8);
+        c->sid = sid;
+        c->aborted = aborted;
+    }
+    closes_n++;
+    closes_aborted += aborted != 0;
+    /* A stream whose body never completed (the client gave up): forget it. */
+    stream_entry *e = find_stream(conn, cl, sid);
+    if (e) {
+        e->used = 0;
+        sc.leftovers++;
+    }
+    pthread_mutex_unlock(&streams_mu);
+}
+
+static void on_connection_close(void *user, const uint8_t *conn, size_t cl) {
+    pthread_mutex_lock(&streams_mu);
+    if (user != (void *)&conn_closes) close_user_bad++;
+    if (!conn || cl != 8) conn_closes_bad++;
+    conn_closes++;
+    pthread_mutex_unlock(&streams_mu);
+}
+
+/* Waits up to 3 s for the stream close callback of k's stream; returns its
+ * aborted flag, or -1 if it did not come. */
+static int wait_stream_close(const stream_key *k) {
+    for (int i = 0; i < 300; i++) {
+        int found = -1;
+        pthread_mutex_lock(&streams_mu);
+        for (int j = 0; j < closes_n && j < (int)(sizeof closes / sizeof closes[0]); j++)
+            if (k->seen && key_is(closes[j].conn, 8, closes[j].sid, k->conn, k->sid)) found = closes[j].aborted;
+        pthread_mutex_unlock(&streams_mu);
+        if (found >= 0) return found;
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+/* GET /send: zig_h3_response_send, paced by zig_h3_response_process_partial,
+ * ending with a trailer. */
+#define SEND_BIG (1 << 20)
+static struct {
+    int thread_ok;
+    pthread_t thread;
+    int64_t rc_first, rc_big, rc_last, rc_after;
+    int drained, max_partial_seen;
+} sendr;
+
+static void *send_thread(void *arg) {
+    zig_h3_response *resp = arg;
+    uint8_t *big = malloc(SEND_BIG);
+    if (!big) abort();
+    memset(big, 'x', SEND_BIG);
+    sendr.rc_big = h3.response_send(resp, big, SEND_BIG, 0, NULL, 0);
+    free(big);
+    /* Over the 256 KiB mark: pause until the library caught up (64 KiB). */
+    for (int i = 0; i < 1000; i++) {
+        int p = h3.response_process_partial(resp);
+        if (p > sendr.max_partial_seen) sendr.max_partial_seen = p;
+        if (p >= 0 && p <= 65536) {
+            sendr.drained = 1;
+            break;
+        }
+        sleep_ms(5);
+    }
+    static const char trailers[] = "x-sum\0abc\0";
+    sendr.rc_last = h3.response_send(resp, (const uint8_t *)"end", 3, 1, (const uint8_t *)trailers, sizeof trailers - 1);
+    sendr.rc_after = h3.response_send(resp, (const uint8_t *)"x", 1, 0, NULL, 0);
+    return NULL;
+}
+
+static void cb_send(void *user, const zig_h3_request *req, zig_h3_response *resp) {
+    (void)user;
+    (void)req;
+    sendr.rc_first = h3.response_send(resp, (const uint8_t *)"start ", 6, 0, NULL, 0);
+    h3.response_defer_end(resp);
+    sendr.thread_ok = pthread_create(&sendr.thread, NULL, send_thread, resp) == 0;
+    if (!sendr.thread_ok) h3.response_end(resp, NULL, 0);
+}
+
+/* GET /file/:name: zig_h3_response_send_file from the test's directory. */
+static char file_dir[256];
+
+static void cb_file(void *user, const zig_h3_request *req, zig_h3_response *resp) {
+    (void)user;
+    char path[512];
+    const char *name = req->path + 6; /* after "/file/" */
+    int n = snprintf(path, sizeof path, "%s/%.*s", file_dir, (int)(req->path_len - 6), name);
+    static const char block[] = "x-file\0yes\0";
+    int rc = h3.response_send_file(resp, 200, (const uint8_t *)block, sizeof block - 1, path, (size_t)n);
+    if (rc != ZIG_H3_OK) {
+        h3.response_status(resp, 500);
+        h3.response_end(resp, (const uint8_t *)"send_file failed", 16);
+    }
+}
 
 /* ---- Bad handles ------------------------------------------------------------------ */
 
@@ -432,10 +727,12 @@ static void check_bad_server(zig_h3_server *s, const char *what) {
     CHECK_RC(h3.server_port(s), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_certificate_hash(s, buf), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_route(s, "GET", "/", cb_any, NULL, NULL, NULL), ZIG_H3_ERR_BAD_HANDLE);
-    CHECK_RC(h3.server_route_streaming(s, "GET", "/", cb_any, chunk_cb, complete_cb, NULL, NULL, NULL),
+    CHECK_RC(h3.server_route_streaming(s, "GET", "/", cb_any, on_body_chunk, on_body_complete, NULL, NULL, NULL),
              ZIG_H3_ERR_BAD_HANDLE);
-    CHECK_RC(h3.server_set_stream_close_cb(s, stream_close_cb, NULL), ZIG_H3_ERR_BAD_HANDLE);
-    CHECK_RC(h3.server_set_connection_close_cb(s, conn_close_cb, NULL), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_set_stream_close_cb(s, on_stream_close, NULL), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_set_stream_close_cb(s, NULL, NULL), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_set_connection_close_cb(s, on_connection_close, NULL), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_set_connection_close_cb(s, NULL, NULL), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_set_quic_datagram_cb(s, quic_dgram_cb, NULL), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_send_quic_datagram(s, NULL, buf, 1), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_set_log(s, on_log, NULL), ZIG_H3_ERR_BAD_HANDLE);
@@ -465,6 +762,11 @@ static void check_bad_response(zig_h3_response *r, const char *what) {
     CHECK_RC(h3.response_should_auto_end(r), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_process_partial(r), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_respond(r, 200, (const uint8_t *)"a\0b\0", 4, data, 4, 1), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.response_send(r, data, 4, 0, NULL, 0), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.response_send(r, NULL, 0, 1, (const uint8_t *)"a\0b\0", 4), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.response_send_file(r, 200, NULL, 0, "/etc/hostname", 13), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.response_ack_body(r, 1), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.response_discard_body(r), ZIG_H3_ERR_BAD_HANDLE);
 }
 
 static void check_wt(void) {
@@ -554,12 +856,29 @@ static void check_setup_errors(zig_h3_server *s) {
     CHECK_RC(h3.server_route(s, "GET", "/a/*/b", cb_any, NULL, NULL, NULL), ZIG_H3_ERR_INVALID_ARG);
     CHECK_RC(h3.server_route(s, "GET", "/hello/:name", cb_any, NULL, NULL, NULL), ZIG_H3_ERR_INVALID_ARG); /* duplicate */
     CHECK_RC(h3.server_route(s, "GET", "/dg", cb_any, dgram_cb, NULL, NULL), ZIG_H3_ERR_NOT_SUPPORTED);
-    CHECK_RC(h3.server_route_streaming(s, "POST", "/up", cb_any, chunk_cb, complete_cb, NULL, NULL, NULL),
-             ZIG_H3_ERR_NOT_SUPPORTED);
-    CHECK_RC(h3.server_route_streaming(s, NULL, "/up", cb_any, chunk_cb, complete_cb, NULL, NULL, NULL),
+    CHECK_RC(h3.server_route_streaming(s, NULL, "/up2", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
              ZIG_H3_ERR_INVALID_ARG);
-    CHECK_RC(h3.server_set_stream_close_cb(s, stream_close_cb, NULL), ZIG_H3_ERR_NOT_SUPPORTED);
-    CHECK_RC(h3.server_set_connection_close_cb(s, conn_close_cb, NULL), ZIG_H3_ERR_NOT_SUPPORTED);
+    CHECK_RC(h3.server_route_streaming(s, "POST", NULL, cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
+             ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/up2", NULL, on_body_chunk, NULL, NULL, NULL, NULL),
+             ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/up2", cb_any, NULL, on_body_complete, NULL, NULL, NULL),
+             ZIG_H3_ERR_INVALID_ARG); /* NULL body_chunk_cb */
+    CHECK_RC(h3.server_route_streaming(s, "P T", "/up2", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
+             ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "up2", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
+             ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/up", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
+             ZIG_H3_ERR_INVALID_ARG); /* duplicate of a streaming route */
+    CHECK_RC(h3.server_route_streaming(s, "GET", "/hello/:name", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
+             ZIG_H3_ERR_INVALID_ARG); /* duplicate of a plain route */
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/up2", cb_any, on_body_chunk, NULL, dgram_cb, NULL, NULL),
+             ZIG_H3_ERR_NOT_SUPPORTED);
+    /* NULL removes a close callback; main sets the real ones afterwards. */
+    CHECK_RC(h3.server_set_stream_close_cb(s, on_stream_close, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_set_stream_close_cb(s, NULL, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_set_connection_close_cb(s, on_connection_close, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_set_connection_close_cb(s, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_set_quic_datagram_cb(s, quic_dgram_cb, NULL), ZIG_H3_ERR_NOT_SUPPORTED);
     CHECK_RC(h3.server_send_quic_datagram(s, NULL, (const uint8_t *)"x", 1), ZIG_H3_ERR_NOT_SUPPORTED);
     CHECK_RC(h3.server_certificate_hash(s, NULL), ZIG_H3_ERR_INVALID_ARG);
@@ -724,6 +1043,264 @@ static void check_connections(void) {
     CHECK(r.exit_code == 0 && strcmp(r.out, "ok=20 failed=0 statuses=201:20\n") == 0, "-n 20 -c 5: exit %d: %s",
           r.exit_code, r.out);
     free_result(&r);
+}
+
+/* ---- Streaming scenarios ---------------------------------------------------------- */
+
+enum { BIG = 5 << 20, MID = 2 << 20 };
+
+/* Occurrences of needle in hay. */
+static int count_str(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+/* SHA-256 in hex of the first n bytes of PATTERN, computed by coreutils
+ * (independently of h3client). Returns 0 on success. */
+static int pattern_sha256(size_t n, char out[65]) {
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "yes %s | tr -d '\\n' | head -c %zu | sha256sum", PATTERN, n);
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    int ok = fscanf(f, "%64[0-9a-f]", out) == 1 && strlen(out) == 64;
+    return pclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* A copy of the streaming counters. */
+static __typeof__(sc) sc_now(void) {
+    pthread_mutex_lock(&streams_mu);
+    __typeof__(sc) c = sc;
+    pthread_mutex_unlock(&streams_mu);
+    return c;
+}
+
+static void check_streaming_uploads(void) {
+    char want[96], want_json[128];
+    snprintf(want, sizeof want, "bytes=%d fnv=%016llx", BIG, (unsigned long long)fnv_pattern(BIG));
+    double t0 = now_ms();
+    client_result r = client(1, "-data-size %d 'https://127.0.0.1:%d/up'", BIG, port);
+    double took = now_ms() - t0;
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200, "5 MiB streaming upload: exit %d output:\n%s", r.exit_code, r.out);
+    CHECK(strcmp(body_of(r.out), want) == 0, "5 MiB streaming upload: body [%s], want [%s]", body_of(r.out), want);
+    printf("5 MiB streaming upload: %s in %.0f ms\n", body_of(r.out), took);
+    free_result(&r);
+    CHECK(wait_stream_close(&last_up) == 0, "5 MiB upload: no stream close with aborted=0");
+
+    r = client(1, "-X POST -data-size 0 'https://127.0.0.1:%d/up'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200, "empty streaming body: exit %d output:\n%s", r.exit_code, r.out);
+    CHECK(strcmp(body_of(r.out), "bytes=0 fnv=cbf29ce484222325") == 0, "empty streaming body: [%s]", body_of(r.out));
+    free_result(&r);
+
+    snprintf(want_json, sizeof want_json, "\"body\":\"bytes=%d fnv=%016llx\"", MID, (unsigned long long)fnv_pattern(MID));
+    r = client(3, "-json -n 3 -c 3 -data-size %d 'https://127.0.0.1:%d/up'", MID, port);
+    CHECK(r.exit_code == 0 && count_str(r.out, "\"status\":200") == 3 && count_str(r.out, want_json) == 3,
+          "3 concurrent 2 MiB uploads: exit %d, want 3 times %s:\n%.2000s", r.exit_code, want_json, r.out);
+    free_result(&r);
+    /* Same stream ids on several connections at once: keyed by connection too. */
+    r = client(6, "-json -n 6 -c 6 -conns 3 -data-size %d 'https://127.0.0.1:%d/up'", MID, port);
+    CHECK(r.exit_code == 0 && count_str(r.out, want_json) == 6,
+          "6 concurrent 2 MiB uploads on 3 connections: exit %d:\n%.2000s", r.exit_code, r.out);
+    free_result(&r);
+
+    /* A paced upload arrives whole, and takes its time (256 KiB at 1 MiB/s). */
+    snprintf(want, sizeof want, "bytes=%d fnv=%016llx", 256 << 10, (unsigned long long)fnv_pattern(256 << 10));
+    t0 = now_ms();
+    r = client(1, "-data-size %d -upload-rate 1048576 'https://127.0.0.1:%d/up'", 256 << 10, port);
+    took = now_ms() - t0;
+    CHECK(r.exit_code == 0 && strcmp(body_of(r.out), want) == 0, "paced upload: exit %d output:\n%s", r.exit_code, r.out);
+    CHECK(took >= 200, "paced upload of 256 KiB at 1 MiB/s took %.0f ms", took);
+    printf("paced upload (256 KiB at 1 MiB/s) took %.0f ms\n", took);
+    free_result(&r);
+
+    /* The client resets the stream after 1 MiB: no complete callback, an
+     * aborted stream close (which cleans up the table entry). */
+    __typeof__(sc) before = sc_now();
+    r = client(1, "-data-size %d -abort-after-send %d 'https://127.0.0.1:%d/up' 2>&1", BIG, 1 << 20, port);
+    CHECK(r.exit_code == 0 && strcmp(r.out, "aborted after 1048576 bytes\n") == 0,
+          "upload aborted by the client: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    CHECK(wait_stream_close(&last_up) == 1, "upload aborted by the client: no stream close with aborted=1");
+    __typeof__(sc) after = sc_now();
+    CHECK(after.up_requests == before.up_requests + 1 && after.up_completes == before.up_completes,
+          "upload aborted by the client: requests %d -> %d, completes %d -> %d (want +1, +0)", before.up_requests,
+          after.up_requests, before.up_completes, after.up_completes);
+    CHECK(after.leftovers == before.leftovers + 1, "upload aborted by the client: stream entry not left over (%d -> %d)",
+          before.leftovers, after.leftovers);
+}
+
+static void check_streaming_echo(void) {
+    char sha[65] = "", want[128];
+    CHECK(pattern_sha256(BIG, sha) == 0, "sha256sum of the pattern failed");
+    snprintf(want, sizeof want, "\"bodySha256\":\"%s\"", sha);
+    __typeof__(sc) before = sc_now();
+    client_result r = client(1, "-json -discard -data-size %d 'https://127.0.0.1:%d/echo-stream'", BIG, port);
+    CHECK(r.exit_code == 0 && strstr(r.out, "\"status\":200") && strstr(r.out, "\"x-echo\":[\"stream\"]"),
+          "5 MiB streaming echo: exit %d output:\n%s", r.exit_code, r.out);
+    CHECK(strstr(r.out, "\"bodyLength\":5242880,") && strstr(r.out, want) && strstr(r.out, "\"body\":\"\""),
+          "5 MiB streaming echo: want length 5242880 and %s:\n%s", want, r.out);
+    free_result(&r);
+
+    /* Each 64 KiB chunk must come back before the client sends the next. */
+    double t0 = now_ms();
+    r = client(1, "-duplex -data-size %d 'https://127.0.0.1:%d/echo-stream' 2>&1", BIG, port);
+    CHECK(r.exit_code == 0 && strcmp(r.out, "duplex ok bytes=5242880\n") == 0, "full duplex echo: exit %d output:\n%s",
+          r.exit_code, r.out);
+    printf("full duplex echo of 5 MiB in 64 KiB steps took %.0f ms\n", now_ms() - t0);
+    free_result(&r);
+
+    r = client(1, "-X POST -data-size 0 'https://127.0.0.1:%d/echo-stream'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200 && strcmp(body_of(r.out), "") == 0 &&
+              has_header(r.out, "x-echo: stream"),
+          "empty streaming echo: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    CHECK(wait_stream_close(&last_echo) == 0, "empty streaming echo: no stream close with aborted=0");
+    __typeof__(sc) after = sc_now();
+    CHECK(after.echo_completes == before.echo_completes + 3 && after.echo_write_errors == before.echo_write_errors,
+          "streaming echo: completes %d -> %d (want +3), write errors %d -> %d", before.echo_completes,
+          after.echo_completes, before.echo_write_errors, after.echo_write_errors);
+
+    /* The client stops reading after 1 MiB and resets the stream. */
+    r = client(1, "-data-size %d -abort-after-read %d 'https://127.0.0.1:%d/echo-stream' 2>&1", BIG, 1 << 20, port);
+    CHECK(r.exit_code == 0 && strcmp(r.out, "aborted after 1048576 bytes\n") == 0,
+          "echo aborted by the client: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    CHECK(wait_stream_close(&last_echo) == 1, "echo aborted by the client: no stream close with aborted=1");
+    after = sc_now();
+    CHECK(after.echo_completes == before.echo_completes + 3, "echo aborted by the client: complete callback ran");
+}
+
+static void check_streaming_early(void) {
+    __typeof__(sc) before = sc_now();
+    double t0 = now_ms();
+    client_result r = client(1, "-data-size %d 'https://127.0.0.1:%d/early' 2>&1", BIG, port);
+    double took = now_ms() - t0;
+    CHECK(r.exit_code == 0 && status_of(r.out) == 401 && strcmp(body_of(r.out), "no") == 0,
+          "answer before the body: exit %d output:\n%s", r.exit_code, r.out);
+    CHECK(took < 5000, "answer before the body took %.0f ms", took);
+    free_result(&r);
+    CHECK(__atomic_load_n(&early_end_rc, __ATOMIC_SEQ_CST) == ZIG_H3_OK, "early response_end returned %d", early_end_rc);
+    CHECK(wait_stream_close(&last_early) == 0, "answer before the body: no stream close with aborted=0");
+    /* The stream close callback comes after the body callbacks are over. */
+    __typeof__(sc) after = sc_now();
+    uint64_t got = after.early_bytes - before.early_bytes;
+    CHECK(after.early_completes == before.early_completes, "answer before the body: body_complete_cb was called");
+    CHECK(got < BIG, "answer before the body: the server still delivered all %llu bytes", (unsigned long long)got);
+    printf("401 before the body: client done in %.0f ms; %d chunks (%llu of %d bytes) were delivered\n", took,
+           after.early_chunks - before.early_chunks, (unsigned long long)got, BIG);
+}
+
+static void check_stream_abort(void) {
+    client_result r = client(1, "-timeout 300ms 'https://127.0.0.1:%d/never' 2>&1", port);
+    CHECK(r.exit_code == 1 && status_of(r.out) == -1, "client giving up on /never: exit %d output:\n%s", r.exit_code,
+          r.out);
+    free_result(&r);
+    CHECK(wait_stream_close(&last_never) == 1, "client giving up: no stream close with aborted=1");
+    pthread_mutex_lock(&streams_mu);
+    zig_h3_response *resp = never_resp;
+    pthread_mutex_unlock(&streams_mu);
+    int rc = 0;
+    for (int i = 0; i < 100 && (rc = h3.response_end(resp, NULL, 0)) != ZIG_H3_ERR_BAD_HANDLE; i++) sleep_ms(10);
+    CHECK(rc == ZIG_H3_ERR_BAD_HANDLE, "response of the aborted stream: end returned %d, want BAD_HANDLE", rc);
+}
+
+static void check_send(void) {
+    double t0 = now_ms();
+    client_result r = client(1, "-json -discard -read-rate 4194304 'https://127.0.0.1:%d/send'", port);
+    double took = now_ms() - t0;
+    char want[64];
+    snprintf(want, sizeof want, "\"bodyLength\":%d,", 6 + SEND_BIG + 3);
+    CHECK(r.exit_code == 0 && strstr(r.out, "\"status\":200") && strstr(r.out, want),
+          "response_send: exit %d, want %s:\n%s", r.exit_code, want, r.out);
+    CHECK(strstr(r.out, "\"trailers\":{\"x-sum\":[\"abc\"]}") != NULL, "response_send trailer:\n%s", r.out);
+    CHECK(took >= 200, "1 MiB read at 4 MiB/s took %.0f ms", took);
+    free_result(&r);
+    CHECK(sendr.thread_ok, "/send thread not started");
+    if (!sendr.thread_ok) return;
+    pthread_join(sendr.thread, NULL);
+    printf("response_send returned %lld, %lld (max pending seen %d), %lld; paced read took %.0f ms\n",
+           (long long)sendr.rc_first, (long long)sendr.rc_big, sendr.max_partial_seen, (long long)sendr.rc_last, took);
+    CHECK(sendr.rc_first == 6, "send of 6 bytes before the head went out returned %lld", (long long)sendr.rc_first);
+    CHECK(sendr.rc_big >= SEND_BIG && sendr.rc_big <= SEND_BIG + 6, "send of 1 MiB returned %lld pending",
+          (long long)sendr.rc_big);
+    CHECK(sendr.drained, "pending bytes never went down to 64 KiB (max seen %d)", sendr.max_partial_seen);
+    CHECK(sendr.rc_last >= 0 && sendr.rc_last <= 65536 + 3, "send with end and trailers returned %lld",
+          (long long)sendr.rc_last);
+    CHECK(ENDED(sendr.rc_after), "send after the end returned %lld, want CLOSED or BAD_HANDLE", (long long)sendr.rc_after);
+}
+
+static void check_send_file(void) {
+    snprintf(file_dir, sizeof file_dir, "/tmp/zig-h3-c-test-XXXXXX");
+    CHECK(mkdtemp(file_dir) != NULL, "mkdtemp failed");
+    char path[300];
+    snprintf(path, sizeof path, "%s/data.txt", file_dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL, "cannot write %s", path);
+    if (!f) return;
+    fputs("abcdefghij", f);
+    fclose(f);
+
+    client_result r = client(1, "'https://127.0.0.1:%d/file/data.txt'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200 && strcmp(body_of(r.out), "abcdefghij") == 0,
+          "send_file: exit %d output:\n%s", r.exit_code, r.out);
+    CHECK(has_header(r.out, "content-length: 10") && has_header(r.out, "x-file: yes") &&
+              has_header(r.out, "content-type: text/plain; charset=utf-8") && has_header(r.out, "accept-ranges: bytes"),
+          "send_file headers:\n%s", r.out);
+    free_result(&r);
+    r = client(1, "-H 'range: bytes=2-4' 'https://127.0.0.1:%d/file/data.txt'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 206 && strcmp(body_of(r.out), "cde") == 0 &&
+              has_header(r.out, "content-range: bytes 2-4/10") && has_header(r.out, "content-length: 3"),
+          "send_file range 2-4: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    r = client(1, "-H 'range: bytes=99-' 'https://127.0.0.1:%d/file/data.txt'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 416 && has_header(r.out, "content-range: bytes */10"),
+          "send_file range 99-: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    r = client(1, "-X HEAD 'https://127.0.0.1:%d/file/data.txt'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200 && has_header(r.out, "content-length: 10") &&
+              strcmp(body_of(r.out), "") == 0,
+          "send_file HEAD: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    r = client(1, "'https://127.0.0.1:%d/file/missing.txt'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 404, "send_file of a missing file: exit %d output:\n%s", r.exit_code,
+          r.out);
+    free_result(&r);
+    unlink(path);
+    rmdir(file_dir);
+}
+
+/* Every request stream got exactly one stream close callback; every
+ * connection a connection close callback. */
+static void check_close_callbacks(zig_h3_server *s) {
+    struct zig_h3_server_stats st = {0};
+    int n = 0, aborted = 0, conns = 0;
+    for (int i = 0; i < 300; i++) {
+        h3.server_stats(s, &st);
+        pthread_mutex_lock(&streams_mu);
+        n = closes_n, aborted = closes_aborted, conns = conn_closes;
+        pthread_mutex_unlock(&streams_mu);
+        if (n >= requests_made && (uint64_t)conns >= st.connections_total && st.connections_active == 0) break;
+        sleep_ms(10);
+    }
+    printf("stream close callbacks: %d (%d aborted) for %d requests; connection close callbacks: %d for %llu "
+           "connections\n",
+           n, aborted, requests_made, conns, (unsigned long long)st.connections_total);
+    CHECK(n == requests_made, "%d stream close callbacks for %d requests", n, requests_made);
+    CHECK(aborted == 3, "%d stream close callbacks with aborted=1, want 3 (/never, two client aborts)", aborted);
+    CHECK((uint64_t)conns == st.connections_total && conns > 0, "%d connection close callbacks for %llu connections",
+          conns, (unsigned long long)st.connections_total);
+    pthread_mutex_lock(&streams_mu);
+    int used = 0;
+    for (size_t i = 0; i < sizeof streams / sizeof streams[0]; i++) used += streams[i].used;
+    CHECK(closes_bad == 0 && conn_closes_bad == 0 && close_user_bad == 0,
+          "close callbacks with a bad conn_id, aborted flag or user: stream %d, connection %d, user %d", closes_bad,
+          conn_closes_bad, close_user_bad);
+    CHECK(sc.missing == 0 && sc.bad_ids == 0 && sc.table_full == 0,
+          "body callbacks: %d for unknown streams, %d with a bad conn_id, %d table full", sc.missing, sc.bad_ids,
+          sc.table_full);
+    CHECK(used == 0 && sc.leftovers == 2, "%d streams still open, %d cleaned up by the close callback (want 0, 2)",
+          used, sc.leftovers);
+    pthread_mutex_unlock(&streams_mu);
 }
 
 static void check_stats(zig_h3_server *s) {
@@ -900,22 +1477,45 @@ int main(int argc, char **argv) {
     CHECK_RC(h3.server_route(s, "GET", "/conn", cb_conn, NULL, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_route(s, "*", "/any/*", cb_any, NULL, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_route(s, "GET", "/respond", cb_respond, NULL, NULL, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/up", cb_stream_head, on_body_chunk, on_body_complete, NULL, NULL,
+                                       &route_up),
+             ZIG_H3_OK);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/echo-stream", cb_stream_head, on_body_chunk, on_body_complete, NULL,
+                                       NULL, &route_echo),
+             ZIG_H3_OK);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/early", cb_early_head, on_body_chunk, on_body_complete, NULL, NULL,
+                                       &route_early),
+             ZIG_H3_OK);
+    CHECK_RC(h3.server_route(s, "GET", "/never", cb_never, NULL, NULL, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_route(s, "GET", "/send", cb_send, NULL, NULL, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_route(s, "GET", "/file/:name", cb_file, NULL, NULL, NULL), ZIG_H3_OK);
     check_setup_errors(s);
+    CHECK_RC(h3.server_set_stream_close_cb(s, on_stream_close, closes), ZIG_H3_OK);
+    CHECK_RC(h3.server_set_connection_close_cb(s, on_connection_close, &conn_closes), ZIG_H3_OK);
 
     CHECK_RC(h3.server_start(s), ZIG_H3_OK);
     CHECK_RC(h3.server_start(s), ZIG_H3_ERR_STATE);
     CHECK_RC(h3.server_route(s, "GET", "/late", cb_any, NULL, NULL, NULL), ZIG_H3_ERR_STATE);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/late", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
+             ZIG_H3_ERR_STATE);
     port = h3.server_port(s);
     CHECK(port > 0 && port < 65536, "port %d", port);
     printf("server listening on 127.0.0.1:%d\n", port);
 
     check_hello();
-    check_echo();
+    { double t_=now_ms(); check_echo(); printf("DEBUG check_echo %.0f ms\n", now_ms()-t_); }
     check_unrouted();
     check_deferred();
     check_respond();
     check_rules();
-    check_connections();
+    { double t_=now_ms(); check_connections(); printf("DEBUG check_connections %.0f ms\n", now_ms()-t_); }
+    { double t_=now_ms(); check_streaming_uploads(); printf("DEBUG check_streaming_uploads %.0f ms\n", now_ms()-t_); }
+    { double t_=now_ms(); check_streaming_echo(); printf("DEBUG check_streaming_echo %.0f ms\n", now_ms()-t_); }
+    { double t_=now_ms(); check_streaming_early(); printf("DEBUG check_streaming_early %.0f ms\n", now_ms()-t_); }
+    { double t_=now_ms(); check_stream_abort(); printf("DEBUG check_stream_abort %.0f ms\n", now_ms()-t_); }
+    { double t_=now_ms(); check_send(); printf("DEBUG check_send %.0f ms\n", now_ms()-t_); }
+    { double t_=now_ms(); check_send_file(); printf("DEBUG check_send_file %.0f ms\n", now_ms()-t_); }
+    check_close_callbacks(s);
     check_stats(s);
     check_stop_and_free(s);
     check_all_bad_handles(); /* the first response id has been issued and finished by now */
