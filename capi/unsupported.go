@@ -44,7 +44,9 @@ func sessionNotSupported(s *C.zig_h3_wt_session, what string) C.int {
 }
 
 //export zig_h3_wt_accept
-func zig_h3_wt_accept(s *C.zig_h3_wt_session) C.int { return sessionNotSupported(s, "zig_h3_wt_accept") }
+func zig_h3_wt_accept(s *C.zig_h3_wt_session) C.int {
+	return sessionNotSupported(s, "zig_h3_wt_accept")
+}
 
 //export zig_h3_wt_reject
 func zig_h3_wt_reject(s *C.zig_h3_wt_session, status C.uint16_t) C.int {
@@ -62,4 +64,6 @@ func zig_h3_wt_send_datagram(s *C.zig_h3_wt_session, data *C.uint8_t, n C.size_t
 }
 
 //export zig_h3_wt_release
-func zig_h3_wt_release(s *C.zig_h3_wt_session) C.int { return sessionNotSupported(s, "zig_h3_wt_release") }
+func zig_h3_wt_release(s *C.zig_h3_wt_session) C.int {
+	return sessionNotSupported(s, "zig_h3_wt_release")
+}

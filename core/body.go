@@ -31,6 +31,8 @@ type streamingBody struct {
 	mu      sync.Mutex
 	eof     bool
 	discard bool
+
+	onPeerReset func() // a read failed before the end, not by DiscardBody
 }
 
 // ReadBody reads the next part of a streaming body, io.Reader style; it
@@ -40,10 +42,15 @@ func (r *Request) ReadBody(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := r.body.rc.Read(p)
+	r.body.mu.Lock()
+	reset := err != nil && err != io.EOF && !r.body.discard
 	if err == io.EOF {
-		r.body.mu.Lock()
 		r.body.eof = true
-		r.body.mu.Unlock()
+	}
+	f := r.body.onPeerReset
+	r.body.mu.Unlock()
+	if reset && f != nil {
+		f()
 	}
 	return n, err
 }

@@ -16,7 +16,7 @@ import (
 type streamingFunc func(req *Request, res *Response)
 
 func (f streamingFunc) ServeRequest(req *Request, res *Response) { f(req, res) }
-func (streamingFunc) StreamsBody() bool                           { return true }
+func (streamingFunc) StreamsBody() bool                          { return true }
 
 func TestStreamingBodyFullDuplexEcho(t *testing.T) {
 	s, c, base := startServer(t, Config{MaxRequestBodySize: 1000}, nil)

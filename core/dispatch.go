@@ -18,6 +18,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	s.requestsTotal.Add(1)
 	s.requestsActive.Add(1)
 	defer s.requestDone()
+	var streamID uint64
+	if sid, ok := hr.Body.(interface{ StreamID() quic.StreamID }); ok {
+		streamID = uint64(sid.StreamID())
+	}
+	connID, _ := hr.Context().Value(connIDKey{}).([]byte)
+	completed := true
+	defer func() {
+		if f := s.streamClosed.Load(); f != nil {
+			(*f)(connID, streamID, !completed)
+		}
+	}()
 
 	path := hr.URL.EscapedPath()
 	routes := s.routes.Load()
@@ -39,6 +50,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	if !streaming {
 		var ok bool
 		if body, ok = s.readBody(w, hr); !ok {
+			completed = hr.Context().Err() == nil
 			return
 		}
 	}
@@ -54,12 +66,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	if m.Found {
 		req.Pattern, req.Params = m.Pattern, m.Params
 	}
-	if sid, ok := hr.Body.(interface{ StreamID() quic.StreamID }); ok {
-		req.StreamID = uint64(sid.StreamID())
-	}
-	if id, ok := hr.Context().Value(connIDKey{}).([]byte); ok {
-		req.ConnID = id
-	}
+	req.StreamID, req.ConnID = streamID, connID
 	if streaming {
 		req.body = &streamingBody{rc: hr.Body, hr: hr}
 	} else if len(hr.Trailer) > 0 {
@@ -68,18 +75,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 
 	res := registerResponse()
 	res.req = req
+	if req.body != nil {
+		req.body.onPeerReset = res.abortByPeer
+	}
 	defer openResponses.Delete(res.ID)
 	defer req.finishBody() // also when the handler panics
-	completed := s.runHandler(h, req, res) && res.serve(hr.Context(), w, hr)
+	completed = s.runHandler(h, req, res) && res.serve(hr.Context(), w, hr)
 	req.finishBody()
 	if !completed {
 		if q := s.events.Load(); q != nil && res.queued {
 			_ = q.PushControl(encodeAbort(res.ID))
 		}
 		s.logf(LogDebug, "%s %s: aborted", req.Method, req.Path)
-	}
-	if f := s.streamClosed.Load(); f != nil {
-		(*f)(req.ConnID, req.StreamID, !completed)
 	}
 }
 

@@ -38,10 +38,11 @@ type Response struct {
 
 	filePath string // SendFile: serve this file as the body
 
-	autoEndHolds  int  // HoldAutoEnd calls not yet released
-	handlerDone   bool // the handler returned
-	bodyCredit    *credit  // streaming body delivered as events
-	req           *Request // the request, for DiscardBody
+	peerAborted  bool     // the peer reset the streaming request body
+	autoEndHolds int      // HoldAutoEnd calls not yet released
+	handlerDone  bool     // the handler returned
+	bodyCredit   *credit  // streaming body delivered as events
+	req          *Request // the request, for DiscardBody
 }
 
 // Response body buffering limits: Send reports the bytes pending, and a
@@ -314,7 +315,7 @@ func (r *Response) handlerReturned() {
 }
 
 func (r *Response) maybeAutoEndLocked() {
-	if r.autoEnd && r.handlerDone && r.autoEndHolds == 0 && !r.ended && !r.finished {
+	if r.autoEnd && r.handlerDone && r.autoEndHolds == 0 && !r.ended && !r.finished && !r.peerAborted {
 		_ = r.endLocked(nil)
 	}
 }
@@ -350,4 +351,12 @@ func validateField(name, value string) error {
 		return fmt.Errorf("%w: header %q has CR, LF or NUL in its value", ErrInvalidArgument, name)
 	}
 	return nil
+}
+
+// abortByPeer marks the response aborted: the peer reset the request body.
+func (r *Response) abortByPeer() {
+	r.mu.Lock()
+	r.peerAborted = true
+	r.mu.Unlock()
+	r.signal()
 }

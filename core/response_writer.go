@@ -17,6 +17,11 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 	flusher, _ := w.(http.Flusher)
 	for {
 		r.mu.Lock()
+		if r.peerAborted && !r.ended {
+			r.mu.Unlock()
+			r.finish()
+			return false
+		}
 		chunks, ended, file := r.chunks, r.ended, r.filePath
 		r.chunks = nil
 		if file != "" {

@@ -49,6 +49,11 @@
 // going on. It prints "duplex ok bytes=<n>", or fails (a server that
 // answers only after the whole body never gets it: the request times out).
 //
+// After an aborted or failed request the client keeps its connections open
+// for 300 ms before it closes them, so that the stream resets reach the
+// server even if a packet is lost (a UDP receive buffer overflowing under a
+// fast upload) and has to be sent again.
+//
 // Exit status: 0 if every request got a complete response (any status) or
 // was aborted on purpose, 1 if any failed at the transport level (also on
 // -timeout, and a -duplex mismatch), 2 on bad usage.
@@ -101,8 +106,13 @@ type result struct {
 	BodySHA256 string              `json:"bodySha256"`
 
 	// note replaces the output when set ("aborted after ...", "duplex ok ...").
-	note string
+	note    string
+	aborted bool
 }
+
+// lingerAfterAbort is how long the connections stay open after a request
+// was aborted or failed, before they close.
+const lingerAfterAbort = 300 * time.Millisecond
 
 func main() { os.Exit(run()) }
 
@@ -173,6 +183,7 @@ func run() int {
 	var (
 		mu       sync.Mutex
 		ok, bad  int
+		aborted  bool
 		statuses = map[int]int{}
 		summary  = *count > 1 || *concurrency > 1
 	)
@@ -192,6 +203,7 @@ func run() int {
 					if res.Status > 0 {
 						statuses[res.Status]++
 					}
+					aborted = aborted || res.aborted
 					switch {
 					case res.note != "":
 						fmt.Println(res.note)
@@ -211,6 +223,11 @@ func run() int {
 	}
 	close(jobs)
 	wg.Wait()
+	if aborted || bad > 0 {
+		// Let the stream resets reach the server (and be retransmitted if
+		// a packet was lost) before the connections close.
+		time.Sleep(lingerAfterAbort)
+	}
 
 	if summary && !*asJSON {
 		var parts []string

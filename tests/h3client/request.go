@@ -209,7 +209,7 @@ func do(ctx context.Context, t *http3.Transport, o *options) (*result, error) {
 	}
 	abortedSending := func() *result {
 		if send != nil && send.aborted.Load() {
-			return &result{note: fmt.Sprintf("aborted after %d bytes", send.sent.Load())}
+			return &result{note: fmt.Sprintf("aborted after %d bytes", send.sent.Load()), aborted: true}
 		}
 		return nil
 	}
@@ -229,6 +229,7 @@ func do(ctx context.Context, t *http3.Transport, o *options) (*result, error) {
 	}
 	if errors.Is(readErr, errAborted) {
 		res.note = fmt.Sprintf("aborted after %d bytes", res.BodyLength)
+		res.aborted = true
 		return res, nil
 	}
 	if readErr != nil {
@@ -294,9 +295,15 @@ func doDuplex(ctx context.Context, t *http3.Transport, o *options) (*result, err
 		resp *http.Response
 		err  error
 	}
+	// A blocked pipe write must end with the request (error or timeout).
+	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(context.Cause(ctx)) })
+	defer stop()
 	rtc := make(chan roundTrip, 1)
 	go func() {
 		resp, err := t.RoundTrip(req)
+		if err != nil {
+			pr.CloseWithError(err)
+		}
 		rtc <- roundTrip{resp, err}
 	}()
 	var resp *http.Response
@@ -327,6 +334,9 @@ func doDuplex(ctx context.Context, t *http3.Transport, o *options) (*result, err
 		n, rerr := io.ReadFull(src, chunk)
 		if n > 0 {
 			if _, err := pw.Write(chunk[:n]); err != nil {
+				if resp == nil && waitResponse() == nil {
+					return nil, fmt.Errorf("status %d: sending at byte %d: %w", resp.StatusCode, total, err)
+				}
 				return nil, fmt.Errorf("sending at byte %d: %w", total, err)
 			}
 			if err := waitResponse(); err != nil {
