@@ -1,7 +1,7 @@
 #!/bin/sh
-# Builds and runs the C ABI test (tests/c/server_test.c) from the repository
-# root: the library (unless ZIG_H3_LIB names one), the Go HTTP/3 client
-# (build/h3client, or $H3CLIENT) and the C program, with gcc.
+# Builds and runs the C ABI test (tests/c/*.c; main.c lists the parts) from
+# the repository root: the library (unless ZIG_H3_LIB names one), the Go
+# HTTP/3 client (build/h3client, or $H3CLIENT) and the C program, with gcc.
 #   tests/c/run.sh            # build everything, run
 #   ZIG_H3_LIB=path/to/libzigh3.so tests/c/run.sh
 set -eu
@@ -16,5 +16,5 @@ if [ -z "${H3CLIENT:-}" ]; then
     "$GO" build -o build/h3client ./tests/h3client
     H3CLIENT=build/h3client
 fi
-gcc -Wall -Wextra -Werror -o build/c_server_test tests/c/server_test.c -ldl -lpthread
+gcc -Wall -Wextra -Werror tests/c/*.c -ldl -lpthread -o build/c_server_test
 ZIG_H3_LIB=$ZIG_H3_LIB H3CLIENT=$H3CLIENT exec build/c_server_test "$ZIG_H3_LIB"

@@ -1,0 +1,75 @@
+/*
+ * main.c - end-to-end test of libzigh3.so through its C ABI: runs the parts
+ * in order.
+ *
+ * Loads the library with dlopen (argv[1], else $ZIG_H3_LIB, else
+ * build/libzigh3.so), runs a server with C callbacks and drives it with the
+ * Go HTTP/3 client ($H3CLIENT, else build/h3client; see tests/h3client). Run
+ * it from the repository root (tests/c/run.sh builds and runs it).
+ *
+ *   harness.c         dlopen, CHECK counters, the h3client runner, helpers
+ *   abi_test.c        struct layouts, bad handles, misuse and error codes
+ *   routes_test.c     buffered routes, deferred ends, stats, stop and free
+ *   streaming_test.c  streaming routes, stream and connection close
+ *   send_test.c       zig_h3_response_send, zig_h3_response_send_file
+ *
+ * Prints "PASS <n> checks" and exits 0, or prints each failing check and
+ * exits 1. alarm(60) bounds the whole run.
+ */
+#include "harness.h"
+
+int main(int argc, char **argv) {
+    if (harness_init(argc, argv) != 0) return 1;
+
+    check_library_basics();
+
+    zig_h3_server_config cfg = {0};
+    cfg.bind_addr = "127.0.0.1";
+    cfg.bind_port = 0;
+    cfg.log_level = 1;
+    zig_h3_server *s = h3.server_new(&cfg);
+    CHECK(s != NULL, "server_new: %s", h3.last_error());
+    if (!s) goto done;
+    routes_register(s);
+    streaming_register(s);
+    send_register(s);
+    check_setup_errors(s);
+    streaming_set_close_callbacks(s);
+
+    CHECK_RC(h3.server_start(s), ZIG_H3_OK);
+    CHECK_RC(h3.server_start(s), ZIG_H3_ERR_STATE);
+    CHECK_RC(h3.server_route(s, "GET", "/late", cb_any, NULL, NULL, NULL), ZIG_H3_ERR_STATE);
+    CHECK_RC(h3.server_route_streaming(s, "POST", "/late", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
+             ZIG_H3_ERR_STATE);
+    port = h3.server_port(s);
+    CHECK(port > 0 && port < 65536, "port %d", port);
+    printf("server listening on 127.0.0.1:%d\n", port);
+
+    check_hello();
+    check_echo();
+    check_unrouted();
+    check_deferred();
+    check_respond();
+    check_rules();
+    check_connections();
+    check_streaming_uploads();
+    check_streaming_echo();
+    check_streaming_early();
+    check_stream_abort();
+    check_send();
+    check_send_file();
+    check_close_callbacks(s);
+    check_stats(s);
+    check_stop_and_free(s);
+    check_all_bad_handles(); /* the first response id has been issued and finished by now */
+    check_force_stop();
+    check_graceful_inflight();
+
+done:
+    if (failures) {
+        printf("FAILED %d of %d checks\n", failures, checks);
+        return 1;
+    }
+    printf("PASS %d checks\n", checks);
+    return 0;
+}
