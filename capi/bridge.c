@@ -27,6 +27,18 @@ __attribute__((visibility("hidden"))) void zig_h3_call_connection_close_cb(zig_h
     cb(user, conn_id, conn_id_len);
 }
 
+__attribute__((visibility("hidden"))) void zig_h3_call_quic_datagram_cb(zig_h3_quic_datagram_cb cb, void *user, void *conn, const uint8_t *conn_id, size_t conn_id_len, const uint8_t *data, size_t len) {
+    cb(user, conn, conn_id, conn_id_len, data, len);
+}
+
+__attribute__((visibility("hidden"))) void zig_h3_call_datagram_cb(zig_h3_datagram_cb cb, void *user, const zig_h3_request *req, zig_h3_response *resp, const uint8_t *data, size_t len) {
+    cb(user, req, resp, data, len);
+}
+
+__attribute__((visibility("hidden"))) void zig_h3_call_wt_session_cb(zig_h3_wt_session_cb cb, void *user, const zig_h3_request *req, zig_h3_wt_session *session) {
+    cb(user, req, session);
+}
+
 static __thread char last_error[512];
 
 __attribute__((visibility("hidden"))) void zig_h3_set_last_error(const char *msg, size_t len) {
@@ -52,6 +64,7 @@ const char *zig_h3_strerror(int code) {
     case ZIG_H3_ERR_QUEUE_FULL: return "queue full";
     case ZIG_H3_ERR_BUFFER_TOO_SMALL: return "buffer too small for the next event";
     case ZIG_H3_ERR_INTERNAL: return "internal error";
+    case ZIG_H3_ERR_TOO_LARGE: return "datagram larger than the path allows";
     default: return "unknown error code";
     }
 }

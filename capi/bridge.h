@@ -11,6 +11,9 @@ __attribute__((visibility("hidden"))) void zig_h3_call_body_chunk_cb(zig_h3_body
 __attribute__((visibility("hidden"))) void zig_h3_call_body_complete_cb(zig_h3_body_complete_cb cb, void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id);
 __attribute__((visibility("hidden"))) void zig_h3_call_stream_close_cb(zig_h3_stream_close_cb cb, void *user, const uint8_t *conn_id, size_t conn_id_len, uint64_t stream_id, uint8_t aborted);
 __attribute__((visibility("hidden"))) void zig_h3_call_connection_close_cb(zig_h3_connection_close_cb cb, void *user, const uint8_t *conn_id, size_t conn_id_len);
+__attribute__((visibility("hidden"))) void zig_h3_call_quic_datagram_cb(zig_h3_quic_datagram_cb cb, void *user, void *conn, const uint8_t *conn_id, size_t conn_id_len, const uint8_t *data, size_t len);
+__attribute__((visibility("hidden"))) void zig_h3_call_datagram_cb(zig_h3_datagram_cb cb, void *user, const zig_h3_request *req, zig_h3_response *resp, const uint8_t *data, size_t len);
+__attribute__((visibility("hidden"))) void zig_h3_call_wt_session_cb(zig_h3_wt_session_cb cb, void *user, const zig_h3_request *req, zig_h3_wt_session *session);
 __attribute__((visibility("hidden"))) void zig_h3_set_last_error(const char *msg, size_t len);
 const char *zig_h3_strerror(int code);
 #endif

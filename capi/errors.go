@@ -40,6 +40,8 @@ func result(err error) C.int {
 		code = C.ZIG_H3_ERR_QUEUE_FULL
 	case errors.Is(err, core.ErrConfig):
 		code = C.ZIG_H3_ERR_CONFIG
+	case errors.Is(err, core.ErrDatagramTooLarge):
+		code = C.ZIG_H3_ERR_TOO_LARGE
 	default:
 		code = C.ZIG_H3_ERR_IO
 	}

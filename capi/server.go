@@ -121,10 +121,7 @@ func zig_h3_server_route(h *C.zig_h3_server, method, pattern *C.char, cb C.zig_h
 	if method == nil || pattern == nil || cb == nil {
 		return invalid("method, pattern and callback must not be NULL")
 	}
-	if dgramCb != nil || wtCb != nil {
-		return notSupported("a datagram or WebTransport callback on a route")
-	}
-	return result(s.core.Route(C.GoString(method), C.GoString(pattern), cRoute{cb: cb, user: user}))
+	return result(s.core.Route(C.GoString(method), C.GoString(pattern), cRoute{cb: cb, dgram: dgramCb, wt: wtCb, user: user}))
 }
 
 //export zig_h3_server_set_log
@@ -173,7 +170,8 @@ func zig_h3_server_counters(h *C.zig_h3_server, out *C.uint64_t, n C.size_t) C.i
 	}
 	st := s.core.Stats()
 	all := []uint64{st.ConnectionsTotal, st.ConnectionsActive, st.RequestsTotal, uint64(st.UptimeMs),
-		st.RequestsActive, st.RequestsRejected, st.EventsDropped}
+		st.RequestsActive, st.RequestsRejected, st.EventsDropped,
+		st.DatagramsReceived, st.DatagramsSent, st.DatagramsDropped, st.SessionsActive}
 	k := len(all)
 	if uint64(n) < uint64(k) {
 		k = int(n)
@@ -187,8 +185,37 @@ func zig_h3_server_counters(h *C.zig_h3_server, out *C.uint64_t, n C.size_t) C.i
 // cRoute calls a C request callback. The request is laid out in one C
 // allocation freed when the callback returns.
 type cRoute struct {
-	cb   C.zig_h3_request_cb
-	user unsafe.Pointer
+	cb    C.zig_h3_request_cb
+	dgram C.zig_h3_datagram_cb   // may be NULL
+	wt    C.zig_h3_wt_session_cb // may be NULL
+	user  unsafe.Pointer
+}
+
+func (r cRoute) HandlesDatagrams() bool { return r.dgram != nil }
+
+// DatagramSink calls the route's datagram callback with a request struct
+// that lives as long as the response.
+func (r cRoute) DatagramSink(req *core.Request, res *core.Response) func([]byte) {
+	creq := newCRequest(req)
+	go func() {
+		<-res.Done()
+		C.free(unsafe.Pointer(creq))
+	}()
+	resp := (*C.zig_h3_response)(handlePointer(uintptr(res.ID)))
+	return func(b []byte) {
+		p, n := bytesPointer(b)
+		C.zig_h3_call_datagram_cb(r.dgram, r.user, creq, resp, p, n)
+	}
+}
+
+func (r cRoute) AcceptsSessions() bool { return r.wt != nil }
+
+// ServeSession calls the route's session callback; the session is accepted
+// or rejected with zig_h3_wt_accept / zig_h3_wt_reject, then or later.
+func (r cRoute) ServeSession(req *core.Request, sess *core.Session) {
+	creq := newCRequest(req)
+	defer C.free(unsafe.Pointer(creq))
+	C.zig_h3_call_wt_session_cb(r.wt, r.user, creq, (*C.zig_h3_wt_session)(handlePointer(uintptr(sess.Handle))))
 }
 
 func (r cRoute) ServeRequest(req *core.Request, res *core.Response) {

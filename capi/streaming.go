@@ -23,10 +23,7 @@ func zig_h3_server_route_streaming(h *C.zig_h3_server, method, pattern *C.char, 
 	if method == nil || pattern == nil || cb == nil || chunkCb == nil {
 		return invalid("method, pattern, callback and body_chunk_cb must not be NULL")
 	}
-	if dgramCb != nil || wtCb != nil {
-		return notSupported("a datagram or WebTransport callback on a route")
-	}
-	route := cStreamingRoute{cRoute: cRoute{cb: cb, user: user}, chunk: chunkCb, complete: completeCb}
+	route := cStreamingRoute{cRoute: cRoute{cb: cb, dgram: dgramCb, wt: wtCb, user: user}, chunk: chunkCb, complete: completeCb}
 	return result(s.core.Route(C.GoString(method), C.GoString(pattern), route))
 }
 

@@ -183,25 +183,39 @@ func (r *Response) DiscardBody() error {
 // pumpBodyToQueue delivers a streaming body as EventBodyChunk events and a
 // final EventBodyEnd, never more than BodyWindow unacknowledged.
 func pumpBodyToQueue(q *EventQueue, req *Request, res *Response, c *credit) {
+	pumpToQueue(req.Context, q, c, req.ReadBody,
+		func(b []byte) []byte { return encodeBodyChunk(res.ID, b) },
+		func(err error) []byte {
+			if err == io.EOF {
+				return encodeBodyEnd(res.ID, req.Trailers())
+			}
+			return nil // the abort reaches the consumer from the response side
+		})
+}
+
+// pumpToQueue reads with read and pushes each chunk as chunkEvent(data),
+// keeping at most BodyWindow bytes unacknowledged in c; when read fails it
+// pushes endEvent(err) unless that is nil.
+func pumpToQueue(ctx context.Context, q *EventQueue, c *credit, read func([]byte) (int, error),
+	chunkEvent func([]byte) []byte, endEvent func(error) []byte) {
 	buf := make([]byte, bodyChunk)
 	for {
-		n, err := c.wait(req.Context)
+		n, err := c.wait(ctx)
 		if err != nil {
 			return
 		}
-		m, err := req.ReadBody(buf[:n])
+		m, err := read(buf[:n])
 		if m > 0 {
 			c.take(m)
-			if q.PushWait(req.Context, encodeBodyChunk(res.ID, buf[:m])) != nil {
+			if q.PushWait(ctx, chunkEvent(buf[:m])) != nil {
 				return
 			}
 		}
-		if err == io.EOF {
-			_ = q.PushWait(req.Context, encodeBodyEnd(res.ID, req.Trailers()))
-			return
-		}
 		if err != nil {
-			return // the abort reaches the consumer from the response side
+			if ev := endEvent(err); ev != nil {
+				_ = q.PushWait(ctx, ev)
+			}
+			return
 		}
 	}
 }

@@ -33,6 +33,12 @@ type Config struct {
 	CertPath, KeyPath  string
 	EnableDatagrams    bool
 	EnableWebTransport bool
+	// QuicAlpn lists extra ALPN protocols accepted next to "h3" on the same
+	// port; their connections carry raw QUIC datagrams only.
+	QuicAlpn []string
+	// WebTransportOrigins lists the page origins allowed to open sessions
+	// ("*": any). Empty: pages of the request's own host and loopback pages.
+	WebTransportOrigins []string
 	// QlogDir, when set, makes the server write one qlog file per connection there.
 	QlogDir string
 	// LogLevel filters what reaches Logger.
@@ -67,6 +73,11 @@ func (c *Config) validate() error {
 	}
 	if c.MaxHeaderBytes < 0 {
 		return configError("maxHeaderBytes must not be negative")
+	}
+	for _, p := range c.QuicAlpn {
+		if p == "" || p == "h3" || len(p) > 255 {
+			return configError("quicAlpn entry %q must be a non-empty protocol other than h3", p)
+		}
 	}
 	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
 		return configError("certificate and key must be given together")
@@ -119,4 +130,10 @@ type Options struct {
 	KeyPEM             *string `json:"keyPem"`
 	MaxRequestBodySize *int64  `json:"maxRequestBodySize"`
 	MaxHeaderBytes     *int    `json:"maxHeaderBytes"`
+	// QuicAlpn, WebTransportOrigins, EnableDatagrams and EnableWebTransport
+	// set the Config fields of the same names.
+	QuicAlpn            []string `json:"quicAlpn"`
+	WebTransportOrigins []string `json:"webtransportOrigins"`
+	EnableDatagrams     *bool    `json:"enableDatagrams"`
+	EnableWebTransport  *bool    `json:"enableWebTransport"`
 }

@@ -41,10 +41,23 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 		s.answerUnrouted(w, hr, m.Allowed)
 		return
 	}
+	if s.stoppingWithoutGoaway(hr) {
+		s.reject(w, http.StatusServiceUnavailable)
+		return
+	}
+	sessions, _ := h.(SessionHandler)
+	if isWebTransport(hr) && (s.wt == nil || sessions == nil || !sessions.AcceptsSessions()) {
+		s.reject(w, http.StatusNotFound) // no WebTransport endpoint here
+		return
+	}
 
-	streaming := false
-	if bs, ok := h.(BodyStreamer); ok {
-		streaming = bs.StreamsBody()
+	streaming := isWebTransport(hr)
+	if bs, ok := h.(BodyStreamer); ok && bs.StreamsBody() {
+		streaming = true
+	}
+	dgrams, _ := h.(DatagramRoute)
+	if dgrams != nil && dgrams.HandlesDatagrams() {
+		streaming = true // the client keeps the request open while the flow lasts
 	}
 	var body []byte
 	if !streaming {
@@ -67,6 +80,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 		req.Pattern, req.Params = m.Pattern, m.Params
 	}
 	req.StreamID, req.ConnID = streamID, connID
+	if isWebTransport(hr) {
+		completed = s.serveSession(w, hr, sessions, req)
+		return
+	}
 	if streaming {
 		req.body = &streamingBody{rc: hr.Body, hr: hr}
 	} else if len(hr.Trailer) > 0 {
@@ -77,6 +94,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	res.req = req
 	if req.body != nil {
 		req.body.onPeerReset = res.abortByPeer
+	}
+	if dgrams != nil && dgrams.HandlesDatagrams() {
+		s.enableDatagrams(res, dgrams.DatagramSink(req, res))
 	}
 	defer openResponses.Delete(res.ID)
 	defer req.finishBody() // also when the handler panics

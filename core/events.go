@@ -66,6 +66,11 @@ func (e *eventBuilder) done() []byte {
 
 // encodeRequest encodes an EventRequest for req answered by response id.
 func encodeRequest(id uint64, tag uint32, req *Request) []byte {
+	return encodeHead(EventRequest, id, tag, req)
+}
+
+// encodeHead encodes a request head event (EventRequest, EventSession).
+func encodeHead(typ byte, id uint64, tag uint32, req *Request) []byte {
 	connHex := hex.EncodeToString(req.ConnID)
 	headLen := len(req.Method) + len(req.Path) + len(req.Authority) + len(req.RemoteAddr) + len(connHex) + 5
 	for _, p := range req.Params {
@@ -78,7 +83,7 @@ func encodeRequest(id uint64, tag uint32, req *Request) []byte {
 	for _, h := range trailers {
 		headLen += len(h.Name) + len(h.Value) + 2
 	}
-	e := newEvent(EventRequest, 36+headLen+len(req.Body))
+	e := newEvent(typ, 36+headLen+len(req.Body))
 	e.u64(id)
 	e.u64(req.StreamID)
 	e.u32(tag)
@@ -194,4 +199,81 @@ func cutNUL(b []byte) (before, after []byte, ok bool) {
 		}
 	}
 	return nil, nil, false
+}
+
+// Events of datagrams and WebTransport (layouts in include/zig_h3.h).
+const (
+	EventSession       = 8  // like EventRequest, with the session handle
+	EventSessionDgram  = 9  // u64 session, u32 length, bytes
+	EventStreamOpened  = 10 // u64 session, u64 stream, u32 bidi
+	EventStreamData    = 11 // u64 stream, u32 length, bytes
+	EventStreamEnd     = 12 // u64 stream, u32 reset (0: FIN), u32 code
+	EventSessionClosed = 13 // u64 session, u32 code, u32 length, reason
+	EventQUICDatagram  = 14 // u64 conn, u32 remote length, u32 length, remote, conn id (16 hex), bytes
+	EventH3Datagram    = 15 // u64 response, u32 length, bytes
+)
+
+// encodeIDBytes encodes an event made of a handle, a length and bytes.
+func encodeIDBytes(typ byte, id uint64, data []byte) []byte {
+	e := newEvent(typ, 12+len(data))
+	e.u64(id)
+	e.u32(uint32(len(data)))
+	e.b = append(e.b, data...)
+	return e.done()
+}
+
+func encodeSessionDatagram(session uint64, data []byte) []byte {
+	return encodeIDBytes(EventSessionDgram, session, data)
+}
+
+func encodeStreamData(stream uint64, data []byte) []byte {
+	return encodeIDBytes(EventStreamData, stream, data)
+}
+
+func encodeH3Datagram(response uint64, data []byte) []byte {
+	return encodeIDBytes(EventH3Datagram, response, data)
+}
+
+func encodeStreamOpened(session, stream uint64, bidi bool) []byte {
+	e := newEvent(EventStreamOpened, 20)
+	e.u64(session)
+	e.u64(stream)
+	if bidi {
+		e.u32(1)
+	} else {
+		e.u32(0)
+	}
+	return e.done()
+}
+
+func encodeStreamEnd(stream uint64, reset bool, code uint32) []byte {
+	e := newEvent(EventStreamEnd, 16)
+	e.u64(stream)
+	if reset {
+		e.u32(1)
+	} else {
+		e.u32(0)
+	}
+	e.u32(code)
+	return e.done()
+}
+
+func encodeSessionClosed(session uint64, code uint32, reason string) []byte {
+	e := newEvent(EventSessionClosed, 16+len(reason))
+	e.u64(session)
+	e.u32(code)
+	e.u32(uint32(len(reason)))
+	e.str(reason)
+	return e.done()
+}
+
+func encodeQUICDatagram(c *Conn, data []byte) []byte {
+	e := newEvent(EventQUICDatagram, 32+len(c.RemoteAddr)+len(data))
+	e.u64(c.Handle)
+	e.u32(uint32(len(c.RemoteAddr)))
+	e.u32(uint32(len(data)))
+	e.str(c.RemoteAddr)
+	e.str(hex.EncodeToString(c.ID))
+	e.b = append(e.b, data...)
+	return e.done()
 }

@@ -18,6 +18,34 @@ type QueueHandler struct {
 	// Streaming delivers the body as EventBodyChunk/EventBodyEnd events
 	// after the request event, paced by Response.AckBody.
 	Streaming bool
+	// Datagrams makes the route exchange HTTP/3 datagrams (EventH3Datagram).
+	Datagrams bool
+	// WebTransport makes the route accept WebTransport sessions (EventSession).
+	WebTransport bool
+}
+
+// HandlesDatagrams implements DatagramRoute.
+func (h QueueHandler) HandlesDatagrams() bool { return h.Datagrams }
+
+// DatagramSink implements DatagramRoute.
+func (h QueueHandler) DatagramSink(_ *Request, res *Response) func([]byte) {
+	q := h.Server.events.Load()
+	if q == nil {
+		return func([]byte) { h.Server.datagramsDropped.Add(1) }
+	}
+	return h.Server.queueDatagramDelivery(q, res)
+}
+
+// AcceptsSessions implements SessionHandler.
+func (h QueueHandler) AcceptsSessions() bool { return h.WebTransport }
+
+// ServeSession implements SessionHandler: an EventSession carrying the
+// session handle; the consumer accepts or rejects it.
+func (h QueueHandler) ServeSession(req *Request, sess *Session) {
+	q := h.Server.events.Load()
+	if q == nil || q.PushWait(req.Context, encodeHead(EventSession, sess.Handle, h.Tag, req)) != nil {
+		_ = sess.Reject(http.StatusServiceUnavailable)
+	}
 }
 
 // StreamsBody implements BodyStreamer.
@@ -56,8 +84,10 @@ type QueueRouteSpec struct {
 	Routes []struct {
 		Method    string `json:"method"`
 		Pattern   string `json:"pattern"`
-		Tag       uint32 `json:"tag"`
-		Streaming bool   `json:"streaming"`
+		Tag          uint32 `json:"tag"`
+		Streaming    bool   `json:"streaming"`
+		Datagrams    bool   `json:"datagrams"`
+		WebTransport bool   `json:"webtransport"`
 	} `json:"routes"`
 	Fallback          *uint32 `json:"fallback"`
 	FallbackStreaming bool    `json:"fallbackStreaming"`
@@ -71,7 +101,7 @@ func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
 	}
 	var b RouterBuilder[Handler]
 	for _, r := range rs.Routes {
-		if err := b.Add(r.Method, r.Pattern, QueueHandler{Server: s, Tag: r.Tag, Streaming: r.Streaming}); err != nil {
+		if err := b.Add(r.Method, r.Pattern, QueueHandler{Server: s, Tag: r.Tag, Streaming: r.Streaming, Datagrams: r.Datagrams, WebTransport: r.WebTransport}); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
 		}
 	}

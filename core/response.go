@@ -30,6 +30,7 @@ type Response struct {
 	finished    bool // serve returned: nothing more will be sent
 	queued      bool // handed to the event queue: report aborts there
 	wake        chan struct{}
+	done        chan struct{} // closed when the response is finished
 
 	// Backpressure: when pending reaches ResponseHighWater, writableArmed is
 	// set and onWritable runs once pending is back to ResponseLowWater.
@@ -37,6 +38,8 @@ type Response struct {
 	onWritable    func()
 
 	filePath string // SendFile: serve this file as the body
+
+	dgram *h3Datagrams // HTTP/3 datagram routes only
 
 	peerAborted  bool     // the peer reset the streaming request body
 	autoEndHolds int      // HoldAutoEnd calls not yet released
@@ -54,7 +57,7 @@ const (
 )
 
 func newResponse(id uint64) *Response {
-	return &Response{ID: id, status: http.StatusOK, header: http.Header{}, autoEnd: true, wake: make(chan struct{}, 1)}
+	return &Response{ID: id, status: http.StatusOK, header: http.Header{}, autoEnd: true, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // check returns the error for a call that wants to change the response head.
@@ -261,6 +264,9 @@ func (r *Response) SendFile(status int, fields []HeaderField, path string) error
 	r.signal()
 	return nil
 }
+
+// Done is closed when the response is finished (sent or aborted).
+func (r *Response) Done() <-chan struct{} { return r.done }
 
 // DeferEnd keeps the response open after the handler returns.
 func (r *Response) DeferEnd() { r.SetAutoEnd(false) }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+
+	"github.com/quic-go/quic-go/http3"
 )
 
 // serve writes what the response records to w until it ends or ctx is done.
@@ -15,6 +17,8 @@ import (
 func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Request) bool {
 	headerWritten := false
 	flusher, _ := w.(http.Flusher)
+	var body io.Writer = w
+	var h3str *http3.Stream // set when the stream is taken over for HTTP/3 datagrams
 	for {
 		r.mu.Lock()
 		if r.peerAborted && !r.ended {
@@ -33,11 +37,17 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 		if !headerWritten && (ended || r.bodyStarted) {
 			r.writeHeadLocked(w, r.status)
 			headerWritten = true
+			if r.dgram != nil {
+				h3str = r.dgram.takeOver(ctx, w)
+				if h3str != nil {
+					body, flusher = h3str, nil
+				}
+			}
 		}
 		r.mu.Unlock()
 
 		for _, c := range chunks {
-			_, err := w.Write(c)
+			_, err := body.Write(c)
 			r.written(len(c))
 			if err != nil && err != http.ErrBodyNotAllowed {
 				r.finish()
@@ -45,6 +55,12 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			}
 		}
 		if ended {
+			if h3str != nil {
+				// A taken-over stream carries no trailers; FIN ends the response.
+				err := h3str.Close()
+				r.finish()
+				return err == nil
+			}
 			r.mu.Lock()
 			for k, v := range r.trailer {
 				w.Header()[http.TrailerPrefix+k] = v
@@ -132,7 +148,13 @@ func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path strin
 }
 
 func (r *Response) finish() {
+	if r.dgram != nil {
+		r.dgram.stop()
+	}
 	r.mu.Lock()
+	if !r.finished {
+		close(r.done)
+	}
 	r.finished = true
 	r.chunks = nil
 	r.pending = 0

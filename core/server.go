@@ -15,6 +15,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+	"github.com/quic-go/webtransport-go"
 )
 
 // Handler answers requests. ServeRequest runs on the request's own
@@ -64,6 +65,14 @@ type Server struct {
 	fallback Handler
 	events   atomic.Pointer[EventQueue]
 
+	quicDatagrams atomic.Pointer[QUICDatagramHandler]
+	wt            *webtransport.Server // nil unless Config.EnableWebTransport
+
+	datagramsReceived atomic.Uint64
+	datagramsSent     atomic.Uint64
+	datagramsDropped  atomic.Uint64
+	sessionsActive    atomic.Int64
+
 	streamClosed atomic.Pointer[func(connID []byte, streamID uint64, aborted bool)]
 	connClosed   atomic.Pointer[func(connID []byte)]
 
@@ -73,7 +82,7 @@ type Server struct {
 	transport  *quic.Transport
 	listener   *quic.EarlyListener
 	h3         *http3.Server
-	conns      map[*quic.Conn]struct{}
+	conns      map[*quic.Conn]*Conn
 	acceptDone chan struct{}
 	stopDone   chan struct{}
 	started    time.Time
@@ -98,7 +107,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, cert: cert, devCert: dev, conns: map[*quic.Conn]struct{}{}}
+	s := &Server{cfg: cfg, cert: cert, devCert: dev, conns: map[*quic.Conn]*Conn{}}
 	if cfg.Logger != nil {
 		s.SetLogger(cfg.Logger)
 	}
@@ -231,9 +240,14 @@ func (s *Server) Start() error {
 		EnableDatagrams: s.cfg.EnableDatagrams || s.cfg.EnableWebTransport,
 		MaxHeaderBytes:  s.cfg.MaxHeaderBytes,
 	}
+	if s.cfg.EnableWebTransport {
+		s.wt = &webtransport.Server{H3: s.h3, CheckOrigin: checkOrigin(s.cfg.WebTransportOrigins)}
+		webtransport.ConfigureHTTP3Server(s.h3)
+	}
 	tlsConf := http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS13})
+	tlsConf.NextProtos = append(tlsConf.NextProtos, s.cfg.QuicAlpn...)
 	quicConf := &quic.Config{
-		EnableDatagrams:                  s.cfg.EnableDatagrams || s.cfg.EnableWebTransport,
+		EnableDatagrams:                  s.cfg.EnableDatagrams || s.cfg.EnableWebTransport || len(s.cfg.QuicAlpn) > 0,
 		EnableStreamResetPartialDelivery: s.cfg.EnableWebTransport,
 		Tracer:                           qlogTracer(s.cfg.QlogDir, s.logf),
 	}
@@ -264,44 +278,6 @@ func (s *Server) connContext(ctx context.Context, _ *quic.ClientInfo) (context.C
 	var id [8]byte
 	binary.BigEndian.PutUint64(id[:], s.nextConn.Add(1))
 	return context.WithValue(ctx, connIDKey{}, id[:]), nil
-}
-
-func (s *Server) acceptLoop() {
-	defer close(s.acceptDone)
-	for {
-		conn, err := s.listener.Accept(context.Background())
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.state != stateRunning {
-			s.mu.Unlock()
-			conn.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "server stopping")
-			continue
-		}
-		s.conns[conn] = struct{}{}
-		s.mu.Unlock()
-		s.connectionsTotal.Add(1)
-		s.connectionsActive.Add(1)
-		s.logf(LogDebug, "connection from %s", conn.RemoteAddr())
-		context.AfterFunc(conn.Context(), func() {
-			s.mu.Lock()
-			delete(s.conns, conn)
-			s.mu.Unlock()
-			s.connectionsActive.Add(-1)
-			if f := s.connClosed.Load(); f != nil {
-				id, _ := conn.Context().Value(connIDKey{}).([]byte)
-				(*f)(id)
-			}
-		})
-		go func() {
-			if err := s.h3.ServeQUICConn(conn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.logf(LogDebug, "connection %s: %v", conn.RemoteAddr(), err)
-			}
-			// ServeQUICConn returns without closing conn after Shutdown.
-			conn.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "")
-		}()
-	}
 }
 
 // Port returns the bound UDP port, or 0 before Start.
@@ -345,6 +321,7 @@ func (s *Server) Stop(force bool) error {
 			close(s.idle)
 		}
 		s.mu.Unlock()
+		s.closeSessions(0, "server stopping")
 		go s.shutdown()
 	default:
 		s.mu.Unlock()
@@ -467,6 +444,13 @@ type Stats struct {
 	RequestsRejected uint64
 	// EventsDropped counts events the event queue discarded (log lines).
 	EventsDropped uint64
+	// Datagrams received and sent (QUIC, HTTP/3 and WebTransport), and
+	// received ones dropped because the event queue was full.
+	DatagramsReceived uint64
+	DatagramsSent     uint64
+	DatagramsDropped  uint64
+	// SessionsActive counts open WebTransport sessions.
+	SessionsActive uint64
 	// UptimeMs is the time since Start (frozen at Stop); 0 before Start.
 	UptimeMs int64
 }
@@ -479,6 +463,10 @@ func (s *Server) Stats() Stats {
 		RequestsTotal:     s.requestsTotal.Load(),
 		RequestsActive:    uint64(max(0, s.requestsActive.Load())),
 		RequestsRejected:  s.requestsRejected.Load(),
+		DatagramsReceived: s.datagramsReceived.Load(),
+		DatagramsSent:     s.datagramsSent.Load(),
+		DatagramsDropped:  s.datagramsDropped.Load(),
+		SessionsActive:    uint64(max(0, s.sessionsActive.Load())),
 	}
 	if q := s.events.Load(); q != nil {
 		st.EventsDropped = q.Dropped()
@@ -554,6 +542,18 @@ func (s *Server) SetOptions(spec []byte) error {
 	}
 	if o.MaxHeaderBytes != nil {
 		cfg.MaxHeaderBytes = *o.MaxHeaderBytes
+	}
+	if o.QuicAlpn != nil {
+		cfg.QuicAlpn = o.QuicAlpn
+	}
+	if o.WebTransportOrigins != nil {
+		cfg.WebTransportOrigins = o.WebTransportOrigins
+	}
+	if o.EnableDatagrams != nil {
+		cfg.EnableDatagrams = *o.EnableDatagrams
+	}
+	if o.EnableWebTransport != nil {
+		cfg.EnableWebTransport = *o.EnableWebTransport
 	}
 	if err := cfg.validate(); err != nil {
 		return err

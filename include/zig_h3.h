@@ -56,6 +56,9 @@ extern "C" {
 #define ZIG_H3_ERR_BUFFER_TOO_SMALL   -9
 /** A bug in the library; zig_h3_last_error() says more. */
 #define ZIG_H3_ERR_INTERNAL           -10
+/** A datagram is larger than the path allows now; zig_h3_last_error()
+ *  names the maximum (see the *_max_datagram_size functions). */
+#define ZIG_H3_ERR_TOO_LARGE          -11
 
 /* ---- Types --------------------------------------------------------------- */
 
@@ -131,14 +134,29 @@ struct zig_h3_server_stats {
  *  the zig_h3_response_* functions; the response ends when the callback
  *  returns unless it called zig_h3_response_defer_end. */
 typedef void (*zig_h3_request_cb)(void *user, const zig_h3_request *req, zig_h3_response *resp);
-/** HTTP/3 datagram on a request stream (not supported yet). */
+/** HTTP/3 datagram (RFC 9297) received on a request of the route; req and
+ *  data are borrowed for the call. The flow id is the quarter stream id:
+ *  req->stream_id / 4. */
 typedef void (*zig_h3_datagram_cb)(void *user, const zig_h3_request *req, zig_h3_response *resp,
                                    const uint8_t *data, size_t data_len);
-/** WebTransport session request (not supported yet). */
+/** WebTransport session request (Extended CONNECT). Accept or reject it
+ *  with zig_h3_wt_accept / zig_h3_wt_reject, in the callback or later from
+ *  any thread (unanswered after 10 s: 504). The session handle stays valid
+ *  until the session closes. Incoming session datagrams and streams are
+ *  delivered through the event queue (see "Event-queue mode"), which a C
+ *  program can drain like Bun does; without a queue they are dropped. */
 typedef void (*zig_h3_wt_session_cb)(void *user, const zig_h3_request *req, zig_h3_wt_session *session);
 /** One log line, NUL-terminated, without a trailing newline. */
 typedef void (*zig_h3_log_cb)(void *user, const char *line);
-/** Raw QUIC datagram on a connection (not supported yet). */
+/** Raw QUIC datagram on a connection; data and conn_id are borrowed for
+ *  the call. conn_ptr is the connection's handle, for
+ *  zig_h3_server_send_quic_datagram; it stays safe to pass after the
+ *  connection closed (BAD_HANDLE then). "Raw" datagrams are all datagrams
+ *  of connections that negotiated an extra ALPN (set_options "quicAlpn"),
+ *  and those of HTTP/3 connections whose peer did not enable HTTP/3
+ *  datagrams (no SETTINGS_H3_DATAGRAM): when it does, HTTP/3 owns every
+ *  datagram of the connection. With WebTransport enabled, only the extra
+ *  ALPN connections carry raw datagrams. */
 typedef void (*zig_h3_quic_datagram_cb)(void *user, void *conn_ptr, const uint8_t *conn_id, size_t conn_id_len,
                                         const uint8_t *data, size_t data_len);
 /** A chunk of a streaming request body; chunk is borrowed for the call. The
@@ -165,7 +183,13 @@ enum {
     ZIG_H3_COUNTER_REQUESTS_REJECTED = 5,
     /** Events (log lines) the event queue dropped because it was full. */
     ZIG_H3_COUNTER_EVENTS_DROPPED = 6,
-    ZIG_H3_COUNTER_COUNT = 7
+    /** Datagrams received and sent (QUIC, HTTP/3 and WebTransport). */
+    ZIG_H3_COUNTER_DATAGRAMS_RECEIVED = 7,
+    ZIG_H3_COUNTER_DATAGRAMS_SENT = 8,
+    /** Received datagrams dropped because the event queue was full. */
+    ZIG_H3_COUNTER_DATAGRAMS_DROPPED = 9,
+    ZIG_H3_COUNTER_SESSIONS_ACTIVE = 10,
+    ZIG_H3_COUNTER_COUNT = 11
 };
 
 /* The library's own bindings (capi/) define ZIG_H3_NO_PROTOTYPES: cgo
@@ -230,7 +254,12 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  they replace cert_path/key_path or the development certificate),
  *  "maxRequestBodySize" (bytes; buffered bodies over it get 413; default
  *  1048576), "maxHeaderBytes" (request header section limit; over it 431;
- *  default 1048576). Errors: BAD_HANDLE, INVALID_ARG (NULL, bad JSON),
+ *  default 1048576), "quicAlpn" (extra ALPN protocols on the same port,
+ *  for raw QUIC datagrams), "webtransportOrigins" (page origins allowed to
+ *  open WebTransport sessions, "*" for any; default: pages of the
+ *  request's own host and loopback pages), "enableDatagrams" and
+ *  "enableWebTransport" (as in the config). Errors: BAD_HANDLE,
+ *  INVALID_ARG (NULL, bad JSON),
  *  CONFIG (bad certificate or value), STATE (started). */
 int zig_h3_server_set_options(zig_h3_server *server, const char *spec, size_t len);
 
@@ -240,10 +269,11 @@ int zig_h3_server_set_options(zig_h3_server *server, const char *spec, size_t le
  *  The most specific pattern wins whatever the order of registration. HEAD
  *  is served by the GET route when there is no HEAD route; a known path with
  *  another method gets 405 with Allow (OPTIONS: 204 with Allow); an unknown
- *  path gets 404. datagram_cb and wt_cb must be NULL for now
- *  (NOT_SUPPORTED). Errors: BAD_HANDLE, INVALID_ARG (NULL method, pattern or
- *  callback, bad method or pattern, duplicate route), STATE (started),
- *  NOT_SUPPORTED. */
+ *  path gets 404. datagram_cb (may be NULL) makes the route exchange HTTP/3
+ *  datagrams (see zig_h3_response_send_h3_datagram); wt_cb (may be NULL)
+ *  makes it take WebTransport sessions. Errors: BAD_HANDLE, INVALID_ARG
+ *  (NULL method, pattern or callback, bad method or pattern, duplicate
+ *  route), STATE (started). */
 int zig_h3_server_route(zig_h3_server *server, const char *method, const char *pattern,
                         zig_h3_request_cb callback, zig_h3_datagram_cb datagram_cb,
                         zig_h3_wt_session_cb wt_cb, void *user);
@@ -260,7 +290,7 @@ int zig_h3_server_route(zig_h3_server *server, const char *method, const char *p
  *  body is refused (STOP_SENDING) and body_complete_cb is not called.
  *  Method and pattern as in zig_h3_server_route. Errors: BAD_HANDLE,
  *  INVALID_ARG (NULL method, pattern, callback or body_chunk_cb, bad method
- *  or pattern), STATE (started), NOT_SUPPORTED (datagram_cb or wt_cb). */
+ *  or pattern), STATE (started). */
 int zig_h3_server_route_streaming(zig_h3_server *server, const char *method, const char *pattern,
                                   zig_h3_request_cb callback, zig_h3_body_chunk_cb body_chunk_cb,
                                   zig_h3_body_complete_cb body_complete_cb, zig_h3_datagram_cb datagram_cb,
@@ -274,11 +304,24 @@ int zig_h3_server_set_stream_close_cb(zig_h3_server *server, zig_h3_stream_close
  *  library threads. Errors: BAD_HANDLE. */
 int zig_h3_server_set_connection_close_cb(zig_h3_server *server, zig_h3_connection_close_cb cb, void *user);
 
-/** Raw QUIC datagram hook. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
+/** Sets the raw QUIC datagram callback (NULL removes it); set it before
+ *  start (it decides how HTTP/3 connections are served) and enable
+ *  datagrams in the config. cb runs on library threads. Errors: BAD_HANDLE. */
 int zig_h3_server_set_quic_datagram_cb(zig_h3_server *server, zig_h3_quic_datagram_cb cb, void *user);
 
-/** Sends a raw QUIC datagram. Not supported yet: ZIG_H3_ERR_NOT_SUPPORTED. */
+/** Event-queue mode: raw QUIC datagrams become ZIG_H3_EVENT_QUIC_DATAGRAM
+ *  events (dropped and counted when the queue is full). Before start.
+ *  Errors: BAD_HANDLE, IO. */
+int zig_h3_server_queue_quic_datagrams(zig_h3_server *server);
+
+/** Sends a raw QUIC datagram (copied) on the connection conn_ptr. Errors:
+ *  BAD_HANDLE (server, or a connection that closed), INVALID_ARG,
+ *  TOO_LARGE, CLOSED. */
 int zig_h3_server_send_quic_datagram(zig_h3_server *server, void *conn_ptr, const uint8_t *data, size_t len);
+
+/** Largest raw QUIC datagram payload the connection can send now (0 if
+ *  datagrams are not negotiated), or BAD_HANDLE. */
+int zig_h3_server_max_datagram_size(zig_h3_server *server, void *conn_ptr);
 
 /** Sends log lines at or below the configured log_level to cb (NULL: stop
  *  logging). cb runs on library threads. Errors: BAD_HANDLE. */
@@ -319,9 +362,18 @@ int zig_h3_response_write(zig_h3_response *resp, const uint8_t *data, size_t len
  *  INVALID_ARG, CLOSED. */
 int zig_h3_response_end(zig_h3_response *resp, const uint8_t *data, size_t len);
 
-/** Sends an HTTP/3 datagram on the request stream. Not supported yet:
- *  ZIG_H3_ERR_NOT_SUPPORTED (or BAD_HANDLE). */
+/** Sends an HTTP/3 datagram (copied) on the request stream of a route with
+ *  a datagram_cb. The flow exists once the response head is sent (and the
+ *  peer enabled HTTP/3 datagrams) and lasts until the response ends: keep
+ *  the response open (defer_end) while datagrams flow. Such routes stream
+ *  their request body (req->body is NULL) and send no trailers. Errors:
+ *  BAD_HANDLE, INVALID_ARG, STATE (no flow yet, or not a datagram route),
+ *  TOO_LARGE, CLOSED. */
 int zig_h3_response_send_h3_datagram(zig_h3_response *resp, const uint8_t *data, size_t len);
+
+/** Largest HTTP/3 datagram payload the response's flow can send now (0
+ *  without a flow), or BAD_HANDLE. */
+int zig_h3_response_max_datagram_size(zig_h3_response *resp);
 
 /** Sends trailer fields after the body and ends the response. headers may be
  *  NULL only with count 0. Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
@@ -373,14 +425,44 @@ int zig_h3_response_ack_body(zig_h3_response *resp, size_t n);
  *  Errors: BAD_HANDLE, STATE (not a streaming request). */
 int zig_h3_response_discard_body(zig_h3_response *resp);
 
-/* ---- WebTransport (not supported yet: all return ZIG_H3_ERR_NOT_SUPPORTED
- *      for a non-NULL session, INVALID_ARG for NULL) ----------------------- */
+/* ---- WebTransport ----------------------------------------------------------
+ * A route with a wt_cb (or an event route with "webtransport": true) takes
+ * WebTransport sessions; the server needs enable_webtransport. Session
+ * handles are valid until the session closes (then BAD_HANDLE); NULL is
+ * INVALID_ARG. Page origins: see set_options "webtransportOrigins". */
 
+/** Accepts the session (the client gets 200). Errors: STATE (already decided). */
 int zig_h3_wt_accept(zig_h3_wt_session *session);
+/** Rejects the session with status 400-599. Errors: INVALID_ARG, STATE. */
 int zig_h3_wt_reject(zig_h3_wt_session *session, uint16_t status);
+/** Closes the session with an application code and a reason (copied; the
+ *  peer sees both). Errors: STATE (not accepted), CLOSED. */
 int zig_h3_wt_close(zig_h3_wt_session *session, uint32_t code, const uint8_t *reason, size_t reason_len);
+/** Sends a session datagram (copied). Errors: STATE, TOO_LARGE, CLOSED. */
 int zig_h3_wt_send_datagram(zig_h3_wt_session *session, const uint8_t *data, size_t len);
+/** Largest session datagram payload sendable now (0 before accept). */
+int zig_h3_wt_max_datagram_size(zig_h3_wt_session *session);
+/** Nothing to release: session handles die with their session. Returns
+ *  ZIG_H3_OK for a live session, BAD_HANDLE otherwise. */
 int zig_h3_wt_release(zig_h3_wt_session *session);
+
+/** Opens a bidirectional (bidi != 0) or unidirectional stream; returns its
+ *  stream handle (> 0), or STATE (not accepted, or the peer's stream limit
+ *  is reached), CLOSED. Stream handles are 64-bit numbers, valid until both
+ *  sides of the stream are done. Incoming data of bidirectional streams
+ *  arrives as ZIG_H3_EVENT_STREAM_DATA events. */
+int64_t zig_h3_wt_open_stream(zig_h3_wt_session *session, uint8_t bidi);
+/** Appends data (copied) to a stream and, with fin != 0, ends it. Returns
+ *  the bytes pending (>= 0; pause at 262144 until ZIG_H3_EVENT_WRITABLE
+ *  for this stream handle), or BAD_HANDLE, STATE (receive-only), CLOSED. */
+int64_t zig_h3_wt_stream_write(uint64_t stream, const uint8_t *data, size_t len, uint8_t fin);
+/** Acknowledges n bytes delivered as ZIG_H3_EVENT_STREAM_DATA (at most
+ *  262144 unacknowledged bytes are delivered per stream). */
+int zig_h3_wt_stream_ack(uint64_t stream, size_t n);
+/** Abandons both sides of a stream with an application error code. */
+int zig_h3_wt_stream_reset(uint64_t stream, uint32_t code);
+/** Asks the peer to stop sending on a stream (STOP_SENDING with code). */
+int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
 
 /* ---- Event-queue mode -------------------------------------------------------
  * For runtimes that must not be called from foreign threads (Bun). Instead
@@ -418,6 +500,20 @@ int zig_h3_wt_release(zig_h3_wt_session *session);
  *                         to 65536 or the response finished.
  * A streaming request (route "streaming": true) sends REQUEST (body length
  * 0), then BODY_CHUNKs and BODY_END, unless ABORT comes first.
+ *   ZIG_H3_EVENT_SESSION  like REQUEST, with a session handle instead of a
+ *                         response handle: accept or reject it.
+ *   ZIG_H3_EVENT_SESSION_DATAGRAM  u64 session, u32 length, the bytes.
+ *   ZIG_H3_EVENT_STREAM_OPENED  u64 session, u64 stream, u32 bidi (1) or
+ *                         unidirectional from the peer (0).
+ *   ZIG_H3_EVENT_STREAM_DATA  u64 stream, u32 length, the bytes (ack them).
+ *   ZIG_H3_EVENT_STREAM_END  u64 stream, u32 reset (0: FIN), u32 code.
+ *   ZIG_H3_EVENT_SESSION_CLOSED  u64 session, u32 code, u32 length, reason.
+ *   ZIG_H3_EVENT_QUIC_DATAGRAM  u64 connection handle (conn_ptr), u32
+ *                         remote address length, u32 length, the remote
+ *                         address, the connection id in hex (16 chars),
+ *                         the bytes.
+ *   ZIG_H3_EVENT_H3_DATAGRAM  u64 response handle, u32 length, the bytes.
+ * Datagram events are dropped (and counted) when the queue is full.
  */
 
 #define ZIG_H3_EVENT_REQUEST 1
@@ -427,6 +523,14 @@ int zig_h3_wt_release(zig_h3_wt_session *session);
 #define ZIG_H3_EVENT_BODY_CHUNK 5
 #define ZIG_H3_EVENT_BODY_END 6
 #define ZIG_H3_EVENT_WRITABLE 7
+#define ZIG_H3_EVENT_SESSION 8
+#define ZIG_H3_EVENT_SESSION_DATAGRAM 9
+#define ZIG_H3_EVENT_STREAM_OPENED 10
+#define ZIG_H3_EVENT_STREAM_DATA 11
+#define ZIG_H3_EVENT_STREAM_END 12
+#define ZIG_H3_EVENT_SESSION_CLOSED 13
+#define ZIG_H3_EVENT_QUIC_DATAGRAM 14
+#define ZIG_H3_EVENT_H3_DATAGRAM 15
 
 /** Returns the event fd (>= 0), creating the queue on first call; log lines
  *  go to the queue from then on unless zig_h3_server_set_log set a callback.
@@ -446,7 +550,7 @@ int64_t zig_h3_server_event_size(zig_h3_server *server);
 /** Replaces the routing table with routes whose requests become
  *  ZIG_H3_EVENT_REQUEST events. spec is JSON (len bytes):
  *    {"routes":[{"method":"GET","pattern":"/users/:id","tag":1,
- *                "streaming":false}, ...],
+ *                "streaming":false, "datagrams":false, "webtransport":false}, ...],
  *     "fallback": 0}
  *  tag is echoed in each request event; "fallback" (a tag, or null) takes
  *  requests no route matches. Allowed before and after start (reload):

@@ -1,0 +1,88 @@
+package main
+
+/*
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/zig-h3/h3bun/core"
+)
+
+//export zig_h3_server_set_quic_datagram_cb
+func zig_h3_server_set_quic_datagram_cb(h *C.zig_h3_server, cb C.zig_h3_quic_datagram_cb, user unsafe.Pointer) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	if cb == nil {
+		s.core.OnQUICDatagram(nil)
+		return C.ZIG_H3_OK
+	}
+	s.core.OnQUICDatagram(func(c *core.Conn, b []byte) {
+		id, idLen := bytesPointer(c.ID)
+		p, n := bytesPointer(b)
+		C.zig_h3_call_quic_datagram_cb(cb, user, handlePointer(uintptr(c.Handle)), id, idLen, p, n)
+	})
+	return C.ZIG_H3_OK
+}
+
+//export zig_h3_server_queue_quic_datagrams
+func zig_h3_server_queue_quic_datagrams(h *C.zig_h3_server) C.int {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("server")
+	}
+	return result(s.core.QueueQUICDatagrams())
+}
+
+// lookupConn resolves a conn_ptr of a server's connection.
+func lookupConn(h *C.zig_h3_server, conn unsafe.Pointer) (*server, *core.Conn, C.int) {
+	s, ok := lookupServer(unsafe.Pointer(h))
+	if !ok {
+		return nil, nil, badHandle("server")
+	}
+	c, ok := core.LookupConn(uint64(uintptr(conn)))
+	if !ok {
+		return nil, nil, badHandle("connection")
+	}
+	return s, c, C.ZIG_H3_OK
+}
+
+//export zig_h3_server_send_quic_datagram
+func zig_h3_server_send_quic_datagram(h *C.zig_h3_server, conn unsafe.Pointer, data *C.uint8_t, n C.size_t) C.int {
+	s, c, code := lookupConn(h, conn)
+	if c == nil {
+		return code
+	}
+	b, ok := bytesArg(unsafe.Pointer(data), n)
+	if !ok {
+		return invalid("data is NULL with a non-zero length")
+	}
+	return result(s.core.SendDatagram(c, b))
+}
+
+//export zig_h3_server_max_datagram_size
+func zig_h3_server_max_datagram_size(h *C.zig_h3_server, conn unsafe.Pointer) C.int {
+	_, c, code := lookupConn(h, conn)
+	if c == nil {
+		return code
+	}
+	return C.int(c.MaxDatagramSize())
+}
+
+//export zig_h3_response_send_h3_datagram
+func zig_h3_response_send_h3_datagram(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.int {
+	return withBytes(h, data, n, (*core.Response).SendDatagram)
+}
+
+//export zig_h3_response_max_datagram_size
+func zig_h3_response_max_datagram_size(h *C.zig_h3_response) C.int {
+	r, ok := lookupResponse(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("response")
+	}
+	return C.int(r.MaxDatagramSize())
+}

@@ -1,0 +1,161 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go/http3"
+)
+
+// HTTP/3 datagrams (RFC 9297) belong to one request stream. On a route
+// whose handler implements DatagramRoute, once the response head is sent
+// the stream is taken over from net/http's ResponseWriter: the body goes on
+// as DATA frames, datagrams flow both ways, and the end of the response
+// (FIN) ends the flow. The flow id is the quarter stream id (stream id / 4).
+
+// DatagramRoute is implemented by handlers of routes that may exchange
+// HTTP/3 datagrams; their request bodies stream (the client keeps the
+// request open while the flow lasts).
+type DatagramRoute interface {
+	HandlesDatagrams() bool
+	// DatagramSink returns the function receiving the datagrams of res.
+	DatagramSink(req *Request, res *Response) func(payload []byte)
+}
+
+// settingsWait bounds how long a datagram route waits for the peer's
+// SETTINGS (normally long there: they come before any request).
+const settingsWait = 2 * time.Second
+
+// h3Datagrams is the datagram side of one response.
+type h3Datagrams struct {
+	srv     *Server
+	deliver func(payload []byte) // called for each datagram received
+	mu      sync.Mutex
+	str     *http3.Stream
+	cancel  context.CancelFunc
+}
+
+// takeOver hijacks the request stream after the head was written, when the
+// peer enabled HTTP/3 datagrams, and starts receiving. It returns nil when
+// datagrams are not available (the response then goes on normally).
+func (d *h3Datagrams) takeOver(ctx context.Context, w http.ResponseWriter) *http3.Stream {
+	settings, ok := w.(http3.Settingser)
+	streamer, ok2 := w.(http3.HTTPStreamer)
+	if !ok || !ok2 {
+		return nil
+	}
+	select {
+	case <-settings.ReceivedSettings():
+	case <-time.After(settingsWait):
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
+	if !settings.Settings().EnableDatagrams {
+		return nil
+	}
+	str := streamer.HTTPStream() // flushes the head
+	rctx, cancel := context.WithCancel(ctx)
+	d.mu.Lock()
+	d.str, d.cancel = str, cancel
+	d.mu.Unlock()
+	go func() {
+		for {
+			b, err := str.ReceiveDatagram(rctx)
+			if err != nil {
+				return
+			}
+			d.srv.datagramsReceived.Add(1)
+			d.deliver(b)
+		}
+	}()
+	return str
+}
+
+func (d *h3Datagrams) stop() {
+	d.mu.Lock()
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.str = nil
+	d.mu.Unlock()
+}
+
+// SendDatagram sends an HTTP/3 datagram on the response's request stream.
+// It fails with ErrState before the response head is sent (or when the
+// peer did not enable HTTP/3 datagrams), ErrDatagramTooLarge over the
+// current maximum, ErrClosed after the response ended.
+func (r *Response) SendDatagram(payload []byte) error {
+	d := r.dgram
+	if d == nil {
+		return fmt.Errorf("%w: not an HTTP/3 datagram route", ErrState)
+	}
+	d.mu.Lock()
+	str := d.str
+	d.mu.Unlock()
+	if str == nil {
+		r.mu.Lock()
+		finished := r.finished
+		r.mu.Unlock()
+		if finished {
+			return ErrClosed
+		}
+		return fmt.Errorf("%w: no datagram flow (head not sent yet, or the peer did not enable HTTP/3 datagrams)", ErrState)
+	}
+	if err := datagramError(str.SendDatagram(payload)); err != nil {
+		return err
+	}
+	d.srv.datagramsSent.Add(1)
+	return nil
+}
+
+// MaxDatagramSize returns the largest HTTP/3 datagram payload the response's
+// flow can send now (0 without a flow).
+func (r *Response) MaxDatagramSize() int {
+	d := r.dgram
+	if d == nil {
+		return 0
+	}
+	d.mu.Lock()
+	str := d.str
+	d.mu.Unlock()
+	if str == nil {
+		return 0
+	}
+	if c, ok := LookupConnOfResponse(r); ok {
+		// The quarter stream id prefix takes 1-8 bytes of the QUIC datagram.
+		return max(0, c.MaxDatagramSize()-quarterIDLen(uint64(str.StreamID())/4))
+	}
+	return 0
+}
+
+func quarterIDLen(q uint64) int {
+	switch {
+	case q < 1<<6:
+		return 1
+	case q < 1<<14:
+		return 2
+	case q < 1<<30:
+		return 4
+	}
+	return 8
+}
+
+// enableDatagrams prepares res for HTTP/3 datagrams, delivering each
+// received one to deliver.
+func (s *Server) enableDatagrams(res *Response, deliver func(payload []byte)) {
+	res.dgram = &h3Datagrams{srv: s, deliver: deliver}
+}
+
+// QueueDatagramDelivery returns a deliver function that pushes
+// EventH3Datagram events for res (dropped and counted when the queue is full).
+func (s *Server) queueDatagramDelivery(q *EventQueue, res *Response) func([]byte) {
+	return func(b []byte) {
+		if q.TryPush(encodeH3Datagram(res.ID, b)) != nil {
+			s.datagramsDropped.Add(1)
+		}
+	}
+}
