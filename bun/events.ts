@@ -32,6 +32,14 @@ export interface EventSink {
   bodyChunk(id: Handle, data: Uint8Array): void;
   bodyEnd(id: Handle, trailers: [string, string][]): void;
   writable(id: Handle): void;
+  session(ev: RequestEvent): void;
+  sessionDatagram(session: Handle, data: Uint8Array): void;
+  streamOpened(session: Handle, stream: number, bidi: boolean): void;
+  streamData(stream: number, data: Uint8Array): void;
+  streamEnd(stream: number, reset: boolean, code: number): void;
+  sessionClosed(session: Handle, code: number, reason: string): void;
+  quicDatagram(conn: Handle, connectionIdHex: string, remoteAddress: string, data: Uint8Array): void;
+  h3Datagram(id: Handle, data: Uint8Array): void;
   log(level: number, line: string): void;
   stopped(): void;
 }
@@ -119,6 +127,38 @@ export class EventReader {
       case EventType.REQUEST:
         sink.request(this.#decodeRequest(off));
         break;
+      case EventType.SESSION:
+        sink.session(this.#decodeRequest(off));
+        break;
+      case EventType.SESSION_DATAGRAM:
+        sink.sessionDatagram(asHandle(readU64(view, off + 8)), this.#bytes(off));
+        break;
+      case EventType.STREAM_OPENED:
+        sink.streamOpened(asHandle(readU64(view, off + 8)), readU64(view, off + 16), view.getUint32(off + 24, true) === 1);
+        break;
+      case EventType.STREAM_DATA:
+        sink.streamData(readU64(view, off + 8), this.#bytes(off));
+        break;
+      case EventType.STREAM_END:
+        sink.streamEnd(readU64(view, off + 8), view.getUint32(off + 16, true) === 1, view.getUint32(off + 20, true));
+        break;
+      case EventType.SESSION_CLOSED: {
+        const len = view.getUint32(off + 20, true);
+        sink.sessionClosed(asHandle(readU64(view, off + 8)), view.getUint32(off + 16, true), buf.toString("utf8", off + 24, off + 24 + len));
+        break;
+      }
+      case EventType.QUIC_DATAGRAM: {
+        const remoteLen = view.getUint32(off + 16, true);
+        const len = view.getUint32(off + 20, true);
+        const remote = buf.toString("latin1", off + 24, off + 24 + remoteLen);
+        const hex = buf.toString("latin1", off + 24 + remoteLen, off + 40 + remoteLen);
+        const start = off + 40 + remoteLen;
+        sink.quicDatagram(asHandle(readU64(view, off + 8)), hex, remote, new Uint8Array(buf.subarray(start, start + len)));
+        break;
+      }
+      case EventType.H3_DATAGRAM:
+        sink.h3Datagram(asHandle(readU64(view, off + 8)), this.#bytes(off));
+        break;
       case EventType.ABORT:
         sink.abort(asHandle(readU64(view, off + 8)));
         break;
@@ -130,12 +170,9 @@ export class EventReader {
       case EventType.STOPPED:
         sink.stopped();
         break;
-      case EventType.BODY_CHUNK: {
-        const len = view.getUint32(off + 16, true);
-        // A copy: the drain buffer is reused by the next drain.
-        sink.bodyChunk(asHandle(readU64(view, off + 8)), new Uint8Array(buf.subarray(off + 20, off + 20 + len)));
+      case EventType.BODY_CHUNK:
+        sink.bodyChunk(asHandle(readU64(view, off + 8)), this.#bytes(off));
         break;
-      }
       case EventType.BODY_END: {
         const len = view.getUint32(off + 16, true);
         const n = view.getUint16(off + 20, true);
@@ -149,6 +186,12 @@ export class EventReader {
         sink.writable(asHandle(readU64(view, off + 8)));
         break;
     }
+  }
+
+  /** The (u64 id, u32 length, bytes) payload of an event, copied. */
+  #bytes(off: number): Uint8Array {
+    const len = this.#view.getUint32(off + 16, true);
+    return new Uint8Array(this.#buf.subarray(off + 20, off + 20 + len));
   }
 
   #decodeRequest(off: number): RequestEvent {

@@ -4,19 +4,23 @@
  * @module
  */
 import type { Handle } from "./ffi";
-import { RequestBody } from "./request";
+import { requestBody, type IncomingStream } from "./request";
 import type { ResponseContext } from "./response";
 
 /** State of one request between its request event and the end of its response. */
 export class Exchange implements ResponseContext {
   readonly id: Handle;
-  readonly body: RequestBody | undefined;
+  readonly body: IncomingStream | undefined;
+  /** The request, once built (for HTTP/3 datagram contexts). */
+  request: Request | undefined;
+  /** The route's HTTP/3 datagram handler, if any. */
+  onDatagram: ((payload: Uint8Array) => void) | undefined;
   #abort = new AbortController();
   #wake: (() => void) | undefined;
 
   constructor(id: Handle, streaming: boolean) {
     this.id = id;
-    this.body = streaming ? new RequestBody(id) : undefined;
+    this.body = streaming ? requestBody(id) : undefined;
   }
 
   get signal(): AbortSignal {

@@ -29,13 +29,30 @@ export const Code = {
   QUEUE_FULL: -8,
   BUFFER_TOO_SMALL: -9,
   INTERNAL: -10,
+  TOO_LARGE: -11,
 } as const;
 
 /** Event types of the event queue (`ZIG_H3_EVENT_*`). */
-export const EventType = { REQUEST: 1, ABORT: 2, LOG: 3, STOPPED: 4, BODY_CHUNK: 5, BODY_END: 6, WRITABLE: 7 } as const;
+export const EventType = {
+  REQUEST: 1,
+  ABORT: 2,
+  LOG: 3,
+  STOPPED: 4,
+  BODY_CHUNK: 5,
+  BODY_END: 6,
+  WRITABLE: 7,
+  SESSION: 8,
+  SESSION_DATAGRAM: 9,
+  STREAM_OPENED: 10,
+  STREAM_DATA: 11,
+  STREAM_END: 12,
+  SESSION_CLOSED: 13,
+  QUIC_DATAGRAM: 14,
+  H3_DATAGRAM: 15,
+} as const;
 
 /** Number of counters `zig_h3_server_counters` fills. */
-export const COUNTER_COUNT = 7;
+export const COUNTER_COUNT = 11;
 
 const symbols = {
   zig_h3_version: { args: [], returns: "cstring" },
@@ -57,6 +74,21 @@ const symbols = {
   zig_h3_response_send_file: { args: ["ptr", "u16", "ptr", "usize", "ptr", "usize"], returns: "i32" },
   zig_h3_response_ack_body: { args: ["ptr", "usize"], returns: "i32" },
   zig_h3_response_discard_body: { args: ["ptr"], returns: "i32" },
+  zig_h3_server_queue_quic_datagrams: { args: ["ptr"], returns: "i32" },
+  zig_h3_server_send_quic_datagram: { args: ["ptr", "ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_server_max_datagram_size: { args: ["ptr", "ptr"], returns: "i32" },
+  zig_h3_response_send_h3_datagram: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_response_max_datagram_size: { args: ["ptr"], returns: "i32" },
+  zig_h3_wt_accept: { args: ["ptr"], returns: "i32" },
+  zig_h3_wt_reject: { args: ["ptr", "u16"], returns: "i32" },
+  zig_h3_wt_close: { args: ["ptr", "u32", "ptr", "usize"], returns: "i32" },
+  zig_h3_wt_send_datagram: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_wt_max_datagram_size: { args: ["ptr"], returns: "i32" },
+  zig_h3_wt_open_stream: { args: ["ptr", "u8"], returns: FFIType.i64_fast },
+  zig_h3_wt_stream_write: { args: ["u64", "ptr", "usize", "u8"], returns: FFIType.i64_fast },
+  zig_h3_wt_stream_ack: { args: ["u64", "usize"], returns: "i32" },
+  zig_h3_wt_stream_reset: { args: ["u64", "u32"], returns: "i32" },
+  zig_h3_wt_stream_stop_reading: { args: ["u64", "u32"], returns: "i32" },
 } as const;
 
 /** Where the library is looked for: `$ZIG_H3_LIB`, else `build/libzigh3.so` in the repository. */

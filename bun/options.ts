@@ -41,6 +41,18 @@ export function checkOptions(options: H3ServeOptions): void {
     throw new RangeError(`logLevel: expected "warn", "info", "debug" or 0-255, got ${JSON.stringify(logLevel)}`);
   }
   if (options.onLog !== undefined && typeof options.onLog !== "function") throw new TypeError("onLog: expected a function");
+  if (options.quicDatagram !== undefined && typeof options.quicDatagram !== "function") {
+    throw new TypeError("quicDatagram: expected a function");
+  }
+  if (options.quicAlpn !== undefined && (!Array.isArray(options.quicAlpn) || options.quicAlpn.some((p) => typeof p !== "string" || p === "" || p === "h3"))) {
+    throw new TypeError("quicAlpn: expected an array of protocol names other than \"h3\"");
+  }
+  const wt = options.webtransport;
+  if (wt !== undefined && (wt === null || typeof wt !== "object" ||
+      (wt.checkOrigin !== undefined && typeof wt.checkOrigin !== "function") ||
+      (wt.allowedOrigins !== undefined && (!Array.isArray(wt.allowedOrigins) || wt.allowedOrigins.some((o) => typeof o !== "string"))))) {
+    throw new TypeError("webtransport: expected { allowedOrigins?: string[], checkOrigin?: (origin, req) => boolean }");
+  }
   if ((options.certPath === undefined) !== (options.keyPath === undefined)) {
     throw new TypeError("certPath and keyPath must be given together");
   }
@@ -73,8 +85,16 @@ export function nativeConfig(options: H3ServeOptions, hostname: string): { confi
 }
 
 /** JSON for zig_h3_server_set_options. */
-export function nativeOptions(options: H3ServeOptions): string {
-  const out: Record<string, unknown> = {};
+export function nativeOptions(options: H3ServeOptions, features: { datagrams: boolean; webtransport: boolean }): string {
+  const out: Record<string, unknown> = {
+    enableDatagrams: features.datagrams || options.quicDatagram !== undefined,
+    enableWebTransport: features.webtransport,
+  };
+  if (options.quicAlpn !== undefined) out.quicAlpn = options.quicAlpn;
+  const wt = options.webtransport;
+  // A checkOrigin function runs in JS on each session: the native check lets all through.
+  if (wt?.checkOrigin) out.webtransportOrigins = ["*"];
+  else if (wt?.allowedOrigins) out.webtransportOrigins = wt.allowedOrigins;
   if (options.tls) {
     out.certPem = pemText(options.tls.cert, "tls.cert");
     out.keyPem = pemText(options.tls.key, "tls.key");

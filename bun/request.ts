@@ -1,76 +1,85 @@
 /**
- * Streaming request bodies: a `ReadableStream` fed by body-chunk events.
- * Backpressure reaches the network: the native side delivers at most a
- * window of unacknowledged bytes, and bytes are acknowledged only when the
- * consumer has read them out of the stream's queue.
+ * Incoming byte streams (streaming request bodies, WebTransport streams):
+ * a `ReadableStream` fed by data events. Backpressure reaches the network:
+ * the native side delivers at most a window of unacknowledged bytes, and
+ * bytes are acknowledged only when the consumer has read them out of the
+ * stream's queue.
  * @module
  */
 import { native, type Handle } from "./ffi";
 
 /** Same as the native window (core.BodyWindow): queued bytes above it never arrive. */
-const BODY_WINDOW = 256 * 1024;
+const WINDOW = 256 * 1024;
 
-/** The body of one streaming request. */
-export class RequestBody {
+/** One incoming byte stream; `ack` returns credit, `discard` refuses the rest. */
+export class IncomingStream {
   readonly stream: ReadableStream<Uint8Array>;
-  /** Resolves with the request trailers when the body ends (empty Headers if none or aborted). */
+  /** Resolves with the trailers when the stream ends (empty Headers if none or aborted). */
   readonly trailers: Promise<Headers>;
-  #id: Handle;
+  #ack: (n: number) => void;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #enqueued = 0;
   #acked = 0;
   #done = false;
   #resolveTrailers!: (h: Headers) => void;
 
-  constructor(id: Handle) {
-    this.#id = id;
+  constructor(ack: (n: number) => void, discard: () => void) {
+    this.#ack = ack;
     this.trailers = new Promise((resolve) => (this.#resolveTrailers = resolve));
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
           this.#controller = c;
         },
-        pull: (c) => this.#ack(c),
+        pull: (c) => this.#pull(c),
         cancel: () => {
           this.#done = true;
-          native().zig_h3_response_discard_body(this.#id);
+          discard();
           this.#resolveTrailers(new Headers());
         },
       },
-      { highWaterMark: BODY_WINDOW, size: (chunk) => chunk?.byteLength ?? 0 },
+      { highWaterMark: WINDOW, size: (chunk) => chunk?.byteLength ?? 0 },
     );
   }
 
   /** Acknowledges what the consumer took out of the queue. */
-  #ack(c: ReadableStreamDefaultController<Uint8Array>): void {
-    const queued = BODY_WINDOW - (c.desiredSize ?? 0);
+  #pull(c: ReadableStreamDefaultController<Uint8Array>): void {
+    const queued = WINDOW - (c.desiredSize ?? 0);
     const consumed = this.#enqueued - Math.max(0, queued);
     if (consumed > this.#acked) {
-      native().zig_h3_response_ack_body(this.#id, consumed - this.#acked);
+      this.#ack(consumed - this.#acked);
       this.#acked = consumed;
     }
   }
 
-  /** A body-chunk event. The chunk is owned by JS. */
+  /** A data event. The chunk is owned by JS. */
   chunk(data: Uint8Array): void {
     if (this.#done) return;
     this.#enqueued += data.byteLength;
     this.#controller.enqueue(data);
   }
 
-  /** The body-end event. */
-  end(trailers: [string, string][]): void {
+  /** The end event. */
+  end(trailers: [string, string][] = []): void {
     if (this.#done) return;
     this.#done = true;
     this.#controller.close();
     this.#resolveTrailers(new Headers(trailers));
   }
 
-  /** The request was aborted: the stream errors. */
+  /** The stream was aborted: it errors. */
   error(reason: unknown): void {
     if (this.#done) return;
     this.#done = true;
     this.#controller.error(reason);
     this.#resolveTrailers(new Headers());
   }
+}
+
+/** A streaming request body (acknowledged through the response handle). */
+export function requestBody(id: Handle): IncomingStream {
+  return new IncomingStream(
+    (n) => native().zig_h3_response_ack_body(id, n),
+    () => native().zig_h3_response_discard_body(id),
+  );
 }

@@ -6,11 +6,15 @@
  * @module
  */
 import type { H3Handler, H3ReloadOptions, RouteDefinition, RoutesObject } from "./types";
+import type { H3DatagramContext } from "./datagram";
+import type { WTContext } from "./webtransport";
 
-/** What runs for one tag: a handler or a static Response, and how its body arrives. */
+/** What runs for one tag: a handler or a static Response, how its body arrives, and its datagram or session handler. */
 export interface Route {
-  target: H3Handler | Response;
+  target: H3Handler | Response | undefined;
   streaming: boolean;
+  h3Datagram?: (payload: Uint8Array, ctx: H3DatagramContext) => void;
+  webtransport?: (ctx: WTContext) => void | Promise<void>;
 }
 
 /** A routing table ready for the native side. */
@@ -65,7 +69,8 @@ function fromValue(value: unknown, where: string): Route {
 type Entry = [method: string, pattern: string, route: Route];
 
 function fromArray(routes: RouteDefinition[]): Entry[] {
-  return routes.map((r, i) => {
+  const out: Entry[] = [];
+  routes.forEach((r, i) => {
     const where = `routes[${i}]`;
     if (r === null || typeof r !== "object") throw new TypeError(`${where}: expected a route object`);
     const method = checkMethod(r.method, `${where}.method`);
@@ -73,11 +78,30 @@ function fromArray(routes: RouteDefinition[]): Entry[] {
     if (r.mode !== undefined && r.mode !== "buffered" && r.mode !== "streaming") {
       throw new TypeError(`${where}.mode: expected "buffered" or "streaming", got ${JSON.stringify(r.mode)}`);
     }
-    if (r.h3Datagram !== undefined) throw new TypeError(`${where}.h3Datagram: HTTP/3 datagrams are not supported yet`);
-    if (r.webtransport !== undefined) throw new TypeError(`${where}.webtransport: WebTransport is not supported yet`);
-    if (typeof r.fetch !== "function") throw new TypeError(`${where}.fetch: expected a handler function`);
-    return [method, pattern, { target: r.fetch, streaming: r.mode === "streaming" }];
+    if (r.h3Datagram !== undefined && typeof r.h3Datagram !== "function") {
+      throw new TypeError(`${where}.h3Datagram: expected a function`);
+    }
+    if (r.webtransport !== undefined && typeof r.webtransport !== "function") {
+      throw new TypeError(`${where}.webtransport: expected a function`);
+    }
+    if (r.fetch !== undefined && typeof r.fetch !== "function") throw new TypeError(`${where}.fetch: expected a handler function`);
+    if (r.h3Datagram !== undefined && r.fetch === undefined) {
+      throw new TypeError(`${where}.fetch: a route with h3Datagram needs fetch to answer the request carrying the flow`);
+    }
+    if (r.fetch === undefined && r.webtransport === undefined) {
+      throw new TypeError(`${where}.fetch: expected a handler function (or a webtransport handler)`);
+    }
+    // An h3Datagram route streams its body: the client keeps the request open while datagrams flow.
+    const streaming = r.mode === "streaming" || r.h3Datagram !== undefined;
+    if (r.webtransport !== undefined) {
+      // Sessions are Extended CONNECT requests; other CONNECTs of the path go to fetch.
+      const connectFetch = method === "CONNECT" || method === "*" ? r.fetch : undefined;
+      out.push(["CONNECT", pattern, { target: connectFetch, streaming: true, webtransport: r.webtransport }]);
+      if (method === "CONNECT" || r.fetch === undefined) return;
+    }
+    out.push([method, pattern, { target: r.fetch, streaming, h3Datagram: r.h3Datagram }]);
   });
+  return out;
 }
 
 function fromObject(routes: RoutesObject): Entry[] {
@@ -125,7 +149,14 @@ export function buildRouteTable(options: H3ReloadOptions, firstTag: number): Rou
     table.push(fromValue(fetch, "fetch"));
   }
   const spec = JSON.stringify({
-    routes: list.map(([method, pattern, route], i) => ({ method, pattern, tag: firstTag + i, streaming: route.streaming })),
+    routes: list.map(([method, pattern, route], i) => ({
+      method,
+      pattern,
+      tag: firstTag + i,
+      streaming: route.streaming,
+      datagrams: route.h3Datagram !== undefined,
+      webtransport: route.webtransport !== undefined,
+    })),
     fallback,
     fallbackStreaming: fallback !== null && table[table.length - 1].streaming,
   });

@@ -7,6 +7,8 @@ import { Code, COUNTER_COUNT, lastError, native, type Handle } from "./ffi";
 import { checkOptions, nativeConfig, nativeOptions } from "./options";
 import { EventReader, type EventSink, type RequestEvent } from "./events";
 import { Exchange } from "./exchange";
+import { H3DatagramContextImpl, QUICDatagramContextImpl } from "./datagram";
+import { sideDone, WTSession, type StreamTable } from "./webtransport";
 import { HeaderEncoder, sendInternalError, sendResponse, sendStatus } from "./response";
 import { buildRouteTable, type Route } from "./routes";
 import type {
@@ -56,6 +58,11 @@ export class H3ServerImpl implements H3Server, EventSink {
   #stopping: Promise<void> | undefined;
   #resolveStopped: (() => void) | undefined;
   #freed = false;
+  #features = { datagrams: false, webtransport: false };
+  #quicDatagram: H3ServeOptions["quicDatagram"];
+  #checkOrigin: ((origin: string | null, req: Request) => boolean) | undefined;
+  #sessions = new Map<Handle, WTSession>();
+  #streams: StreamTable = new Map();
 
   constructor(options: H3ServeOptions) {
     checkOptions(options);
@@ -68,13 +75,22 @@ export class H3ServerImpl implements H3Server, EventSink {
     if (!handle) throw new TypeError(`createH3Server: ${lastError()}`);
     this.#handle = handle as Handle;
     try {
-      const opts = Buffer.from(nativeOptions(options));
+      this.#features = {
+        datagrams: table.routes.some((r) => r.h3Datagram !== undefined),
+        webtransport: table.routes.some((r) => r.webtransport !== undefined),
+      };
+      const opts = Buffer.from(nativeOptions(options, this.#features));
       if (lib.zig_h3_server_set_options(this.#handle, opts, opts.byteLength) !== Code.OK) {
         throw new TypeError(`createH3Server: ${lastError()}`);
       }
       this.#installRoutes(table);
       this.#error = options.error;
       this.#onLog = options.onLog;
+      this.#quicDatagram = options.quicDatagram;
+      this.#checkOrigin = options.webtransport?.checkOrigin;
+      if (options.quicDatagram !== undefined && lib.zig_h3_server_queue_quic_datagrams(this.#handle) !== Code.OK) {
+        throw new Error(`createH3Server: ${lastError()}`);
+      }
       this.#events = new EventReader(this.#handle, this);
       this.#events.start();
       if (lib.zig_h3_server_start(this.#handle) !== Code.OK) throw new Error(`createH3Server: ${lastError()}`);
@@ -106,6 +122,10 @@ export class H3ServerImpl implements H3Server, EventSink {
       requestsActive: n(4),
       requestsRejected: n(5),
       eventsDropped: n(6),
+      datagramsReceived: n(7),
+      datagramsSent: n(8),
+      datagramsDropped: n(9) + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),
+      sessionsActive: n(10),
     };
   }
 
@@ -125,6 +145,12 @@ export class H3ServerImpl implements H3Server, EventSink {
   reload(options: H3ReloadOptions): void {
     if (this.#freed) throw new Error("reload: the server is stopped");
     const table = buildRouteTable(options, this.#nextTag);
+    if (table.routes.some((r) => r.webtransport !== undefined) && !this.#features.webtransport) {
+      throw new TypeError("reload: WebTransport routes must exist when the server is created (they enable WebTransport)");
+    }
+    if (table.routes.some((r) => r.h3Datagram !== undefined) && !this.#features.datagrams) {
+      throw new TypeError("reload: h3Datagram routes must exist when the server is created (they enable datagrams)");
+    }
     this.#installRoutes(table);
     this.#error = options.error;
   }
@@ -150,6 +176,11 @@ export class H3ServerImpl implements H3Server, EventSink {
     const ex = new Exchange(ev.id, route.streaming);
     this.#exchanges.set(ev.id, ex);
     const target = route.target;
+    if (target === undefined) {
+      this.#exchanges.delete(ev.id);
+      sendStatus(ev.id, 405, "Method Not Allowed");
+      return;
+    }
     if (target instanceof Response) {
       void this.#respond(ex, target.clone() as Response);
       return;
@@ -162,6 +193,11 @@ export class H3ServerImpl implements H3Server, EventSink {
       ex.finish();
       sendStatus(ev.id, 400); // a head the Fetch API refuses (e.g. an unparsable URL)
       return;
+    }
+    if (route.h3Datagram !== undefined) {
+      const ctx = new H3DatagramContextImpl(ev.id, ev.streamId, req);
+      const handler = route.h3Datagram;
+      ex.onDatagram = (payload) => handler(payload, ctx);
     }
     let result: Response | Promise<Response>;
     try {
@@ -196,7 +232,109 @@ export class H3ServerImpl implements H3Server, EventSink {
   }
 
   writable(id: Handle): void {
-    this.#exchanges.get(id)?.wake();
+    const ex = this.#exchanges.get(id);
+    if (ex !== undefined) ex.wake();
+    else this.#streams.get(id as number)?.wake?.();
+  }
+
+  h3Datagram(id: Handle, data: Uint8Array): void {
+    const ex = this.#exchanges.get(id);
+    if (ex?.onDatagram === undefined) return;
+    try {
+      ex.onDatagram(data);
+    } catch (err) {
+      console.error("[zig-h3] h3Datagram handler failed:", err);
+    }
+  }
+
+  quicDatagram(conn: Handle, connectionIdHex: string, remoteAddress: string, data: Uint8Array): void {
+    if (this.#quicDatagram === undefined) return;
+    try {
+      this.#quicDatagram(data, new QUICDatagramContextImpl(this.#handle, conn, connectionIdHex, remoteAddress));
+    } catch (err) {
+      console.error("[zig-h3] quicDatagram handler failed:", err);
+    }
+  }
+
+  session(ev: RequestEvent): void {
+    const route = this.#targets.get(ev.tag);
+    const lib = native();
+    if (route?.webtransport === undefined) {
+      lib.zig_h3_wt_reject(ev.id, 404);
+      return;
+    }
+    let req: H3Request;
+    try {
+      req = this.#makeRequest(ev, new Exchange(ev.id, false));
+    } catch {
+      lib.zig_h3_wt_reject(ev.id, 400);
+      return;
+    }
+    if (this.#checkOrigin !== undefined) {
+      let ok = false;
+      try {
+        ok = this.#checkOrigin(req.headers.get("origin"), req) === true;
+      } catch (err) {
+        console.error("[zig-h3] webtransport.checkOrigin failed:", err);
+      }
+      if (!ok) {
+        lib.zig_h3_wt_reject(ev.id, 403);
+        return;
+      }
+    }
+    const session = new WTSession(ev.id, req, ev.streamId, this.#streams);
+    this.#sessions.set(ev.id, session);
+    const decide = () => {
+      if (!session.decided) session.accept();
+    };
+    let result: void | Promise<void>;
+    try {
+      result = route.webtransport(session);
+    } catch (err) {
+      console.error("[zig-h3] webtransport handler failed:", err);
+      if (!session.decided) session.reject(500);
+      else session.close(1, "handler failed");
+      return;
+    }
+    if (result instanceof Promise) {
+      // Accept as soon as the handler returned control without deciding; errors close the session.
+      queueMicrotask(decide);
+      result.catch((err) => {
+        console.error("[zig-h3] webtransport handler failed:", err);
+        session.close(1, "handler failed");
+      });
+    } else {
+      decide();
+    }
+  }
+
+  sessionDatagram(id: Handle, data: Uint8Array): void {
+    this.#sessions.get(id)?.onDatagram(data);
+  }
+
+  streamOpened(id: Handle, stream: number, bidi: boolean): void {
+    const session = this.#sessions.get(id);
+    if (session === undefined) native().zig_h3_wt_stream_reset(stream, 0);
+    else session.onStreamOpened(stream, bidi);
+  }
+
+  streamData(stream: number, data: Uint8Array): void {
+    this.#streams.get(stream)?.incoming?.chunk(data);
+  }
+
+  streamEnd(stream: number, reset: boolean, code: number): void {
+    const st = this.#streams.get(stream);
+    if (st?.incoming === undefined) return;
+    if (reset) st.incoming.error(new DOMException(`WebTransport stream reset by the peer (code ${code})`, "AbortError"));
+    else st.incoming.end();
+    sideDone(this.#streams, stream, "reading");
+  }
+
+  sessionClosed(id: Handle, code: number, reason: string): void {
+    const session = this.#sessions.get(id);
+    if (session === undefined) return;
+    this.#sessions.delete(id);
+    session.onClosed(code, reason);
   }
 
   log(level: number, line: string): void {
@@ -209,6 +347,9 @@ export class H3ServerImpl implements H3Server, EventSink {
       this.#free();
       for (const ex of this.#exchanges.values()) ex.abort(new DOMException("The server stopped", "AbortError"));
       this.#exchanges.clear();
+      for (const session of this.#sessions.values()) session.onClosed(0, "server stopped");
+      this.#sessions.clear();
+      this.#streams.clear();
       this.#resolveStopped?.();
     });
   }
@@ -216,6 +357,11 @@ export class H3ServerImpl implements H3Server, EventSink {
   /** Exchanges in flight (for tests: nothing may be left behind). */
   get pendingExchanges(): number {
     return this.#exchanges.size;
+  }
+
+  /** WebTransport sessions and streams in the tables (for tests). */
+  get pendingSessions(): { sessions: number; streams: number } {
+    return { sessions: this.#sessions.size, streams: this.#streams.size };
   }
 
   // ---- requests ------------------------------------------------------------

@@ -3,6 +3,8 @@
  * @module
  */
 import type { BunFile } from "bun";
+import type { H3DatagramContext, QUICDatagramContext } from "./datagram";
+import type { WTContext } from "./webtransport";
 
 /** A `Request` as handlers receive it, with the route's parameters. */
 export interface H3Request extends Request {
@@ -64,10 +66,27 @@ export interface RouteDefinition {
   mode?: RouteMode;
   /** The handler. */
   fetch?: H3Handler;
-  /** HTTP/3 datagram handler: not supported yet (throws). */
-  h3Datagram?: (payload: Uint8Array, ctx: unknown) => void;
-  /** WebTransport session handler: not supported yet (throws). */
-  webtransport?: (ctx: unknown) => void;
+  /**
+   * HTTP/3 datagrams (RFC 9297) on this route's requests. `fetch` still
+   * answers the request that carries the flow; the flow lasts while that
+   * response is open, so return a streaming body (e.g. one that ends when
+   * `req.signal` aborts). Such routes stream their request body. Defining
+   * it enables HTTP/3 datagrams.
+   * @example
+   * { method: "POST", pattern: "/echo", fetch: (req) => new Response(req.body), h3Datagram: (p, ctx) => ctx.sendReply(p) }
+   */
+  h3Datagram?: (payload: Uint8Array, ctx: H3DatagramContext) => void;
+  /**
+   * WebTransport sessions on this path (Extended CONNECT, `:protocol
+   * webtransport`), next to the route's ordinary requests. Call
+   * `ctx.accept()` or `ctx.reject(status)`; a handler that returns (or
+   * settles) without deciding accepts. Defining it enables WebTransport.
+   * @example
+   * { method: "GET", pattern: "/chat", fetch: page, webtransport: async (ctx) => {
+   *     for await (const d of ctx.datagrams.readable) ctx.sendDatagram(d);
+   * } }
+   */
+  webtransport?: (ctx: WTContext) => void | Promise<void>;
 }
 
 /**
@@ -135,6 +154,26 @@ export interface H3ServeOptions {
   onLog?: (line: string) => void;
   /** Directory for one qlog file per connection. */
   qlogDir?: string;
+  /**
+   * Raw QUIC datagrams, connection-scoped (no request). Defining it enables
+   * QUIC datagrams. "Raw" datagrams are all datagrams of connections that
+   * negotiated one of `quicAlpn`, and those of HTTP/3 connections whose peer
+   * did not enable HTTP/3 datagrams (when it does, HTTP/3 owns every
+   * datagram of the connection). With WebTransport routes, only `quicAlpn`
+   * connections carry raw datagrams. A handler that throws is logged.
+   * @example
+   * quicDatagram: (payload, ctx) => ctx.sendReply(payload),
+   */
+  quicDatagram?: (payload: Uint8Array, ctx: QUICDatagramContext) => void;
+  /** Extra ALPN protocols accepted on the same UDP port, for raw QUIC datagrams. */
+  quicAlpn?: string[];
+  /**
+   * WebTransport origin policy. By default pages of the request's own host
+   * and loopback pages (development) may open sessions; `allowedOrigins`
+   * lists the page origins allowed instead ("*": any); `checkOrigin` decides
+   * per request (it replaces the list).
+   */
+  webtransport?: { allowedOrigins?: string[]; checkOrigin?: (origin: string | null, req: Request) => boolean };
 }
 
 /** Options {@link H3Server.reload} can change. */
@@ -156,6 +195,13 @@ export interface ServerStats {
   requestsRejected: number;
   /** Log events dropped because the event queue was full. */
   eventsDropped: number;
+  /** Datagrams received and sent (QUIC, HTTP/3 and WebTransport). */
+  datagramsReceived: number;
+  datagramsSent: number;
+  /** Received datagrams dropped because the event queue (or a session's datagram queue) was full. */
+  datagramsDropped: number;
+  /** Open WebTransport sessions. */
+  sessionsActive: number;
 }
 
 /** The client address of a request, as `Bun.serve`'s `requestIP`. */

@@ -81,10 +81,18 @@ describe("invalid options throw at construction, naming the field", () => {
     });
   }
 
-  test("datagrams and WebTransport say they are not supported yet", () => {
+  test("datagram and WebTransport options are checked", () => {
     const ok = () => new Response("");
-    expect(() => serve({ routes: [{ method: "POST", pattern: "/", fetch: ok, h3Datagram: () => {} }] })).toThrow(/not supported yet/);
-    expect(() => serve({ routes: [{ method: "CONNECT", pattern: "/", webtransport: () => {} }] })).toThrow(/not supported yet/);
+    expect(() => serve({ routes: [{ method: "POST", pattern: "/", h3Datagram: () => {} }] })).toThrow(/h3Datagram needs fetch/);
+    expect(() => serve({ routes: [{ method: "CONNECT", pattern: "/", webtransport: 5 as never }] })).toThrow(/webtransport: expected a function/);
+    expect(() => serve({ fetch: ok, quicDatagram: "x" as never })).toThrow(/quicDatagram/);
+    expect(() => serve({ fetch: ok, quicAlpn: ["h3"] })).toThrow(/quicAlpn/);
+    expect(() => serve({ fetch: ok, webtransport: { allowedOrigins: "x" as never } })).toThrow(/webtransport/);
+  });
+
+  test("reload cannot add WebTransport or datagram routes to a server created without them", async () => {
+    await using server = serve({ fetch: () => new Response("") });
+    expect(() => server.reload({ routes: [{ method: "CONNECT", pattern: "/wt", webtransport: () => {} }] })).toThrow(/WebTransport routes must exist/);
   });
 
   test("a port in use is an error", async () => {

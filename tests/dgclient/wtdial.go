@@ -48,6 +48,20 @@ func (s *wtSession) close() {
 	s.conn.CloseWithError(h3NoError, "")
 }
 
+// linger waits for d, or less if done is closed or ctx ends first. quic-go
+// sends CONNECTION_CLOSE at once, dropping stream data not sent yet, so
+// the client lingers before closing the connection when the server has not
+// acknowledged its last bytes by answering them.
+func linger(ctx context.Context, done <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
 // dialWT opens a QUIC connection and a WebTransport session on it. The
 // connection is dialed here rather than by webtransport.Transport.Dial,
 // which closes the connection the moment the session ends: a
@@ -211,10 +225,6 @@ func runWTCloseClient(ctx context.Context, t wtTarget, code webtransport.Session
 	if err := sess.CloseWithError(code, reason); err != nil {
 		return nil, err
 	}
-	select {
-	case <-time.After(300 * time.Millisecond):
-	case <-sess.conn.Context().Done():
-	case <-ctx.Done():
-	}
+	linger(ctx, sess.conn.Context().Done(), 300*time.Millisecond)
 	return &wtCloseResult{ClosedBy: "client"}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // maxServerStreamText bounds what wt-server-streams reads from a stream.
@@ -35,7 +36,9 @@ func cmdWTServerStreams(ctx context.Context, args []string) (any, error) {
 // runWTServerStreams dials a session on which the server opens one
 // bidirectional and one unidirectional stream. It accepts both at once and
 // reads each to EOF; on the bidirectional one it first writes "pong" and
-// closes its side. A stream that does not come, or fails, is an error.
+// closes its side. Before closing the session it waits up to 300 ms (less
+// if the server closes it), so that "pong" is delivered. A stream that does
+// not come, or fails, is an error.
 func runWTServerStreams(ctx context.Context, t wtTarget) (*wtServerStreamsResult, error) {
 	sess, _, err := dialWT(ctx, t)
 	if err != nil {
@@ -75,6 +78,7 @@ func runWTServerStreams(ctx context.Context, t wtTarget) (*wtServerStreamsResult
 	if uniErr != nil {
 		return nil, uniErr
 	}
+	linger(ctx, sess.Context().Done(), 300*time.Millisecond) // "pong" must leave
 	sess.CloseWithError(0, "")
 	return res, nil
 }
