@@ -38,6 +38,7 @@ export interface EventSink {
   streamData(stream: number, data: Uint8Array): void;
   streamEnd(stream: number, reset: boolean, code: number): void;
   sessionClosed(session: Handle, code: number, reason: string): void;
+  sessionReady(session: Handle): void;
   quicDatagram(conn: Handle, connectionIdHex: string, remoteAddress: string, data: Uint8Array): void;
   h3Datagram(id: Handle, data: Uint8Array): void;
   log(level: number, line: string): void;
@@ -156,6 +157,9 @@ export class EventReader {
         sink.quicDatagram(asHandle(readU64(view, off + 8)), hex, remote, new Uint8Array(buf.subarray(start, start + len)));
         break;
       }
+      case EventType.SESSION_READY:
+        sink.sessionReady(asHandle(readU64(view, off + 8)));
+        break;
       case EventType.H3_DATAGRAM:
         sink.h3Datagram(asHandle(readU64(view, off + 8)), this.#bytes(off));
         break;

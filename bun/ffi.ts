@@ -49,6 +49,7 @@ export const EventType = {
   SESSION_CLOSED: 13,
   QUIC_DATAGRAM: 14,
   H3_DATAGRAM: 15,
+  SESSION_READY: 16,
 } as const;
 
 /** Number of counters `zig_h3_server_counters` fills. */

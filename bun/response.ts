@@ -149,7 +149,18 @@ async function pumpStream(
   let headSent = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const next = reader.read();
+      if (!headSent && Bun.peek.status(next) === "pending") {
+        // The stream has nothing yet: send the head now (a client, or an
+        // HTTP/3 datagram flow, may wait for it); an immediately available
+        // first chunk goes with the head instead.
+        headSent = true;
+        if (lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, 0) < 0) {
+          await reader.cancel(new Error("the client went away"));
+          return;
+        }
+      }
+      const { done, value } = await next;
       if (done) break;
       const chunk = typeof value === "string" ? Buffer.from(value) : value;
       if (chunk.byteLength === 0) continue;

@@ -308,6 +308,10 @@ export class H3ServerImpl implements H3Server, EventSink {
     }
   }
 
+  sessionReady(id: Handle): void {
+    this.#sessions.get(id)?.onReady();
+  }
+
   sessionDatagram(id: Handle, data: Uint8Array): void {
     this.#sessions.get(id)?.onDatagram(data);
   }

@@ -37,7 +37,7 @@ export interface WTContext {
   accept(): void;
   /** Rejects the session with an HTTP status (400-599). */
   reject(status: number): void;
-  /** Sends a datagram; throws a RangeError naming the maximum when too large. */
+  /** Sends a datagram (once `ready`); throws a RangeError naming the maximum when too large. */
   sendDatagram(data: Uint8Array | string): void;
   /** Largest datagram payload sendable now. */
   readonly maxDatagramSize: number;
@@ -59,7 +59,7 @@ export interface WTContext {
    */
   createBidirectionalStream(): Promise<WTBidirectionalStream>;
   createUnidirectionalStream(): Promise<WritableStream<Uint8Array>>;
-  /** Resolves when the session is accepted. */
+  /** Resolves when the session is established (after accept); rejects if it is rejected or closes first. */
   readonly ready: Promise<void>;
   /** Resolves when the session ends, with the close code and reason (either side). */
   readonly closed: Promise<WTCloseInfo>;
@@ -129,6 +129,7 @@ export class WTSession implements WTContext {
   #decided = false;
   #ended = false;
   #resolveReady!: () => void;
+  #rejectReady!: (err: Error) => void;
   #resolveClosed!: (info: WTCloseInfo) => void;
   #dgrams!: ReadableStreamDefaultController<Uint8Array>;
   #bidi!: ReadableStreamDefaultController<WTBidirectionalStream>;
@@ -140,7 +141,11 @@ export class WTSession implements WTContext {
     this.request = request;
     this.sessionId = sessionId;
     this.#streams = streams;
-    this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {}); // a rejected session need not be awaited
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.datagrams = {
       readable: new ReadableStream<Uint8Array>(
@@ -161,7 +166,6 @@ export class WTSession implements WTContext {
     if (this.#decided) throw new Error("WebTransport: the session was already accepted or rejected");
     this.#decided = true;
     if (native().zig_h3_wt_accept(this.#handle) !== Code.OK) throw new Error(`WebTransport accept: ${lastError()}`);
-    this.#resolveReady();
   }
 
   reject(status: number): void {
@@ -171,6 +175,7 @@ export class WTSession implements WTContext {
     if (this.#decided) throw new Error("WebTransport: the session was already accepted or rejected");
     this.#decided = true;
     native().zig_h3_wt_reject(this.#handle, status);
+    this.#rejectReady(new Error(`WebTransport session rejected with ${status}`));
   }
 
   get maxDatagramSize(): number {
@@ -192,11 +197,13 @@ export class WTSession implements WTContext {
   }
 
   async createBidirectionalStream(): Promise<WTBidirectionalStream> {
+    await this.ready;
     const handle = this.#open(true);
     return this.#bidiStream(handle);
   }
 
   async createUnidirectionalStream(): Promise<WritableStream<Uint8Array>> {
+    await this.ready;
     const handle = this.#open(false);
     const state: StreamState = { session: this, reading: false, writing: true };
     this.#register(handle, state);
@@ -232,6 +239,10 @@ export class WTSession implements WTContext {
   }
 
   // ---- events (called by the server) ----------------------------------------
+
+  onReady(): void {
+    this.#resolveReady();
+  }
 
   onDatagram(data: Uint8Array): void {
     if (this.#ended) return;
@@ -272,6 +283,7 @@ export class WTSession implements WTContext {
       this.#streams.delete(handle);
     }
     this.#mine.clear();
+    this.#rejectReady(err);
     this.#resolveClosed({ closeCode, reason });
   }
 

@@ -31,6 +31,7 @@ type streamingBody struct {
 	mu      sync.Mutex
 	eof     bool
 	discard bool
+	read    int64
 
 	onPeerReset func() // a read failed before the end, not by DiscardBody
 }
@@ -41,8 +42,17 @@ func (r *Request) ReadBody(p []byte) (int, error) {
 	if r.body == nil {
 		return 0, io.EOF
 	}
+	if cl := r.body.hr.ContentLength; cl >= 0 && r.body.read >= cl {
+		// Content-Length reached: the body is over even if the stream stays
+		// open (an HTTP/3 datagram flow keeps it open).
+		r.body.mu.Lock()
+		r.body.eof = true
+		r.body.mu.Unlock()
+		return 0, io.EOF
+	}
 	n, err := r.body.rc.Read(p)
 	r.body.mu.Lock()
+	r.body.read += int64(n)
 	reset := err != nil && err != io.EOF && !r.body.discard
 	if err == io.EOF {
 		r.body.eof = true

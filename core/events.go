@@ -211,7 +211,14 @@ const (
 	EventSessionClosed = 13 // u64 session, u32 code, u32 length, reason
 	EventQUICDatagram  = 14 // u64 conn, u32 remote length, u32 length, remote, conn id (16 hex), bytes
 	EventH3Datagram    = 15 // u64 response, u32 length, bytes
+	EventSessionReady  = 16 // u64 session: accepted and established
 )
+
+func encodeSessionReady(session uint64) []byte {
+	e := newEvent(EventSessionReady, 8)
+	e.u64(session)
+	return e.done()
+}
 
 // encodeIDBytes encodes an event made of a handle, a length and bytes.
 func encodeIDBytes(typ byte, id uint64, data []byte) []byte {

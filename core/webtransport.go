@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quic-go/quic-go/http3"
+	"github.com/quic-go/quic-go/quicvarint"
 	"github.com/quic-go/webtransport-go"
 )
 
@@ -50,8 +53,13 @@ type Session struct {
 
 	mu      sync.Mutex
 	ws      *webtransport.Session
+	connect *http3.Stream // the CONNECT stream, for the close capsule
 	streams map[uint64]*Stream
 	closed  bool
+	closing bool
+	// what we closed the session with, reported as its end
+	closeCode   uint32
+	closeReason string
 }
 
 var (
@@ -106,23 +114,32 @@ func (s *Server) serveSession(w http.ResponseWriter, hr *http.Request, h Session
 	select {
 	case <-sess.decided:
 	case <-hr.Context().Done():
+		sess.finish(nil)
 		return false
 	case <-time.After(sessionDecisionTimeout):
 		sess.decide(false, http.StatusGatewayTimeout)
 	}
 	if !sess.accepted {
 		s.reject(w, sess.status)
+		sess.finish(nil)
 		return true
 	}
 	ws, err := s.wt.Upgrade(w, hr)
 	if err != nil {
 		s.logf(LogInfo, "WebTransport %s: %v", req.Path, err)
 		s.reject(w, http.StatusForbidden)
+		sess.finish(nil)
 		return true
 	}
 	sess.mu.Lock()
 	sess.ws = ws
+	if streamer, ok := w.(http3.HTTPStreamer); ok {
+		sess.connect = streamer.HTTPStream() // already taken over by Upgrade: the same stream
+	}
 	sess.mu.Unlock()
+	if sess.q != nil {
+		_ = sess.q.PushControl(encodeSessionReady(sess.Handle))
+	}
 	s.sessionsActive.Add(1)
 	defer s.sessionsActive.Add(-1)
 	go sess.receiveDatagrams()
@@ -133,7 +150,8 @@ func (s *Server) serveSession(w http.ResponseWriter, hr *http.Request, h Session
 	return true
 }
 
-// finish records the end of the session and tells the consumer.
+// finish records the end of the session (also a session that never
+// started) and tells the consumer, which can then forget it.
 func (s *Session) finish(cause error) {
 	s.mu.Lock()
 	s.closed = true
@@ -144,9 +162,20 @@ func (s *Session) finish(cause error) {
 		st.forget()
 	}
 	code, reason := uint32(0), ""
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
 	var se *webtransport.SessionError
-	if errors.As(cause, &se) {
+	if closing {
+		code, reason = s.closeCode, s.closeReason
+	} else if errors.As(cause, &se) {
 		code, reason = uint32(se.ErrorCode), se.Message
+	} else if ws := s.ws; ws != nil {
+		// Session.Context carries no cause: the close code is in the error
+		// the session's accept calls return once it is closed.
+		if _, err := ws.AcceptStream(context.Background()); errors.As(err, &se) {
+			code, reason = uint32(se.ErrorCode), se.Message
+		}
 	}
 	if s.q != nil {
 		_ = s.q.PushControl(encodeSessionClosed(s.Handle, code, reason))
@@ -165,14 +194,49 @@ func (s *Session) session() (*webtransport.Session, error) {
 	return s.ws, nil
 }
 
+// closeLinger is how long Close waits for the peer to end the session after
+// the close capsule before closing it hard.
+const closeLinger = time.Second
+
 // Close closes the session with an application error code and reason.
+// It writes the CLOSE_WEBTRANSPORT_SESSION capsule and FIN on the CONNECT
+// stream itself: webtransport-go's CloseWithError also stops reading the
+// stream, and Chromium then drops the capsule and reports "Connection
+// lost" instead of the code and reason (webtransport-go issue #242).
 func (s *Session) Close(code uint32, reason string) error {
 	ws, err := s.session()
 	if err != nil {
 		return err
 	}
-	return ws.CloseWithError(webtransport.SessionErrorCode(code), reason)
+	if len(reason) > 1024 {
+		return fmt.Errorf("%w: the close reason is longer than 1024 bytes", ErrInvalidArgument)
+	}
+	s.mu.Lock()
+	connect, closing := s.connect, s.closing
+	if !closing {
+		s.closing, s.closeCode, s.closeReason = true, code, reason
+	}
+	s.mu.Unlock()
+	if closing {
+		return nil
+	}
+	if connect == nil {
+		return ws.CloseWithError(webtransport.SessionErrorCode(code), reason)
+	}
+	capsule := quicvarint.Append(nil, closeSessionCapsule)
+	capsule = quicvarint.Append(capsule, uint64(4+len(reason)))
+	capsule = binary.BigEndian.AppendUint32(capsule, code)
+	capsule = append(capsule, reason...)
+	if _, err := connect.Write(capsule); err != nil {
+		return ws.CloseWithError(webtransport.SessionErrorCode(code), reason)
+	}
+	_ = connect.Close()
+	time.AfterFunc(closeLinger, func() { _ = ws.CloseWithError(webtransport.SessionErrorCode(code), reason) })
+	return nil
 }
+
+// closeSessionCapsule is the CLOSE_WEBTRANSPORT_SESSION capsule type.
+const closeSessionCapsule = 0x2843
 
 // SendDatagram sends a datagram on the session.
 func (s *Session) SendDatagram(p []byte) error {

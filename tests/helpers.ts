@@ -65,3 +65,31 @@ export function bytes(n: number, seed = 1): Uint8Array {
   }
   return out;
 }
+
+export const DGCLIENT = process.env.DGCLIENT ?? join(ROOT, "build", "dgclient");
+
+/** Runs the repository's datagram/WebTransport client (tests/dgclient) and parses its JSON line. */
+export async function dgclient<T = Record<string, unknown>>(args: string[], timeoutMs = 25_000): Promise<T> {
+  const proc = Bun.spawn([DGCLIENT, ...args], { stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => proc.kill(), timeoutMs);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`dgclient ${args[0]} failed (${code}): ${err}`);
+  return JSON.parse(out) as T;
+}
+
+/** Silences console.error while fn runs (for tests of failing handlers); returns what was logged. */
+export async function quietErrors<T>(fn: () => Promise<T>): Promise<{ result: T; logged: string[] }> {
+  const logged: string[] = [];
+  const orig = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+  try {
+    return { result: await fn(), logged };
+  } finally {
+    console.error = orig;
+  }
+}
