@@ -30,6 +30,8 @@ export type {
   ServerStats,
   SocketAddress,
 } from "./types";
+export type { H3DatagramContext, QUICDatagramContext } from "./datagram";
+export type { WTBidirectionalStream, WTCloseInfo, WTContext } from "./webtransport";
 export { libraryPath } from "./ffi";
 export { streaming } from "./routes";
 export { withTrailers } from "./response";
