@@ -110,7 +110,7 @@ async function wtEchoInPage({ base, hash }: { base: string; hash: number[] }) {
   await writer.write(payload);
   await writer.close();
   const back = await within(echoed, 5000, "bidi echo");
-  out.bidi = { received: back.byteLength, equal: back.length === payload.length && back.every((x, i) => x === payload[i]) };
+  out.bidi = { received: back.byteLength, equal: back.length === payload.length && back.every((x: number, i: number) => x === payload[i]) };
 
   // Unidirectional: send (FIN), then read the server's unidirectional stream to its end.
   const uni = await within(wt.createUnidirectionalStream(), 5000, "uni");
@@ -169,7 +169,7 @@ describe("Chromium", () => {
         {
           method: "CONNECT",
           pattern: "/wt/close",
-          webtransport: async (ctx) => {
+          webtransport: async (ctx: WTContext) => {
             const q = new URL(ctx.request.url).searchParams;
             await ctx.ready;
             ctx.close(Number(q.get("code")), q.get("reason") ?? "");
