@@ -25,26 +25,29 @@ $(LIB): $(GO_SOURCES)
 build/h3client: $(shell find tests/h3client -name '*.go') go.mod go.sum
 	$(GO) build -o $@ ./tests/h3client
 
+build/dgclient: $(shell find tests/dgclient -name '*.go') go.mod go.sum
+	$(GO) build -o $@ ./tests/dgclient
+
 run: deps $(LIB)
 	$(BUN) run examples/app.ts
 
-test: deps $(LIB) build/h3client typecheck test-go test-c test-bun
+test: deps $(LIB) build/h3client build/dgclient typecheck test-go test-c test-bun
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-test-c: $(LIB) build/h3client
+test-c: $(LIB) build/h3client build/dgclient
 	tests/c/run.sh
 
-test-bun: $(LIB) build/h3client node_modules/.installed
+test-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
 	$(BUN) test --timeout 30000 tests/
 
 typecheck: node_modules/.installed
 	$(BUN) x tsc --noEmit -p .
 
 # Runs the Bun suite N times in a row and counts crashes and hangs.
-stress-bun: $(LIB) build/h3client node_modules/.installed
+stress-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
 	tests/repeat.sh $(or $(N),20)
 
 clean:
