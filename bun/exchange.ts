@@ -15,7 +15,10 @@ export class Exchange implements ResponseContext {
   request: Request | undefined;
   /** The route's HTTP/3 datagram handler, if any. */
   onDatagram: ((payload: Uint8Array) => void) | undefined;
-  #abort = new AbortController();
+  // Created on first use of `signal`: most handlers never look at it.
+  #abort: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
   #wake: (() => void) | undefined;
 
   constructor(id: Handle, streaming: boolean) {
@@ -24,11 +27,20 @@ export class Exchange implements ResponseContext {
   }
 
   get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#aborted) this.#abort.abort(this.#reason);
+    }
     return this.#abort.signal;
   }
 
+  /** Whether the client went away or the server stopped. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
   writable(): Promise<void> {
-    if (this.#abort.signal.aborted) return Promise.resolve();
+    if (this.#aborted) return Promise.resolve();
     return new Promise((resolve) => (this.#wake = resolve));
   }
 
@@ -41,7 +53,9 @@ export class Exchange implements ResponseContext {
 
   /** The client went away or the server stopped: everything pending settles. */
   abort(reason: unknown): void {
-    this.#abort.abort(reason);
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#abort?.abort(reason);
     this.body?.error(reason);
     this.wake();
   }

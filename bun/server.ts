@@ -37,6 +37,34 @@ function decodeParam(raw: string): string {
   }
 }
 
+/**
+ * The Request handlers receive: params, trailers and signal are computed
+ * on first use, so a handler pays only for what it reads.
+ */
+class IncomingRequest extends Request implements H3Request {
+  exchange!: Exchange;
+  rawParams!: [string, string][];
+  rawTrailers!: [string, string][];
+  #params: Record<string, string> | undefined;
+
+  get params(): Record<string, string> {
+    if (this.#params === undefined) {
+      this.#params = {};
+      for (const [name, value] of this.rawParams) this.#params[name] = decodeParam(value);
+    }
+    return this.#params;
+  }
+
+  get trailers(): Promise<Headers> {
+    return this.exchange.body?.trailers ?? Promise.resolve(new Headers(this.rawTrailers));
+  }
+
+  // @ts-expect-error bun-types declares signal a property; at runtime it is an accessor we may override.
+  override get signal(): AbortSignal {
+    return this.exchange.signal;
+  }
+}
+
 /** The implementation of {@link H3Server}. */
 export class H3ServerImpl implements H3Server, EventSink {
   readonly port: number;
@@ -375,27 +403,22 @@ export class H3ServerImpl implements H3Server, EventSink {
     const noBody = ev.method === "GET" || ev.method === "HEAD";
     if (noBody) void ex.body?.stream.cancel();
     const body = noBody ? null : (ex.body?.stream ?? ev.body);
-    const req = new Request(`https://${authority}${ev.path}`, {
+    const req = new IncomingRequest(`https://${authority}${ev.path}`, {
       method: ev.method,
       headers: ev.headers,
       body,
-      signal: ex.signal,
       duplex: "half",
-    } as RequestInit) as H3Request;
-    const params: Record<string, string> = {};
-    for (const [name, value] of ev.params) params[name] = decodeParam(value);
-    const trailers = ex.body?.trailers ?? Promise.resolve(new Headers(ev.trailers));
-    Object.defineProperties(req, {
-      params: { value: params, enumerable: true },
-      trailers: { value: trailers, enumerable: true },
-    });
+    } as RequestInit);
+    req.exchange = ex;
+    req.rawParams = ev.params;
+    req.rawTrailers = ev.trailers;
     this.#addresses.set(req, ev.remoteAddress);
     return req;
   }
 
   /** A handler failed: ask the error handler, else answer 500. */
   async #fail(ex: Exchange, err: unknown): Promise<void> {
-    if (ex.signal.aborted) return;
+    if (ex.aborted) return;
     let res: unknown;
     if (this.#error === undefined) {
       console.error("[zig-h3] handler failed:", err);
@@ -413,11 +436,11 @@ export class H3ServerImpl implements H3Server, EventSink {
 
   async #respond(ex: Exchange, res: unknown): Promise<void> {
     if (!(res instanceof Response)) return this.#fail(ex, new TypeError(`handler returned ${typeof res}, expected a Response`));
-    if (ex.signal.aborted) return;
+    if (ex.aborted) return;
     try {
       await sendResponse(ex.id, res, this.#encoder, ex);
     } catch (err) {
-      if (!ex.signal.aborted) {
+      if (!ex.aborted) {
         console.error("[zig-h3] sending the response failed:", err);
         sendInternalError(ex.id);
       }

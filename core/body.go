@@ -32,6 +32,9 @@ type streamingBody struct {
 	eof     bool
 	discard bool
 	read    int64
+	// endAtLength ends the body at Content-Length without waiting for the
+	// stream's end (HTTP/3 datagram routes).
+	endAtLength bool
 
 	onPeerReset func() // a read failed before the end, not by DiscardBody
 }
@@ -42,9 +45,9 @@ func (r *Request) ReadBody(p []byte) (int, error) {
 	if r.body == nil {
 		return 0, io.EOF
 	}
-	if cl := r.body.hr.ContentLength; cl >= 0 && r.body.read >= cl {
-		// Content-Length reached: the body is over even if the stream stays
-		// open (an HTTP/3 datagram flow keeps it open).
+	if cl := r.body.hr.ContentLength; r.body.endAtLength && cl >= 0 && r.body.read >= cl {
+		// Content-Length reached: the body is over although the stream stays
+		// open (an HTTP/3 datagram flow keeps it open; no trailers then).
 		r.body.mu.Lock()
 		r.body.eof = true
 		r.body.mu.Unlock()

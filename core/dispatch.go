@@ -85,7 +85,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	if streaming {
-		req.body = &streamingBody{rc: hr.Body, hr: hr}
+		req.body = &streamingBody{rc: hr.Body, hr: hr, endAtLength: dgrams != nil && dgrams.HandlesDatagrams()}
 	} else if len(hr.Trailer) > 0 {
 		req.trailer = headerFields(hr.Trailer)
 	}
@@ -198,6 +198,18 @@ func (s *Server) readBody(w http.ResponseWriter, hr *http.Request) (body []byte,
 	var buf bytes.Buffer
 	if hr.ContentLength > 0 {
 		buf.Grow(int(hr.ContentLength) + bytes.MinRead)
+	} else {
+		// Unknown length, usually no body at all (GET): look before allocating.
+		var first [1]byte
+		n, err := io.ReadFull(hr.Body, first[:])
+		if n == 0 {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil, true
+			}
+			s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+			return nil, false
+		}
+		buf.WriteByte(first[0])
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(hr.Body, limit+1)); err != nil {
 		s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)

@@ -261,6 +261,7 @@ func (s *Server) Start() error {
 	s.state = stateRunning
 	s.started = time.Now()
 	s.acceptDone = make(chan struct{})
+	startProfile()
 	go s.acceptLoop()
 	s.logf(LogInfo, "listening on %s", udp.LocalAddr())
 	return nil
@@ -395,6 +396,7 @@ func (s *Server) shutdown() {
 	s.stopped = time.Now()
 	s.mu.Unlock()
 	s.logf(LogInfo, "stopped")
+	stopProfile()
 	close(s.stopDone)
 }
 
