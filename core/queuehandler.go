@@ -82,8 +82,8 @@ func (h QueueHandler) ServeRequest(req *Request, res *Response) {
 // unmatched requests get 404/405.
 type QueueRouteSpec struct {
 	Routes []struct {
-		Method    string `json:"method"`
-		Pattern   string `json:"pattern"`
+		Method       string `json:"method"`
+		Pattern      string `json:"pattern"`
 		Tag          uint32 `json:"tag"`
 		Streaming    bool   `json:"streaming"`
 		Datagrams    bool   `json:"datagrams"`

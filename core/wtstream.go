@@ -15,7 +15,7 @@ type Stream struct {
 	Handle uint64
 	sess   *Session
 
-	recv       io.Reader                    // nil for a send-only stream
+	recv       io.Reader // nil for a send-only stream
 	cancelRead func(webtransport.StreamErrorCode)
 	credit     *credit
 
