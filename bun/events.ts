@@ -28,7 +28,7 @@ export interface RequestEvent {
 /** Receives decoded events. */
 export interface EventSink {
   request(ev: RequestEvent): void;
-  abort(id: Handle): void;
+  abort(id: Handle, timedOut: boolean): void;
   bodyChunk(id: Handle, data: Uint8Array): void;
   bodyEnd(id: Handle, trailers: [string, string][]): void;
   writable(id: Handle): void;
@@ -164,7 +164,7 @@ export class EventReader {
         sink.h3Datagram(asHandle(readU64(view, off + 8)), this.#bytes(off));
         break;
       case EventType.ABORT:
-        sink.abort(asHandle(readU64(view, off + 8)));
+        sink.abort(asHandle(readU64(view, off + 8)), view.getUint32(off + 16, true) === 1);
         break;
       case EventType.LOG: {
         const lineLen = view.getUint32(off + 12, true);

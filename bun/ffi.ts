@@ -53,7 +53,7 @@ export const EventType = {
 } as const;
 
 /** Number of counters `zig_h3_server_counters` fills. */
-export const COUNTER_COUNT = 11;
+export const COUNTER_COUNT = 12;
 
 const symbols = {
   zig_h3_version: { args: [], returns: "cstring" },
@@ -75,6 +75,7 @@ const symbols = {
   zig_h3_response_send_file: { args: ["ptr", "u16", "ptr", "usize", "ptr", "usize"], returns: "i32" },
   zig_h3_response_ack_body: { args: ["ptr", "usize"], returns: "i32" },
   zig_h3_response_discard_body: { args: ["ptr"], returns: "i32" },
+  zig_h3_response_set_timeout: { args: ["ptr", "u32"], returns: "i32" },
   zig_h3_server_queue_quic_datagrams: { args: ["ptr"], returns: "i32" },
   zig_h3_server_send_quic_datagram: { args: ["ptr", "ptr", "ptr", "usize"], returns: "i32" },
   zig_h3_server_max_datagram_size: { args: ["ptr", "ptr"], returns: "i32" },

@@ -41,6 +41,10 @@ export function checkOptions(options: H3ServeOptions): void {
     throw new RangeError(`logLevel: expected "warn", "info", "debug" or 0-255, got ${JSON.stringify(logLevel)}`);
   }
   if (options.onLog !== undefined && typeof options.onLog !== "function") throw new TypeError("onLog: expected a function");
+  const rt = options.requestTimeout;
+  if (rt !== undefined && (typeof rt !== "number" || !Number.isFinite(rt) || rt < 0 || rt > 4_000_000)) {
+    throw new RangeError(`requestTimeout: expected seconds >= 0, got ${rt}`);
+  }
   if (options.quicDatagram !== undefined && typeof options.quicDatagram !== "function") {
     throw new TypeError("quicDatagram: expected a function");
   }
@@ -100,6 +104,7 @@ export function nativeOptions(options: H3ServeOptions, features: { datagrams: bo
     out.keyPem = pemText(options.tls.key, "tls.key");
   }
   if (options.maxRequestBodySize !== undefined) out.maxRequestBodySize = options.maxRequestBodySize;
+  if (options.requestTimeout !== undefined) out.requestTimeoutMs = Math.round(options.requestTimeout * 1000);
   return JSON.stringify(out);
 }
 

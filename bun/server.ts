@@ -150,11 +150,19 @@ export class H3ServerImpl implements H3Server, EventSink {
       requestsActive: n(4),
       requestsRejected: n(5),
       eventsDropped: n(6),
+      requestsTimedOut: n(11),
       datagramsReceived: n(7),
       datagramsSent: n(8),
       datagramsDropped: n(9) + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),
       sessionsActive: n(10),
     };
+  }
+
+  timeout(req: Request, seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`timeout: seconds must be >= 0, got ${seconds}`);
+    const ex = (req as IncomingRequest).exchange;
+    if (!(req instanceof IncomingRequest) || ex === undefined) throw new TypeError("timeout: not a request of this server");
+    native().zig_h3_response_set_timeout(ex.id, Math.min(Math.round(seconds * 1000), 0xffffffff));
   }
 
   requestIP(req: Request): SocketAddress | null {
@@ -244,11 +252,15 @@ export class H3ServerImpl implements H3Server, EventSink {
     );
   }
 
-  abort(id: Handle): void {
+  abort(id: Handle, timedOut: boolean): void {
     const ex = this.#exchanges.get(id);
     if (ex === undefined) return;
     this.#exchanges.delete(id);
-    ex.abort(new DOMException("The client closed the request", "AbortError"));
+    ex.abort(
+      timedOut
+        ? new DOMException("The request timed out (the client got 503)", "TimeoutError")
+        : new DOMException("The client closed the request", "AbortError"),
+    );
   }
 
   bodyChunk(id: Handle, data: Uint8Array): void {

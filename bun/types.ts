@@ -146,6 +146,14 @@ export interface H3ServeOptions {
    * throws too (or is absent), the client gets 500.
    */
   error?: (error: unknown) => Response | Promise<Response>;
+  /**
+   * Seconds a request may go without its response starting (the Response
+   * returned and its head sent) and without request body bytes arriving
+   * (default 60; 0: no limit). Then the client gets 503 "Request timed
+   * out", `req.signal` aborts with a TimeoutError and the request is freed.
+   * See also `server.timeout(req, seconds)`.
+   */
+  requestTimeout?: number;
   /** Limit for buffered request bodies in bytes (default 1 MiB); over it the client gets 413 and no handler runs. */
   maxRequestBodySize?: number;
   /** `"warn"` (0, the default), `"info"` (1) or `"debug"` (2). */
@@ -195,6 +203,8 @@ export interface ServerStats {
   requestsRejected: number;
   /** Log events dropped because the event queue was full. */
   eventsDropped: number;
+  /** Requests answered 503 by the request timeout. */
+  requestsTimedOut: number;
   /** Datagrams received and sent (QUIC, HTTP/3 and WebTransport). */
   datagramsReceived: number;
   datagramsSent: number;
@@ -229,6 +239,13 @@ export interface H3Server extends AsyncDisposable {
   getStats(): ServerStats;
   /** The client address of a request this server received, or null. */
   requestIP(req: Request): SocketAddress | null;
+  /**
+   * Sets this request's timeout, from now, in seconds (0: none), like
+   * `Bun.serve`'s `server.timeout(req, seconds)`: e.g. for a long poll.
+   * @example
+   * fetch: (req, server) => { server.timeout(req, 0); return longPoll(req); }
+   */
+  timeout(req: Request, seconds: number): void;
   /**
    * Stops the server; the Promise settles when it is down. Graceful (the
    * default): new connections are refused, clients get GOAWAY, in-flight

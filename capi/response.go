@@ -6,6 +6,7 @@ package main
 import "C"
 
 import (
+	"time"
 	"unsafe"
 
 	"github.com/zig-h3/h3bun/core"
@@ -141,6 +142,15 @@ func zig_h3_response_process_partial(h *C.zig_h3_response) C.int {
 		return result(err)
 	}
 	return C.int(min(n, 1<<30))
+}
+
+//export zig_h3_response_set_timeout
+func zig_h3_response_set_timeout(h *C.zig_h3_response, ms C.uint32_t) C.int {
+	r, ok := lookupResponse(unsafe.Pointer(h))
+	if !ok {
+		return badHandle("response")
+	}
+	return result(r.SetTimeout(time.Duration(ms) * time.Millisecond))
 }
 
 //export zig_h3_response_respond

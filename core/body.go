@@ -37,6 +37,7 @@ type streamingBody struct {
 	endAtLength bool
 
 	onPeerReset func() // a read failed before the end, not by DiscardBody
+	onProgress  func() // body bytes arrived
 }
 
 // ReadBody reads the next part of a streaming body, io.Reader style; it
@@ -61,9 +62,13 @@ func (r *Request) ReadBody(p []byte) (int, error) {
 		r.body.eof = true
 	}
 	f := r.body.onPeerReset
+	progress := r.body.onProgress
 	r.body.mu.Unlock()
 	if reset && f != nil {
 		f()
+	}
+	if n > 0 && progress != nil {
+		progress()
 	}
 	return n, err
 }

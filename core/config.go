@@ -2,6 +2,7 @@ package core
 
 import (
 	"crypto/tls"
+	"time"
 	"errors"
 	"fmt"
 	"net"
@@ -49,6 +50,10 @@ type Config struct {
 	// MaxHeaderBytes limits the request header section (431 over it). Zero
 	// means quic-go's default of 1 MiB.
 	MaxHeaderBytes int
+	// RequestTimeout bounds how long a handler may take to start its
+	// response (0: DefaultRequestTimeout, negative: none); see
+	// Response.SetTimeout.
+	RequestTimeout time.Duration
 	// Logger receives log lines at or below LogLevel; nil discards them.
 	Logger func(level int, line string)
 }
@@ -136,4 +141,6 @@ type Options struct {
 	WebTransportOrigins []string `json:"webtransportOrigins"`
 	EnableDatagrams     *bool    `json:"enableDatagrams"`
 	EnableWebTransport  *bool    `json:"enableWebTransport"`
+	// RequestTimeoutMs sets Config.RequestTimeout (0: none).
+	RequestTimeoutMs *int64 `json:"requestTimeoutMs"`
 }

@@ -92,8 +92,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 
 	res := registerResponse()
 	res.req = req
+	if d := s.cfg.requestTimeout(); d > 0 {
+		_ = res.SetTimeout(d)
+	}
 	if req.body != nil {
 		req.body.onPeerReset = res.abortByPeer
+		req.body.onProgress = res.touch
 	}
 	if dgrams != nil && dgrams.HandlesDatagrams() {
 		s.enableDatagrams(res, dgrams.DatagramSink(req, res))
@@ -102,9 +106,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	defer req.finishBody() // also when the handler panics
 	completed = s.runHandler(h, req, res) && res.serve(hr.Context(), w, hr)
 	req.finishBody()
-	if !completed {
+	if res.timedOut {
+		s.requestsTimedOut.Add(1)
+		s.logf(LogInfo, "%s %s: timed out", req.Method, req.Path)
+	}
+	if !completed || res.timedOut {
+		reason := uint32(AbortPeer)
+		if res.timedOut {
+			reason = AbortTimeout
+		}
 		if q := s.events.Load(); q != nil && res.queued {
-			_ = q.PushControl(encodeAbort(res.ID))
+			_ = q.PushControl(encodeAbort(res.ID, reason))
 		}
 		s.logf(LogDebug, "%s %s: aborted", req.Method, req.Path)
 	}

@@ -19,8 +19,9 @@ import (
 //	                 strings: method, path, authority, remote address,
 //	                 connection id (hex), then name and value of each param,
 //	                 each header and each trailer (buffered routes).
-//	EventAbort       u64 response id: the peer reset the request stream or
-//	                 the connection closed before the response ended.
+//	EventAbort       u64 response id, u32 reason (AbortPeer: the peer reset
+//	                 the request stream or the connection closed before the
+//	                 response ended; AbortTimeout: the request timed out).
 //	EventLog         u32 level, u32 length, the line.
 //	EventStopped     u32 0: Server.Stop, started asynchronously, has finished.
 //	EventBodyChunk   u64 response id, u32 length, the bytes: a part of a
@@ -150,10 +151,17 @@ func appendFields(e *eventBuilder, fields []HeaderField) {
 	}
 }
 
+// Reasons of an EventAbort.
+const (
+	AbortPeer    = 0 // the client reset the stream or the connection closed
+	AbortTimeout = 1 // the request timed out (the client got 503)
+)
+
 // encodeAbort encodes an EventAbort.
-func encodeAbort(id uint64) []byte {
-	e := newEvent(EventAbort, 8)
+func encodeAbort(id uint64, reason uint32) []byte {
+	e := newEvent(EventAbort, 12)
 	e.u64(id)
+	e.u32(reason)
 	return e.done()
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"time"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,6 +41,10 @@ type Response struct {
 	filePath string // SendFile: serve this file as the body
 
 	dgram *h3Datagrams // HTTP/3 datagram routes only
+
+	timer    *time.Timer // request timeout until the head is sent
+	timeout  time.Duration
+	timedOut bool
 
 	peerAborted  bool     // the peer reset the streaming request body
 	autoEndHolds int      // HoldAutoEnd calls not yet released

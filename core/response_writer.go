@@ -35,6 +35,7 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			return ok
 		}
 		if !headerWritten && (ended || r.bodyStarted) {
+			r.stopTimerLocked()
 			r.writeHeadLocked(w, r.status)
 			headerWritten = true
 			if r.dgram != nil {
@@ -152,6 +153,7 @@ func (r *Response) finish() {
 		r.dgram.stop()
 	}
 	r.mu.Lock()
+	r.stopTimerLocked()
 	if !r.finished {
 		close(r.done)
 	}

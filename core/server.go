@@ -95,6 +95,7 @@ type Server struct {
 	requestsTotal     atomic.Uint64
 	requestsActive    atomic.Int64
 	requestsRejected  atomic.Uint64
+	requestsTimedOut  atomic.Uint64
 	idle              chan struct{} // closed when requestsActive drops to 0 while stopping
 }
 
@@ -453,6 +454,8 @@ type Stats struct {
 	DatagramsDropped  uint64
 	// SessionsActive counts open WebTransport sessions.
 	SessionsActive uint64
+	// RequestsTimedOut counts requests answered 503 by the request timeout.
+	RequestsTimedOut uint64
 	// UptimeMs is the time since Start (frozen at Stop); 0 before Start.
 	UptimeMs int64
 }
@@ -469,6 +472,7 @@ func (s *Server) Stats() Stats {
 		DatagramsSent:     s.datagramsSent.Load(),
 		DatagramsDropped:  s.datagramsDropped.Load(),
 		SessionsActive:    uint64(max(0, s.sessionsActive.Load())),
+		RequestsTimedOut:  s.requestsTimedOut.Load(),
 	}
 	if q := s.events.Load(); q != nil {
 		st.EventsDropped = q.Dropped()
@@ -556,6 +560,12 @@ func (s *Server) SetOptions(spec []byte) error {
 	}
 	if o.EnableWebTransport != nil {
 		cfg.EnableWebTransport = *o.EnableWebTransport
+	}
+	if o.RequestTimeoutMs != nil {
+		cfg.RequestTimeout = time.Duration(*o.RequestTimeoutMs) * time.Millisecond
+		if *o.RequestTimeoutMs == 0 {
+			cfg.RequestTimeout = -1
+		}
 	}
 	if err := cfg.validate(); err != nil {
 		return err

@@ -189,7 +189,9 @@ enum {
     /** Received datagrams dropped because the event queue was full. */
     ZIG_H3_COUNTER_DATAGRAMS_DROPPED = 9,
     ZIG_H3_COUNTER_SESSIONS_ACTIVE = 10,
-    ZIG_H3_COUNTER_COUNT = 11
+    /** Requests answered 503 by the request timeout. */
+    ZIG_H3_COUNTER_REQUESTS_TIMED_OUT = 11,
+    ZIG_H3_COUNTER_COUNT = 12
 };
 
 /* The library's own bindings (capi/) define ZIG_H3_NO_PROTOTYPES: cgo
@@ -258,7 +260,11 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  for raw QUIC datagrams), "webtransportOrigins" (page origins allowed to
  *  open WebTransport sessions, "*" for any; default: pages of the
  *  request's own host and loopback pages), "enableDatagrams" and
- *  "enableWebTransport" (as in the config). Errors: BAD_HANDLE,
+ *  "enableWebTransport" (as in the config), "requestTimeoutMs" (how long a
+ *  request may go without its response head being sent and without request
+ *  body bytes arriving; then the client gets 503 "Request timed out" and
+ *  the response handle dies; default 60000, 0: no limit; see
+ *  zig_h3_response_set_timeout). Errors: BAD_HANDLE,
  *  INVALID_ARG (NULL, bad JSON),
  *  CONFIG (bad certificate or value), STATE (started). */
 int zig_h3_server_set_options(zig_h3_server *server, const char *spec, size_t len);
@@ -341,6 +347,11 @@ int zig_h3_server_counters(zig_h3_server *server, uint64_t *out, size_t n);
  * that moment, calls that would change it return CLOSED. These functions
  * only record what to send and never block on the network; the library
  * writes it out. They may be called from any thread. */
+
+/** Restarts the response's request timeout with ms milliseconds from now
+ *  (0: no limit for this response), e.g. for a long poll. Only before the
+ *  head is sent. Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
+int zig_h3_response_set_timeout(zig_h3_response *resp, uint32_t ms);
 
 /** Sets the status (200-599, default 200; 1xx statuses are informational
  *  and cannot be a final status). Errors: BAD_HANDLE, INVALID_ARG (out of
@@ -485,8 +496,10 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
  *                         name and value of each header, then of each
  *                         trailer (buffered routes). Answer with
  *                         zig_h3_response_respond.
- *   ZIG_H3_EVENT_ABORT    u64 response handle: the client went away before
- *                         the response ended; the handle is now invalid.
+ *   ZIG_H3_EVENT_ABORT    u64 response handle, u32 reason: 0 the client went
+ *                         away before the response ended, 1 the request
+ *                         timed out (the client got 503); the handle is now
+ *                         invalid.
  *   ZIG_H3_EVENT_LOG      u32 level, u32 length, the line (not NUL-terminated).
  *   ZIG_H3_EVENT_STOPPED  u32 0: a zig_h3_server_stop_async finished.
  *   ZIG_H3_EVENT_BODY_CHUNK  u64 response handle, u32 length, the bytes: a

@@ -232,3 +232,38 @@ describe("logging and qlog", () => {
     expect(lines).toEqual([]);
   });
 });
+
+describe("request timeout", () => {
+  test("a handler that never answers: 503 after requestTimeout, signal aborts with TimeoutError, state freed, counted", async () => {
+    let signal!: AbortSignal;
+    await using server = serve({
+      requestTimeout: 0.3,
+      routes: {
+        "/hang": (req) => {
+          signal = req.signal;
+          return new Promise<Response>(() => {});
+        },
+        "/poll": (req, srv) => {
+          srv.timeout(req, 0); // a long poll: no limit
+          return new Promise<Response>((r) => setTimeout(() => r(new Response("late but fine")), 600));
+        },
+      },
+    });
+    const t0 = performance.now();
+    const res = await h3fetch(new URL("/hang", server.url));
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe("Request timed out\n");
+    expect(performance.now() - t0).toBeGreaterThan(250);
+    for (let i = 0; i < 100 && !signal.aborted; i++) await Bun.sleep(10);
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as DOMException).name).toBe("TimeoutError");
+    expect(server.getStats().requestsTimedOut).toBe(1);
+    expect((server as unknown as { pendingExchanges: number }).pendingExchanges).toBe(0);
+    const poll = await h3fetch(new URL("/poll", server.url));
+    expect(await poll.text()).toBe("late but fine");
+  });
+
+  test("requestTimeout is validated", () => {
+    expect(() => serve({ requestTimeout: -1, fetch: () => new Response("") })).toThrow(RangeError);
+  });
+});
