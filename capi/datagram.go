@@ -45,7 +45,7 @@ func lookupConn(h *C.zig_h3_server, conn unsafe.Pointer) (*server, *core.Conn, C
 		return nil, nil, badHandle("server")
 	}
 	c, ok := core.LookupConn(uint64(uintptr(conn)))
-	if !ok {
+	if !ok || c.Server() != s.core {
 		return nil, nil, badHandle("connection")
 	}
 	return s, c, C.ZIG_H3_OK

@@ -222,6 +222,9 @@ func (r cRoute) ServeRequest(req *core.Request, res *core.Response) {
 	creq := newCRequest(req)
 	defer C.free(unsafe.Pointer(creq))
 	C.zig_h3_call_request_cb(r.cb, r.user, creq, (*C.zig_h3_response)(handlePointer(uintptr(res.ID))))
+	if r.dgram != nil {
+		res.FlushHead() // the datagram flow starts with the head
+	}
 }
 
 // newCRequest copies req into a single C allocation: the struct, then the

@@ -26,7 +26,11 @@ type Conn struct {
 	// ALPN is the negotiated application protocol: "h3" or one of Config.QuicAlpn.
 	ALPN string
 	qc   *quic.Conn
+	srv  *Server
 }
+
+// Server returns the server the connection belongs to.
+func (c *Conn) Server() *Server { return c.srv }
 
 var openConns sync.Map // uint64 handle -> *Conn, across all servers
 
@@ -56,7 +60,7 @@ func (s *Server) acceptLoop() {
 			continue
 		}
 		id, _ := qc.Context().Value(connIDKey{}).([]byte)
-		c := &Conn{ID: id, RemoteAddr: remoteAddrString(qc.RemoteAddr()), ALPN: qc.ConnectionState().TLS.NegotiatedProtocol, qc: qc}
+		c := &Conn{ID: id, RemoteAddr: remoteAddrString(qc.RemoteAddr()), ALPN: qc.ConnectionState().TLS.NegotiatedProtocol, qc: qc, srv: s}
 		if len(id) == 8 {
 			c.Handle = ConnHandleBase + binary.BigEndian.Uint64(id)
 		}

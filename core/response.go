@@ -270,6 +270,18 @@ func (r *Response) SendFile(status int, fields []HeaderField, path string) error
 	return nil
 }
 
+// FlushHead fixes status and headers and sends them now, before any body
+// (HTTP/3 datagram flows start with the head).
+func (r *Response) FlushHead() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished || r.ended || r.bodyStarted {
+		return
+	}
+	r.bodyStarted = true
+	r.signal()
+}
+
 // Done is closed when the response is finished (sent or aborted).
 func (r *Response) Done() <-chan struct{} { return r.done }
 

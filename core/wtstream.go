@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/quic-go/webtransport-go"
 )
+
+// streamLinger is how long a finished stream's handle stays valid.
+const streamLinger = 5 * time.Second
 
 // Stream is one WebTransport stream of a session: readable (incoming data
 // delivered as events, paced by AckData), writable (Write never blocks;
@@ -93,7 +97,8 @@ func (st *Stream) start() {
 		for i := 0; i < parts; i++ {
 			<-done
 		}
-		st.forget()
+		// Keep the handle a while: the consumer may still acknowledge data.
+		time.AfterFunc(streamLinger, st.forget)
 	}()
 }
 

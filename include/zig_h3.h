@@ -376,7 +376,9 @@ int zig_h3_response_end(zig_h3_response *resp, const uint8_t *data, size_t len);
 /** Sends an HTTP/3 datagram (copied) on the request stream of a route with
  *  a datagram_cb. The flow exists once the response head is sent (and the
  *  peer enabled HTTP/3 datagrams) and lasts until the response ends: keep
- *  the response open (defer_end) while datagrams flow. Such routes stream
+ *  the response open (defer_end) while datagrams flow; on such a route the
+ *  head is sent when the request callback returns (set status and headers
+ *  before). Such routes stream
  *  their request body (req->body is NULL) and send no trailers. Errors:
  *  BAD_HANDLE, INVALID_ARG, STATE (no flow yet, or not a datagram route),
  *  TOO_LARGE, CLOSED. */
@@ -468,7 +470,9 @@ int64_t zig_h3_wt_open_stream(zig_h3_wt_session *session, uint8_t bidi);
  *  for this stream handle), or BAD_HANDLE, STATE (receive-only), CLOSED. */
 int64_t zig_h3_wt_stream_write(uint64_t stream, const uint8_t *data, size_t len, uint8_t fin);
 /** Acknowledges n bytes delivered as ZIG_H3_EVENT_STREAM_DATA (at most
- *  262144 unacknowledged bytes are delivered per stream). */
+ *  262144 unacknowledged bytes are delivered per stream). Stream handles
+ *  stay valid for 5 s after both sides are done, so late acknowledgements
+ *  still succeed. */
 int zig_h3_wt_stream_ack(uint64_t stream, size_t n);
 /** Abandons both sides of a stream with an application error code. */
 int zig_h3_wt_stream_reset(uint64_t stream, uint32_t code);
@@ -520,7 +524,12 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
  *                         unidirectional from the peer (0).
  *   ZIG_H3_EVENT_STREAM_DATA  u64 stream, u32 length, the bytes (ack them).
  *   ZIG_H3_EVENT_STREAM_END  u64 stream, u32 reset (0: FIN), u32 code.
+ *   ZIG_H3_EVENT_SESSION_READY  u64 session: accepted and established;
+ *                         streams can be opened from now on.
  *   ZIG_H3_EVENT_SESSION_CLOSED  u64 session, u32 code, u32 length, reason.
+ *                         Also sent (code 0) for a session that was rejected
+ *                         or never established, so that every SESSION ends
+ *                         with one SESSION_CLOSED; the handle dies with it.
  *   ZIG_H3_EVENT_QUIC_DATAGRAM  u64 connection handle (conn_ptr), u32
  *                         remote address length, u32 length, the remote
  *                         address, the connection id in hex (16 chars),
@@ -544,6 +553,7 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
 #define ZIG_H3_EVENT_SESSION_CLOSED 13
 #define ZIG_H3_EVENT_QUIC_DATAGRAM 14
 #define ZIG_H3_EVENT_H3_DATAGRAM 15
+#define ZIG_H3_EVENT_SESSION_READY 16
 
 /** Returns the event fd (>= 0), creating the queue on first call; log lines
  *  go to the queue from then on unless zig_h3_server_set_log set a callback.

@@ -29,7 +29,7 @@ _Static_assert(offsetof(zig_h3_request, body) == 88, "body");
 _Static_assert(offsetof(zig_h3_request, body_len) == 96, "body_len");
 _Static_assert(sizeof(struct zig_h3_server_stats) == 32, "zig_h3_server_stats size");
 
-/* Any callbacks for the not-supported hooks (never called). */
+/* Callbacks for the datagram hooks of the main server (never called). */
 static void dgram_cb(void *u, const zig_h3_request *r, zig_h3_response *s, const uint8_t *d, size_t n) {
     (void)u, (void)r, (void)s, (void)d, (void)n;
 }
@@ -59,6 +59,9 @@ static void check_bad_server(zig_h3_server *s, const char *what) {
     CHECK_RC(h3.server_set_connection_close_cb(s, NULL, NULL), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_set_quic_datagram_cb(s, quic_dgram_cb, NULL), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_send_quic_datagram(s, NULL, buf, 1), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_max_datagram_size(s, NULL), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_queue_quic_datagrams(s), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_set_options(s, "{}", 2), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_set_log(s, on_log, NULL), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_set_log(s, NULL, NULL), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.server_stats(s, &st), ZIG_H3_ERR_BAD_HANDLE);
@@ -80,6 +83,7 @@ static void check_bad_response(zig_h3_response *r, const char *what) {
     CHECK_RC(h3.response_end(r, data, 4), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_end(r, NULL, 0), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_send_h3_datagram(r, data, 4), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.response_max_datagram_size(r), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_send_trailers(r, &hd, 1), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_defer_end(r), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_set_auto_end(r, 0), ZIG_H3_ERR_BAD_HANDLE);
@@ -93,19 +97,40 @@ static void check_bad_response(zig_h3_response *r, const char *what) {
     CHECK_RC(h3.response_discard_body(r), ZIG_H3_ERR_BAD_HANDLE);
 }
 
-static void check_wt(void) {
-    zig_h3_wt_session *bogus = (zig_h3_wt_session *)(uintptr_t)0x1234;
+/* WebTransport with NULL (INVALID_ARG) and unknown session and stream
+ * handles (BAD_HANDLE). Session handles start at 1 << 52, stream handles at
+ * (1 << 52) + (1 << 51). */
+static void check_wt_handles(zig_h3_wt_session *bogus, const char *what) {
     const uint8_t *d = (const uint8_t *)"x";
-    CHECK_RC(h3.wt_accept(NULL), ZIG_H3_ERR_INVALID_ARG);
-    CHECK_RC(h3.wt_reject(NULL, 400), ZIG_H3_ERR_INVALID_ARG);
-    CHECK_RC(h3.wt_close(NULL, 0, d, 1), ZIG_H3_ERR_INVALID_ARG);
-    CHECK_RC(h3.wt_send_datagram(NULL, d, 1), ZIG_H3_ERR_INVALID_ARG);
-    CHECK_RC(h3.wt_release(NULL), ZIG_H3_ERR_INVALID_ARG);
-    CHECK_RC(h3.wt_accept(bogus), ZIG_H3_ERR_NOT_SUPPORTED);
-    CHECK_RC(h3.wt_reject(bogus, 400), ZIG_H3_ERR_NOT_SUPPORTED);
-    CHECK_RC(h3.wt_close(bogus, 0, d, 1), ZIG_H3_ERR_NOT_SUPPORTED);
-    CHECK_RC(h3.wt_send_datagram(bogus, d, 1), ZIG_H3_ERR_NOT_SUPPORTED);
-    CHECK_RC(h3.wt_release(bogus), ZIG_H3_ERR_NOT_SUPPORTED);
+    printf("bad session handle: %s\n", what);
+    int want = bogus ? ZIG_H3_ERR_BAD_HANDLE : ZIG_H3_ERR_INVALID_ARG;
+    CHECK_RC(h3.wt_accept(bogus), want);
+    CHECK_RC(h3.wt_reject(bogus, 400), want);
+    CHECK_RC(h3.wt_close(bogus, 0, d, 1), want);
+    CHECK_RC(h3.wt_close(bogus, 0, NULL, 0), want);
+    CHECK_RC(h3.wt_send_datagram(bogus, d, 1), want);
+    CHECK_RC(h3.wt_max_datagram_size(bogus), want);
+    CHECK_RC(h3.wt_release(bogus), want);
+    CHECK_RC(h3.wt_open_stream(bogus, 1), want);
+    CHECK_RC(h3.wt_open_stream(bogus, 0), want);
+}
+
+static void check_stream_handle(uint64_t st) {
+    CHECK_RC(h3.wt_stream_write(st, (const uint8_t *)"x", 1, 0), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.wt_stream_write(st, NULL, 0, 1), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.wt_stream_ack(st, 1), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.wt_stream_reset(st, 1), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.wt_stream_stop_reading(st, 1), ZIG_H3_ERR_BAD_HANDLE);
+}
+
+static void check_wt(void) {
+    check_wt_handles(NULL, "NULL");
+    check_wt_handles((zig_h3_wt_session *)(uintptr_t)0x1234, "0x1234");
+    check_wt_handles((zig_h3_wt_session *)(uintptr_t)((1ULL << 52) + 999999), "unissued session id");
+    check_stream_handle(0);
+    check_stream_handle(0x1234);
+    check_stream_handle((1ULL << 52) + (1ULL << 51) + 999999);
+    check_stream_handle(UINT64_MAX);
 }
 
 #define FIRST_RESPONSE ((zig_h3_response *)(uintptr_t)0x4000000000001ULL) /* the first response id */
@@ -179,7 +204,9 @@ void check_setup_errors(zig_h3_server *s) {
     CHECK_RC(h3.server_route(s, "GET", "no-slash", cb_any, NULL, NULL, NULL), ZIG_H3_ERR_INVALID_ARG);
     CHECK_RC(h3.server_route(s, "GET", "/a/*/b", cb_any, NULL, NULL, NULL), ZIG_H3_ERR_INVALID_ARG);
     CHECK_RC(h3.server_route(s, "GET", "/hello/:name", cb_any, NULL, NULL, NULL), ZIG_H3_ERR_INVALID_ARG); /* duplicate */
-    CHECK_RC(h3.server_route(s, "GET", "/dg", cb_any, dgram_cb, NULL, NULL), ZIG_H3_ERR_NOT_SUPPORTED);
+    /* Datagram routes are taken even without enable_dgram (no flow then). */
+    CHECK_RC(h3.server_route(s, "POST", "/dg", cb_any, dgram_cb, NULL, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_route(s, "POST", "/dg", cb_any, dgram_cb, NULL, NULL), ZIG_H3_ERR_INVALID_ARG);
     CHECK_RC(h3.server_route_streaming(s, NULL, "/up2", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
              ZIG_H3_ERR_INVALID_ARG);
     CHECK_RC(h3.server_route_streaming(s, "POST", NULL, cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
@@ -197,14 +224,26 @@ void check_setup_errors(zig_h3_server *s) {
     CHECK_RC(h3.server_route_streaming(s, "GET", "/hello/:name", cb_any, on_body_chunk, NULL, NULL, NULL, NULL),
              ZIG_H3_ERR_INVALID_ARG); /* duplicate of a plain route */
     CHECK_RC(h3.server_route_streaming(s, "POST", "/up2", cb_any, on_body_chunk, NULL, dgram_cb, NULL, NULL),
-             ZIG_H3_ERR_NOT_SUPPORTED);
+             ZIG_H3_OK);
     /* NULL removes a close callback; main sets the real ones afterwards. */
     CHECK_RC(h3.server_set_stream_close_cb(s, on_stream_close, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_set_stream_close_cb(s, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_set_connection_close_cb(s, on_connection_close, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_set_connection_close_cb(s, NULL, NULL), ZIG_H3_OK);
-    CHECK_RC(h3.server_set_quic_datagram_cb(s, quic_dgram_cb, NULL), ZIG_H3_ERR_NOT_SUPPORTED);
-    CHECK_RC(h3.server_send_quic_datagram(s, NULL, (const uint8_t *)"x", 1), ZIG_H3_ERR_NOT_SUPPORTED);
+    /* Set and removed again: with a QUIC datagram callback the main server
+     * would serve HTTP/3 through its own stream loops. */
+    CHECK_RC(h3.server_set_quic_datagram_cb(s, quic_dgram_cb, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_set_quic_datagram_cb(s, NULL, NULL), ZIG_H3_OK);
+    /* conn_ptr handles are numbers like the others: NULL is an unknown one. */
+    CHECK_RC(h3.server_send_quic_datagram(s, NULL, (const uint8_t *)"x", 1), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_send_quic_datagram(s, (void *)(uintptr_t)0x1234, NULL, 0), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_max_datagram_size(s, NULL), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_max_datagram_size(s, (void *)(uintptr_t)0x1234), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_set_options(s, NULL, 2), ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_set_options(s, "{", 1), ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_set_options(s, "{\"quicAlpn\":[\"h3\"]}", 19), ZIG_H3_ERR_CONFIG);
+    CHECK_RC(h3.server_set_options(s, "{\"quicAlpn\":[\"\"]}", 17), ZIG_H3_ERR_CONFIG);
+    CHECK_RC(h3.server_set_options(s, "{\"enableDatagrams\":false}", 25), ZIG_H3_OK);
     CHECK_RC(h3.server_certificate_hash(s, NULL), ZIG_H3_ERR_INVALID_ARG);
     CHECK_RC(h3.server_certificate_hash(s, hash), 1); /* development certificate */
     CHECK(memcmp(hash, zero, 32) != 0, "certificate hash is all zero");
@@ -252,7 +291,8 @@ void cb_rules(void *user, const zig_h3_request *req, zig_h3_response *resp) {
     EXPECT(h3.response_respond(resp, 99, NULL, 0, NULL, 0, 1), ZIG_H3_ERR_INVALID_ARG);
     EXPECT(h3.response_respond(resp, 200, u, 3, NULL, 0, 1), ZIG_H3_ERR_INVALID_ARG); /* no NULs */
     EXPECT(h3.response_respond(resp, 200, NULL, 4, NULL, 0, 1), ZIG_H3_ERR_INVALID_ARG);
-    EXPECT(h3.response_send_h3_datagram(resp, u, 1), ZIG_H3_ERR_NOT_SUPPORTED);
+    EXPECT(h3.response_send_h3_datagram(resp, u, 1), ZIG_H3_ERR_STATE); /* not a datagram route */
+    EXPECT(h3.response_max_datagram_size(resp), 0);
     EXPECT(h3.response_should_auto_end(resp), 1);
     EXPECT(h3.response_set_auto_end(resp, 0), ZIG_H3_OK);
     EXPECT(h3.response_should_auto_end(resp), 0);

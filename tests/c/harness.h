@@ -36,15 +36,19 @@
     X(wt_accept) X(wt_reject) X(wt_close) X(wt_send_datagram) X(wt_release)              \
     X(server_event_fd) X(server_drain) X(server_event_size) X(server_set_event_routes)   \
     X(response_respond) X(response_send) X(response_send_file) X(response_ack_body)      \
-    X(response_discard_body)
+    X(response_discard_body) X(server_set_options) X(server_queue_quic_datagrams)        \
+    X(server_max_datagram_size) X(response_max_datagram_size) X(wt_max_datagram_size)    \
+    X(wt_open_stream) X(wt_stream_write) X(wt_stream_ack) X(wt_stream_reset)             \
+    X(wt_stream_stop_reading)
 
 #define FIELD(name) __typeof__(&zig_h3_##name) name;
 struct zig_h3_functions { ZIG_H3_FUNCTIONS(FIELD) };
 extern struct zig_h3_functions h3;
 
 /* Loads the library (argv[1], else $ZIG_H3_LIB, else build/libzigh3.so) and
- * finds the client ($H3CLIENT, else build/h3client); starts the 60 s
- * watchdog. Returns 0, or prints why and returns 1. */
+ * finds the clients ($H3CLIENT, else build/h3client; $DGCLIENT, else
+ * build/dgclient); starts the 90 s watchdog. Returns 0, or prints why and
+ * returns 1. */
 int harness_init(int argc, char **argv);
 
 /* ---- Checks ------------------------------------------------------------------ */
@@ -81,6 +85,7 @@ void sleep_ms(int ms);
 /* ---- Running the Go client --------------------------------------------------- */
 
 extern const char *client_path;
+extern const char *dgclient_path;
 extern int port; /* of the main server */
 extern int requests_made;
 
@@ -94,6 +99,13 @@ char *read_all(FILE *f, size_t *len);
 void free_result(client_result *r);
 /* Runs the client with the given arguments (a shell fragment) for count requests. */
 client_result client(int count, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Runs dgclient (tests/dgclient) with the given arguments (a shell fragment);
+ * it prints one JSON object. */
+client_result dgclient(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The integer after the nth (from 0) "key": in json, or -999999 if none. */
+long json_int(const char *json, const char *key, int nth);
+/* Copies the string after the first "key": in json to out ("" if none). */
+void json_str(const char *json, const char *key, char *out, size_t cap);
 int status_of(const char *out);
 /* The body (and trailer lines) after the blank line ending the head. */
 const char *body_of(const char *out);
@@ -150,5 +162,11 @@ void check_close_callbacks(zig_h3_server *s);
 void send_register(zig_h3_server *s);
 void check_send(void);
 void check_send_file(void);
+
+/* ---- datagram_test.c: QUIC and HTTP/3 datagrams, WebTransport (dgclient) ----- */
+
+void check_quic_datagrams(void);
+void check_h3_datagrams(void);
+void check_webtransport(void);
 
 #endif

@@ -4,17 +4,20 @@
  *
  * Loads the library with dlopen (argv[1], else $ZIG_H3_LIB, else
  * build/libzigh3.so), runs a server with C callbacks and drives it with the
- * Go HTTP/3 client ($H3CLIENT, else build/h3client; see tests/h3client). Run
- * it from the repository root (tests/c/run.sh builds and runs it).
+ * Go HTTP/3 client ($H3CLIENT, else build/h3client; see tests/h3client);
+ * datagram and WebTransport servers with the Go client $DGCLIENT (else
+ * build/dgclient; see tests/dgclient). Run it from the repository root
+ * (tests/c/run.sh builds and runs it).
  *
  *   harness.c         dlopen, CHECK counters, the h3client runner, helpers
  *   abi_test.c        struct layouts, bad handles, misuse and error codes
  *   routes_test.c     buffered routes, deferred ends, stats, stop and free
  *   streaming_test.c  streaming routes, stream and connection close
  *   send_test.c       zig_h3_response_send, zig_h3_response_send_file
+ *   datagram_test.c   QUIC and HTTP/3 datagrams, WebTransport, event queue
  *
  * Prints "PASS <n> checks" and exits 0, or prints each failing check and
- * exits 1. alarm(60) bounds the whole run.
+ * exits 1. alarm(90) bounds the whole run.
  */
 #include "harness.h"
 
@@ -64,6 +67,9 @@ int main(int argc, char **argv) {
     check_all_bad_handles(); /* the first response id has been issued and finished by now */
     check_force_stop();
     check_graceful_inflight();
+    check_quic_datagrams();
+    check_h3_datagrams();
+    check_webtransport();
 
 done:
     if (failures) {
