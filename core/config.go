@@ -2,11 +2,11 @@ package core
 
 import (
 	"crypto/tls"
-	"time"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"time"
 )
 
 // DefaultMaxRequestBodySize is the buffered request body limit used when

@@ -2,11 +2,11 @@ package core
 
 import (
 	"fmt"
-	"time"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Response is the answer to one request. Its methods may be called from any
