@@ -41,6 +41,10 @@ export function checkOptions(options: H3ServeOptions): void {
     throw new RangeError(`logLevel: expected "warn", "info", "debug" or 0-255, got ${JSON.stringify(logLevel)}`);
   }
   if (options.onLog !== undefined && typeof options.onLog !== "function") throw new TypeError("onLog: expected a function");
+  for (const field of ["maxConnections", "maxStreamsPerConnection", "maxHeaderBytes"] as const) {
+    const v = options[field];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new RangeError(`${field}: expected a positive integer, got ${v}`);
+  }
   const rt = options.requestTimeout;
   if (rt !== undefined && (typeof rt !== "number" || !Number.isFinite(rt) || rt < 0 || rt > 4_000_000)) {
     throw new RangeError(`requestTimeout: expected seconds >= 0, got ${rt}`);
@@ -105,6 +109,9 @@ export function nativeOptions(options: H3ServeOptions, features: { datagrams: bo
   }
   if (options.maxRequestBodySize !== undefined) out.maxRequestBodySize = options.maxRequestBodySize;
   if (options.requestTimeout !== undefined) out.requestTimeoutMs = Math.round(options.requestTimeout * 1000);
+  if (options.maxConnections !== undefined) out.maxConnections = options.maxConnections;
+  if (options.maxStreamsPerConnection !== undefined) out.maxStreamsPerConnection = options.maxStreamsPerConnection;
+  if (options.maxHeaderBytes !== undefined) out.maxHeaderBytes = options.maxHeaderBytes;
   return JSON.stringify(out);
 }
 

@@ -151,6 +151,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       requestsRejected: n(5),
       eventsDropped: n(6),
       requestsTimedOut: n(11),
+      connectionsRefused: n(12),
       datagramsReceived: n(7),
       datagramsSent: n(8),
       datagramsDropped: n(9) + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),

@@ -154,6 +154,12 @@ export interface H3ServeOptions {
    * See also `server.timeout(req, seconds)`.
    */
   requestTimeout?: number;
+  /** Most connections open at once (default 10000); more are refused at the handshake. */
+  maxConnections?: number;
+  /** Most concurrent request streams per connection (default 100); QUIC flow control makes clients wait for more. */
+  maxStreamsPerConnection?: number;
+  /** Limit of the request header section in bytes (default 1 MiB); over it the client gets 431. */
+  maxHeaderBytes?: number;
   /** Limit for buffered request bodies in bytes (default 1 MiB); over it the client gets 413 and no handler runs. */
   maxRequestBodySize?: number;
   /** `"warn"` (0, the default), `"info"` (1) or `"debug"` (2). */
@@ -205,6 +211,8 @@ export interface ServerStats {
   eventsDropped: number;
   /** Requests answered 503 by the request timeout. */
   requestsTimedOut: number;
+  /** Handshakes refused because `maxConnections` connections were open. */
+  connectionsRefused: number;
   /** Datagrams received and sent (QUIC, HTTP/3 and WebTransport). */
   datagramsReceived: number;
   datagramsSent: number;

@@ -9,9 +9,16 @@ import (
 	"time"
 )
 
-// DefaultMaxRequestBodySize is the buffered request body limit used when
-// Config.MaxRequestBodySize is zero.
-const DefaultMaxRequestBodySize = 1 << 20
+// Defaults of the Config limits.
+const (
+	// DefaultMaxRequestBodySize is the buffered request body limit.
+	DefaultMaxRequestBodySize = 1 << 20
+	// DefaultMaxConnections is the most connections open at once.
+	DefaultMaxConnections = 10000
+	// DefaultMaxStreamsPerConnection is quic-go's default of concurrent
+	// bidirectional streams per connection.
+	DefaultMaxStreamsPerConnection = 100
+)
 
 // Log levels, as in the C header: 0 warn, 1 info, 2 and above debug.
 const (
@@ -50,6 +57,13 @@ type Config struct {
 	// MaxHeaderBytes limits the request header section (431 over it). Zero
 	// means quic-go's default of 1 MiB.
 	MaxHeaderBytes int
+	// MaxConnections limits open connections; more are refused at the
+	// handshake (CONNECTION_REFUSED). Zero means DefaultMaxConnections.
+	MaxConnections int
+	// MaxStreamsPerConnection limits concurrent request streams a client may
+	// open on one connection (QUIC flow control makes it wait for more).
+	// Zero means DefaultMaxStreamsPerConnection.
+	MaxStreamsPerConnection int
 	// RequestTimeout bounds how long a handler may take to start its
 	// response (0: DefaultRequestTimeout, negative: none); see
 	// Response.SetTimeout.
@@ -78,6 +92,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxHeaderBytes < 0 {
 		return configError("maxHeaderBytes must not be negative")
+	}
+	if c.MaxConnections < 0 || c.MaxStreamsPerConnection < 0 || c.MaxStreamsPerConnection > 1<<16 {
+		return configError("maxConnections and maxStreamsPerConnection must be positive (streams at most 65536)")
 	}
 	for _, p := range c.QuicAlpn {
 		if p == "" || p == "h3" || len(p) > 255 {
@@ -119,6 +136,20 @@ func (c *Config) certificate() (cert tls.Certificate, dev bool, err error) {
 	return cert, false, nil
 }
 
+func (c *Config) maxConnections() int64 {
+	if c.MaxConnections == 0 {
+		return DefaultMaxConnections
+	}
+	return int64(c.MaxConnections)
+}
+
+func (c *Config) maxStreams() int64 {
+	if c.MaxStreamsPerConnection == 0 {
+		return DefaultMaxStreamsPerConnection
+	}
+	return int64(c.MaxStreamsPerConnection)
+}
+
 func (c *Config) maxBody() int64 {
 	if c.MaxRequestBodySize == 0 {
 		return DefaultMaxRequestBodySize
@@ -143,4 +174,7 @@ type Options struct {
 	EnableWebTransport  *bool    `json:"enableWebTransport"`
 	// RequestTimeoutMs sets Config.RequestTimeout (0: none).
 	RequestTimeoutMs *int64 `json:"requestTimeoutMs"`
+	// MaxConnections and MaxStreamsPerConnection set the Config limits.
+	MaxConnections          *int `json:"maxConnections"`
+	MaxStreamsPerConnection *int `json:"maxStreamsPerConnection"`
 }

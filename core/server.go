@@ -90,13 +90,14 @@ type Server struct {
 
 	nextConn atomic.Uint64
 
-	connectionsTotal  atomic.Uint64
-	connectionsActive atomic.Int64
-	requestsTotal     atomic.Uint64
-	requestsActive    atomic.Int64
-	requestsRejected  atomic.Uint64
-	requestsTimedOut  atomic.Uint64
-	idle              chan struct{} // closed when requestsActive drops to 0 while stopping
+	connectionsTotal   atomic.Uint64
+	connectionsActive  atomic.Int64
+	requestsTotal      atomic.Uint64
+	requestsActive     atomic.Int64
+	requestsRejected   atomic.Uint64
+	requestsTimedOut   atomic.Uint64
+	connectionsRefused atomic.Uint64
+	idle               chan struct{} // closed when requestsActive drops to 0 while stopping
 }
 
 // NewServer validates cfg and loads (or makes) the certificate.
@@ -250,6 +251,7 @@ func (s *Server) Start() error {
 	quicConf := &quic.Config{
 		EnableDatagrams:                  s.cfg.EnableDatagrams || s.cfg.EnableWebTransport || len(s.cfg.QuicAlpn) > 0,
 		EnableStreamResetPartialDelivery: s.cfg.EnableWebTransport,
+		MaxIncomingStreams:               s.cfg.maxStreams(),
 		Tracer:                           qlogTracer(s.cfg.QlogDir, s.logf),
 	}
 	s.transport = &quic.Transport{Conn: udp, ConnContext: s.connContext}
@@ -276,6 +278,10 @@ func (s *Server) connContext(ctx context.Context, _ *quic.ClientInfo) (context.C
 	s.mu.Unlock()
 	if !running {
 		return nil, errors.New("server is stopping")
+	}
+	if s.connectionsActive.Load() >= s.cfg.maxConnections() {
+		s.connectionsRefused.Add(1)
+		return nil, errors.New("too many connections")
 	}
 	var id [8]byte
 	binary.BigEndian.PutUint64(id[:], s.nextConn.Add(1))
@@ -456,6 +462,8 @@ type Stats struct {
 	SessionsActive uint64
 	// RequestsTimedOut counts requests answered 503 by the request timeout.
 	RequestsTimedOut uint64
+	// ConnectionsRefused counts handshakes refused by MaxConnections.
+	ConnectionsRefused uint64
 	// UptimeMs is the time since Start (frozen at Stop); 0 before Start.
 	UptimeMs int64
 }
@@ -463,16 +471,17 @@ type Stats struct {
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	st := Stats{
-		ConnectionsTotal:  s.connectionsTotal.Load(),
-		ConnectionsActive: uint64(max(0, s.connectionsActive.Load())),
-		RequestsTotal:     s.requestsTotal.Load(),
-		RequestsActive:    uint64(max(0, s.requestsActive.Load())),
-		RequestsRejected:  s.requestsRejected.Load(),
-		DatagramsReceived: s.datagramsReceived.Load(),
-		DatagramsSent:     s.datagramsSent.Load(),
-		DatagramsDropped:  s.datagramsDropped.Load(),
-		SessionsActive:    uint64(max(0, s.sessionsActive.Load())),
-		RequestsTimedOut:  s.requestsTimedOut.Load(),
+		ConnectionsTotal:   s.connectionsTotal.Load(),
+		ConnectionsActive:  uint64(max(0, s.connectionsActive.Load())),
+		RequestsTotal:      s.requestsTotal.Load(),
+		RequestsActive:     uint64(max(0, s.requestsActive.Load())),
+		RequestsRejected:   s.requestsRejected.Load(),
+		DatagramsReceived:  s.datagramsReceived.Load(),
+		DatagramsSent:      s.datagramsSent.Load(),
+		DatagramsDropped:   s.datagramsDropped.Load(),
+		SessionsActive:     uint64(max(0, s.sessionsActive.Load())),
+		RequestsTimedOut:   s.requestsTimedOut.Load(),
+		ConnectionsRefused: s.connectionsRefused.Load(),
 	}
 	if q := s.events.Load(); q != nil {
 		st.EventsDropped = q.Dropped()
@@ -560,6 +569,12 @@ func (s *Server) SetOptions(spec []byte) error {
 	}
 	if o.EnableWebTransport != nil {
 		cfg.EnableWebTransport = *o.EnableWebTransport
+	}
+	if o.MaxConnections != nil {
+		cfg.MaxConnections = *o.MaxConnections
+	}
+	if o.MaxStreamsPerConnection != nil {
+		cfg.MaxStreamsPerConnection = *o.MaxStreamsPerConnection
 	}
 	if o.RequestTimeoutMs != nil {
 		cfg.RequestTimeout = time.Duration(*o.RequestTimeoutMs) * time.Millisecond

@@ -191,7 +191,9 @@ enum {
     ZIG_H3_COUNTER_SESSIONS_ACTIVE = 10,
     /** Requests answered 503 by the request timeout. */
     ZIG_H3_COUNTER_REQUESTS_TIMED_OUT = 11,
-    ZIG_H3_COUNTER_COUNT = 12
+    /** Handshakes refused because maxConnections connections were open. */
+    ZIG_H3_COUNTER_CONNECTIONS_REFUSED = 12,
+    ZIG_H3_COUNTER_COUNT = 13
 };
 
 /* The library's own bindings (capi/) define ZIG_H3_NO_PROTOTYPES: cgo
@@ -264,7 +266,10 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  request may go without its response head being sent and without request
  *  body bytes arriving; then the client gets 503 "Request timed out" and
  *  the response handle dies; default 60000, 0: no limit; see
- *  zig_h3_response_set_timeout). Errors: BAD_HANDLE,
+ *  zig_h3_response_set_timeout), "maxConnections" (open connections;
+ *  more are refused at the handshake; default 10000),
+ *  "maxStreamsPerConnection" (concurrent request streams per connection;
+ *  default 100). Errors: BAD_HANDLE,
  *  INVALID_ARG (NULL, bad JSON),
  *  CONFIG (bad certificate or value), STATE (started). */
 int zig_h3_server_set_options(zig_h3_server *server, const char *spec, size_t len);
