@@ -6,7 +6,7 @@ BUN  := node_modules/.bin/bun
 LIB  := build/libzigh3.so
 GO_SOURCES := $(shell find core capi -name '*.go' -o -name '*.c' -o -name '*.h') include/zig_h3.h go.mod go.sum
 
-.PHONY: all lib deps run test test-go test-c test-bun typecheck stress-bun clean
+.PHONY: all lib deps run test test-go test-c test-bun test-soak typecheck stress stress-bun fuzz clean
 
 all: lib
 
@@ -31,7 +31,7 @@ build/dgclient: $(shell find tests/dgclient -name '*.go') go.mod go.sum
 run: deps $(LIB)
 	$(BUN) run examples/app.ts
 
-test: deps $(LIB) build/h3client build/dgclient typecheck test-go test-c test-bun
+test: deps $(LIB) build/h3client build/dgclient typecheck test-go test-c test-bun test-soak
 
 test-go:
 	$(GO) vet ./...
@@ -43,6 +43,25 @@ test-c: $(LIB) build/h3client build/dgclient
 test-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
 	$(BUN) test --timeout 30000 tests/
 
+# The soak's fast variant (SOAK_SECONDS, default 30 here; 600 in make stress).
+test-soak: $(LIB) build/h3client build/dgclient node_modules/.installed
+	$(BUN) run tests/soak/soak.ts --seconds $(or $(SOAK_SECONDS),30)
+
+# Reliability: a long soak, the fuzz targets for a bounded time, the race
+# detector, the C misuse tests, and the Bun suite 100 times in a row.
+FUZZTIME ?= 30s
+stress: deps $(LIB) build/h3client build/dgclient
+	$(BUN) run tests/soak/soak.ts --seconds $(or $(SOAK_SECONDS),600) --json build/soak.json
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+	$(GO) test -race -count=1 ./...
+	tests/c/run.sh
+	tests/repeat.sh $(or $(N),100)
+
+fuzz:
+	for f in FuzzRouter FuzzHeaders FuzzEventEncoding; do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./core || exit 1; \
+	done
+
 typecheck: node_modules/.installed
 	$(BUN) x tsc --noEmit -p .
 
@@ -52,3 +71,14 @@ stress-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
 
 clean:
 	rm -rf build
+
+# Benchmarks (issue 5): builds the load generator and the benchmark servers, runs
+# every scenario against every server and writes bench/results/*.json,
+# docs/BENCHMARKS.md and bench/benchmarks.svg (under 10 minutes). Flags for
+# bench/runner go in BENCH_ARGS, e.g. make bench BENCH_ARGS=-quick (1 minute).
+.PHONY: bench
+bench: deps $(LIB)
+	mkdir -p build/bench
+	$(GO) build -o build/bench/ ./bench/loadgen ./bench/runner ./bench/servers/go-core
+	$(CC) -O2 -Wall -Wextra -o build/bench/c-server bench/servers/c-server.c -ldl -lpthread
+	build/bench/runner $(BENCH_ARGS)

@@ -53,7 +53,7 @@ export const EventType = {
 } as const;
 
 /** Number of counters `zig_h3_server_counters` fills. */
-export const COUNTER_COUNT = 13;
+export const COUNTER_COUNT = 14;
 
 const symbols = {
   zig_h3_version: { args: [], returns: "cstring" },

@@ -152,6 +152,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       eventsDropped: n(6),
       requestsTimedOut: n(11),
       connectionsRefused: n(12),
+      goroutines: n(13),
       datagramsReceived: n(7),
       datagramsSent: n(8),
       datagramsDropped: n(9) + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),

@@ -108,7 +108,7 @@ export type RouteValue = H3Handler | Response;
  *   "/users/:id": { GET: (req) => Response.json({ id: req.params.id }), DELETE: () => new Response(null, { status: 204 }) },
  * };
  */
-export type RoutesObject = Record<string, RouteValue | Partial<Record<string, RouteValue>>>;
+export type RoutesObject = { [pattern: `/${string}`]: RouteValue | Partial<Record<string, RouteValue>> };
 
 /** A certificate or key: PEM text, bytes, or a `Bun.file(path)`. */
 export type PemSource = string | Uint8Array | ArrayBuffer | BunFile;
@@ -213,6 +213,8 @@ export interface ServerStats {
   requestsTimedOut: number;
   /** Handshakes refused because `maxConnections` connections were open. */
   connectionsRefused: number;
+  /** Goroutines of the native library (all servers of the process), for leak checks. */
+  goroutines: number;
   /** Datagrams received and sent (QUIC, HTTP/3 and WebTransport). */
   datagramsReceived: number;
   datagramsSent: number;

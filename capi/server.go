@@ -172,7 +172,7 @@ func zig_h3_server_counters(h *C.zig_h3_server, out *C.uint64_t, n C.size_t) C.i
 	all := []uint64{st.ConnectionsTotal, st.ConnectionsActive, st.RequestsTotal, uint64(st.UptimeMs),
 		st.RequestsActive, st.RequestsRejected, st.EventsDropped,
 		st.DatagramsReceived, st.DatagramsSent, st.DatagramsDropped, st.SessionsActive, st.RequestsTimedOut,
-		st.ConnectionsRefused}
+		st.ConnectionsRefused, st.Goroutines}
 	k := len(all)
 	if uint64(n) < uint64(k) {
 		k = int(n)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -464,6 +465,9 @@ type Stats struct {
 	RequestsTimedOut uint64
 	// ConnectionsRefused counts handshakes refused by MaxConnections.
 	ConnectionsRefused uint64
+	// Goroutines is the number of goroutines in the process (all servers):
+	// for leak checks.
+	Goroutines uint64
 	// UptimeMs is the time since Start (frozen at Stop); 0 before Start.
 	UptimeMs int64
 }
@@ -482,6 +486,7 @@ func (s *Server) Stats() Stats {
 		SessionsActive:     uint64(max(0, s.sessionsActive.Load())),
 		RequestsTimedOut:   s.requestsTimedOut.Load(),
 		ConnectionsRefused: s.connectionsRefused.Load(),
+		Goroutines:         uint64(runtime.NumGoroutine()),
 	}
 	if q := s.events.Load(); q != nil {
 		st.EventsDropped = q.Dropped()

@@ -193,7 +193,9 @@ enum {
     ZIG_H3_COUNTER_REQUESTS_TIMED_OUT = 11,
     /** Handshakes refused because maxConnections connections were open. */
     ZIG_H3_COUNTER_CONNECTIONS_REFUSED = 12,
-    ZIG_H3_COUNTER_COUNT = 13
+    /** Goroutines in the library (all servers of the process): for leak checks. */
+    ZIG_H3_COUNTER_GOROUTINES = 13,
+    ZIG_H3_COUNTER_COUNT = 14
 };
 
 /* The library's own bindings (capi/) define ZIG_H3_NO_PROTOTYPES: cgo

@@ -103,7 +103,7 @@ describe("routing", () => {
     expect(await text(u("/new"))).toBe("503 handled boom");
     expect((await h3fetch(u("/gone"))).status).toBe(404);
     expect(server.getStats().connectionsTotal).toBe(1);
-    expect(() => server.reload({ routes: { "no-slash": () => new Response("") } })).toThrow(TypeError);
+    expect(() => server.reload({ routes: { "no-slash": () => new Response("") } as never })).toThrow(TypeError);
     expect(await text(u("/v"))).toBe("200 v2");
   });
 });
