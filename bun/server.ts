@@ -90,6 +90,7 @@ export class H3ServerImpl implements H3Server, EventSink {
   #quicDatagram: H3ServeOptions["quicDatagram"];
   #checkOrigin: ((origin: string | null, req: Request) => boolean) | undefined;
   #sessions = new Map<Handle, WTSession>();
+  #sessionDatagramsDropped = 0; // of sessions already closed
   #streams: StreamTable = new Map();
 
   constructor(options: H3ServeOptions) {
@@ -155,7 +156,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       goroutines: n(13),
       datagramsReceived: n(7),
       datagramsSent: n(8),
-      datagramsDropped: n(9) + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),
+      datagramsDropped: n(9) + this.#sessionDatagramsDropped + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),
       sessionsActive: n(10),
     };
   }
@@ -380,6 +381,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     const session = this.#sessions.get(id);
     if (session === undefined) return;
     this.#sessions.delete(id);
+    this.#sessionDatagramsDropped += session.datagramsDropped;
     session.onClosed(code, reason);
   }
 

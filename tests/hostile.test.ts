@@ -1,0 +1,71 @@
+/** Hostile input: floods, unread data, odd methods and paths. Memory stays bounded, drops are counted. */
+import { describe, expect, test } from "bun:test";
+import { dgclient, h3client, serve } from "./helpers";
+
+describe("hostile input", () => {
+  test("a datagram flood while JS is busy is dropped and counted, not buffered without bound", async () => {
+    const ALPN = "zig-h3-flood";
+    let handled = 0;
+    await using server = serve({
+      quicAlpn: [ALPN],
+      quicDatagram: () => {
+        handled++;
+        if (handled === 1) {
+          // Block the JS thread for a while: the native queue fills meanwhile.
+          const until = performance.now() + 1500;
+          while (performance.now() < until) {
+            /* busy */
+          }
+        }
+      },
+      fetch: () => new Response("ok"),
+    });
+    const before = process.memoryUsage().rss;
+    const r = await dgclient<{ sent: number }>(["quic-dgram", "-alpn", ALPN, "-n", "30000", "-burst", "-size", "1000", "-idle", "200ms", "-addr", `127.0.0.1:${server.port}`], 60_000);
+    expect(r.sent).toBe(30000);
+    for (let i = 0; i < 200 && server.getStats().datagramsReceived < 1; i++) await Bun.sleep(10);
+    const stats = server.getStats();
+    // Every datagram the server read was either handled or dropped and counted.
+    expect(stats.datagramsReceived).toBeGreaterThan(0);
+    expect(handled + stats.datagramsDropped).toBeGreaterThanOrEqual(stats.datagramsReceived - 100);
+    expect(stats.datagramsDropped).toBeGreaterThan(0); // the queue's bound was reached
+    expect((process.memoryUsage().rss - before) / 2 ** 20).toBeLessThan(128);
+    // Still serving.
+    expect((await h3client([server.url.href])).out).toStartWith("HTTP/3 200");
+  }, 90_000);
+
+  test("a WebTransport session whose datagrams and streams are never read stays bounded", async () => {
+    let session: { datagramsDropped: number } | undefined;
+    await using server = serve({
+      routes: [{ method: "CONNECT", pattern: "/wt", webtransport: (ctx) => void (session = ctx as never) }],
+    });
+    // The handler reads nothing: datagrams beyond its queue are dropped, stream data waits in flow control.
+    const r = await dgclient<{ status: number; datagrams: { sent: number } }>(
+      ["wt", "-url", `https://127.0.0.1:${server.port}/wt`, "-datagrams", "1000", "-burst", "-bidi", String(4 << 20), "-streams", "2", "-uni", "0", "-idle", "300ms", "-timeout", "5s"],
+      30_000,
+    );
+    expect(r.status).toBe(200);
+    expect(session).toBeDefined();
+    expect(session!.datagramsDropped).toBeGreaterThan(0);
+    expect(server.getStats().datagramsDropped).toBeGreaterThan(0);
+    void r;
+  }, 60_000);
+
+  test("odd methods and paths get clean answers", async () => {
+    await using server = serve({ routes: { "/known": { GET: () => new Response("known") } } });
+    const base = server.url.href.replace(/\/$/, "");
+    const cases: [string[], number][] = [
+      [["-X", "BREW", `${base}/known`], 405],
+      [[`${base}/known/../known`], 404], // dot segments are the client's to resolve
+      [[`${base}//known`], 404],
+      [[`${base}/%00`], 404],
+      [[`${base}/${"x".repeat(20000)}`], 404],
+      [["-X", "PATCH", `${base}/nothing`], 404],
+    ];
+    for (const [args, status] of cases) {
+      const r = await h3client(args);
+      expect(r.out.split("\n")[0]).toBe(`HTTP/3 ${status}`);
+    }
+    expect(server.getStats().requestsRejected).toBeGreaterThanOrEqual(4);
+  });
+});
