@@ -1,34 +1,37 @@
 /** Hostile input: floods, unread data, odd methods and paths. Memory stays bounded, drops are counted. */
 import { describe, expect, test } from "bun:test";
-import { dgclient, h3client, serve } from "./helpers";
+import { DGCLIENT, dgclient, h3client, serve } from "./helpers";
 
 describe("hostile input", () => {
   test("a datagram flood while JS is busy is dropped and counted, not buffered without bound", async () => {
     const ALPN = "zig-h3-flood";
+    const QUEUE = 16384; // core.DefaultQueueEvents
     let handled = 0;
+    let sent = 0;
+    const before = process.memoryUsage().rss;
     await using server = serve({
       quicAlpn: [ALPN],
       quicDatagram: () => {
         handled++;
         if (handled === 1) {
-          // Block the JS thread for a while: the native queue fills meanwhile.
-          const until = performance.now() + 1500;
-          while (performance.now() < until) {
-            /* busy */
-          }
+          // The JS thread is blocked for the whole flood (the client runs synchronously here):
+          // nothing drains the native queue meanwhile.
+          const flood = Bun.spawnSync([DGCLIENT, "quic-dgram", "-alpn", ALPN, "-n", "30000", "-burst", "-size", "1000", "-idle", "200ms", "-addr", `127.0.0.1:${server.port}`]);
+          sent = JSON.parse(flood.stdout.toString()).sent;
         }
       },
       fetch: () => new Response("ok"),
     });
-    const before = process.memoryUsage().rss;
-    const r = await dgclient<{ sent: number }>(["quic-dgram", "-alpn", ALPN, "-n", "30000", "-burst", "-size", "1000", "-idle", "200ms", "-addr", `127.0.0.1:${server.port}`], 60_000);
-    expect(r.sent).toBe(30000);
+    await dgclient(["quic-dgram", "-alpn", ALPN, "-n", "1", "-idle", "100ms", "-addr", `127.0.0.1:${server.port}`]);
+    for (let i = 0; i < 500 && sent === 0; i++) await Bun.sleep(10);
+    expect(sent).toBe(30000);
     for (let i = 0; i < 200 && server.getStats().datagramsReceived < 1; i++) await Bun.sleep(10);
     const stats = server.getStats();
     // Every datagram the server read was either handled or dropped and counted.
     expect(stats.datagramsReceived).toBeGreaterThan(0);
     expect(handled + stats.datagramsDropped).toBeGreaterThanOrEqual(stats.datagramsReceived - 100);
-    expect(stats.datagramsDropped).toBeGreaterThan(0); // the queue's bound was reached
+    // The bound was reached whenever more arrived than the queue holds (the kernel may drop some first).
+    if (stats.datagramsReceived > QUEUE + 100) expect(stats.datagramsDropped).toBeGreaterThan(0);
     expect((process.memoryUsage().rss - before) / 2 ** 20).toBeLessThan(128);
     // Still serving.
     expect((await h3client([server.url.href])).out).toStartWith("HTTP/3 200");
