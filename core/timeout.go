@@ -33,8 +33,8 @@ func (r *Response) SetTimeout(d time.Duration) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.finished || r.ended || r.bodyStarted {
-		return ErrClosed
+	if err := r.checkHead(); err != nil {
+		return err
 	}
 	if r.timer != nil {
 		r.timer.Stop()

@@ -357,7 +357,7 @@ int zig_h3_server_counters(zig_h3_server *server, uint64_t *out, size_t n);
 
 /** Restarts the response's request timeout with ms milliseconds from now
  *  (0: no limit for this response), e.g. for a long poll. Only before the
- *  head is sent. Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
+ *  head is sent. Errors: BAD_HANDLE, STATE (body started), CLOSED. */
 int zig_h3_response_set_timeout(zig_h3_response *resp, uint32_t ms);
 
 /** Sets the status (200-599, default 200; 1xx statuses are informational
@@ -412,7 +412,8 @@ int zig_h3_response_set_auto_end(zig_h3_response *resp, uint8_t auto_end);
 int zig_h3_response_should_auto_end(zig_h3_response *resp);
 
 /** Number of body bytes recorded but not yet handed to the QUIC stream
- *  (>= 0), or BAD_HANDLE. A writer can poll it to pace itself. */
+ *  (>= 0), or BAD_HANDLE, or CLOSED (finished, handle about to die). A
+ *  writer can poll it to pace itself. */
 int zig_h3_response_process_partial(zig_h3_response *resp);
 
 /** Appends body bytes (copied) and, with end != 0, ends the response,
@@ -438,7 +439,8 @@ int zig_h3_response_send_file(zig_h3_response *resp, uint16_t status, const uint
 /** Event-queue mode, streaming routes: acknowledges n bytes of request body
  *  delivered as ZIG_H3_EVENT_BODY_CHUNK events. At most 262144 bytes are
  *  delivered and not acknowledged; the rest waits (QUIC flow control
- *  stops the client). Errors: BAD_HANDLE, STATE (not a streaming request). */
+ *  stops the client). Errors: BAD_HANDLE, STATE (not a streaming request),
+ *  INVALID_ARG (n above 2^40). */
 int zig_h3_response_ack_body(zig_h3_response *resp, size_t n);
 
 /** Streaming routes: refuses the rest of the request body (STOP_SENDING).
@@ -477,7 +479,8 @@ int64_t zig_h3_wt_open_stream(zig_h3_wt_session *session, uint8_t bidi);
  *  for this stream handle), or BAD_HANDLE, STATE (receive-only), CLOSED. */
 int64_t zig_h3_wt_stream_write(uint64_t stream, const uint8_t *data, size_t len, uint8_t fin);
 /** Acknowledges n bytes delivered as ZIG_H3_EVENT_STREAM_DATA (at most
- *  262144 unacknowledged bytes are delivered per stream). Stream handles
+ *  262144 unacknowledged bytes are delivered per stream). Errors:
+ *  BAD_HANDLE, STATE (send-only stream), INVALID_ARG (n above 2^40). Stream handles
  *  stay valid for 5 s after both sides are done, so late acknowledgements
  *  still succeed. */
 int zig_h3_wt_stream_ack(uint64_t stream, size_t n);

@@ -39,7 +39,7 @@ static void quic_dgram_cb(void *u, void *p, const uint8_t *c, size_t cl, const u
 
 /* ---- Bad handles ------------------------------------------------------------------ */
 
-static void check_bad_server(zig_h3_server *s, const char *what) {
+void check_bad_server(zig_h3_server *s, const char *what) {
     uint8_t buf[64];
     uint64_t counters[4];
     struct zig_h3_server_stats st;
@@ -73,7 +73,7 @@ static void check_bad_server(zig_h3_server *s, const char *what) {
     CHECK_RC(h3.server_free(s), ZIG_H3_ERR_BAD_HANDLE);
 }
 
-static void check_bad_response(zig_h3_response *r, const char *what) {
+void check_bad_response(zig_h3_response *r, const char *what) {
     zig_h3_header hd = {"x-a", 3, "b", 1};
     const uint8_t *data = (const uint8_t *)"data";
     printf("bad response handle: %s\n", what);
@@ -95,6 +95,7 @@ static void check_bad_response(zig_h3_response *r, const char *what) {
     CHECK_RC(h3.response_send_file(r, 200, NULL, 0, "/etc/hostname", 13), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_ack_body(r, 1), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_discard_body(r), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.response_set_timeout(r, 0), ZIG_H3_ERR_BAD_HANDLE);
 }
 
 /* WebTransport with NULL (INVALID_ARG) and unknown session and stream

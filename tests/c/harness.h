@@ -39,7 +39,7 @@
     X(response_discard_body) X(server_set_options) X(server_queue_quic_datagrams)        \
     X(server_max_datagram_size) X(response_max_datagram_size) X(wt_max_datagram_size)    \
     X(wt_open_stream) X(wt_stream_write) X(wt_stream_ack) X(wt_stream_reset)             \
-    X(wt_stream_stop_reading)
+    X(wt_stream_stop_reading) X(response_set_timeout)
 
 #define FIELD(name) __typeof__(&zig_h3_##name) name;
 struct zig_h3_functions { ZIG_H3_FUNCTIONS(FIELD) };
@@ -123,6 +123,9 @@ const zig_h3_header *find_header(const zig_h3_request *req, const char *name);
 
 void check_library_basics(void);
 void check_all_bad_handles(void);
+/* Every server (response) function on a bad handle: BAD_HANDLE. */
+void check_bad_server(zig_h3_server *s, const char *what);
+void check_bad_response(zig_h3_response *r, const char *what);
 void check_setup_errors(zig_h3_server *s);
 void cb_rules(void *user, const zig_h3_request *req, zig_h3_response *resp);
 void check_rules(void);
@@ -168,5 +171,9 @@ void check_send_file(void);
 void check_quic_datagrams(void);
 void check_h3_datagrams(void);
 void check_webtransport(void);
+
+/* ---- misuse_test.c: NULLs, huge lengths, stale handles, many threads at once --- */
+
+void check_misuse(void);
 
 #endif

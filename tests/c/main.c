@@ -15,6 +15,8 @@
  *   streaming_test.c  streaming routes, stream and connection close
  *   send_test.c       zig_h3_response_send, zig_h3_response_send_file
  *   datagram_test.c   QUIC and HTTP/3 datagrams, WebTransport, event queue
+ *   misuse_test.c     NULLs, zero and huge lengths, stale and freed handles,
+ *                     calls from many threads at once
  *
  * Prints "PASS <n> checks" and exits 0, or prints each failing check and
  * exits 1. alarm(90) bounds the whole run.
@@ -70,6 +72,7 @@ int main(int argc, char **argv) {
     check_quic_datagrams();
     check_h3_datagrams();
     check_webtransport();
+    check_misuse();
 
 done:
     if (failures) {
