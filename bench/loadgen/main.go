@@ -1,0 +1,290 @@
+// Command loadgen is the benchmark load generator: an HTTP/3, HTTP/3
+// datagram and WebTransport client on quic-go that drives one scenario
+// against one server on 127.0.0.1 and prints one JSON result.
+//
+//	loadgen requests -url https://127.0.0.1:PORT/small -c 64 -conns 4 -duration 3s [-pid SERVER_PID]
+//	loadgen requests -url https://127.0.0.1:PORT/echo-small -method POST -body 1024 -c 64 -conns 4
+//	loadgen download -url https://127.0.0.1:PORT/download?bytes=100000000 -bytes 100000000
+//	loadgen upload   -url https://127.0.0.1:PORT/upload -bytes 100000000
+//	loadgen h3dgram  -url https://127.0.0.1:PORT/dgram -duration 3s
+//	loadgen wtdgram  -url https://127.0.0.1:PORT/wt -duration 3s
+//	loadgen wtstream -url https://127.0.0.1:PORT/wt -size 65536 -c 8 -duration 3s
+//	loadgen conns    -url https://127.0.0.1:PORT/small -n 10000 -c 16
+//
+// Every scenario is bounded: by -duration (after -warmup) or by a count
+// (-n), and always by -timeout. With -pid, the server process's CPU time
+// (utime+stime from /proc/PID/stat) and RSS (VmRSS from /proc/PID/status:
+// before, peak sampled every 20 ms, after) are measured over the same
+// window as the client's numbers.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go/http3"
+)
+
+// common holds the flags every scenario takes.
+type common struct {
+	url      string
+	pid      int
+	timeout  time.Duration
+	duration time.Duration
+	warmup   time.Duration
+	settle   time.Duration
+}
+
+func (c *common) register(fs *flag.FlagSet, duration time.Duration) {
+	fs.StringVar(&c.url, "url", "", "target URL, https://127.0.0.1:PORT/path")
+	fs.IntVar(&c.pid, "pid", 0, "server process to measure (0: none)")
+	fs.DurationVar(&c.timeout, "timeout", 120*time.Second, "hard limit for the whole run")
+	fs.DurationVar(&c.duration, "duration", duration, "measured time (time-bounded scenarios)")
+	fs.DurationVar(&c.warmup, "warmup", 250*time.Millisecond, "unmeasured load before the measured time")
+	fs.DurationVar(&c.settle, "settle", 0, "wait this long after the load before the last RSS reading")
+}
+
+// target parses -url and refuses anything but loopback.
+func (c *common) target() (*url.URL, error) {
+	u, err := url.Parse(c.url)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("bad -url %q: want https://127.0.0.1:PORT/path", c.url)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("-url %q: only loopback addresses (127.0.0.1) are allowed", c.url)
+	}
+	return u, nil
+}
+
+// Result is what every scenario prints.
+type Result struct {
+	Scenario string `json:"scenario"`
+	URL      string `json:"url"`
+	// Ops are completed operations: requests, transfers, echoed datagrams,
+	// stream echoes or connections.
+	Ops       int64   `json:"ops"`
+	Bytes     int64   `json:"bytes"`
+	Seconds   float64 `json:"seconds"`
+	OpsPerSec float64 `json:"opsPerSec"`
+	// MBPerSec counts payload bytes (10^6 per MB) in the measured window.
+	MBPerSec float64 `json:"mbPerSec"`
+	P50Us    float64 `json:"p50Us"`
+	P99Us    float64 `json:"p99Us"`
+	Errors   int64   `json:"errors"`
+	// ErrorSample holds a few distinct error messages.
+	ErrorSample []string `json:"errorSample,omitempty"`
+	// Datagram scenarios: sent and lost (not echoed within the loss timeout).
+	Sent   int64      `json:"sent,omitempty"`
+	Lost   int64      `json:"lost,omitempty"`
+	Server *ProcUsage `json:"server,omitempty"`
+	// ForeignPct is the share of the machine's CPU capacity (all cores)
+	// used during the window by processes other than this one and the
+	// measured server: other servers, other users of the machine.
+	ForeignPct  float64        `json:"foreignPct"`
+	ClientCPUMs float64        `json:"clientCpuMs"`
+	Params      map[string]any `json:"params"`
+	// Body is the response body of fetch (JSON).
+	Body json.RawMessage `json:"body,omitempty"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	scenarios := map[string]func(context.Context, []string) (*Result, error){
+		"requests": cmdRequests,
+		"download": cmdDownload,
+		"upload":   cmdUpload,
+		"h3dgram":  cmdH3Dgram,
+		"wtdgram":  cmdWTDgram,
+		"wtstream": cmdWTStream,
+		"conns":    cmdConns,
+		"fetch":    cmdFetch,
+	}
+	run, ok := scenarios[os.Args[1]]
+	if !ok {
+		usage()
+	}
+	res, err := run(context.Background(), os.Args[2:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "loadgen %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+	res.Scenario = os.Args[1]
+	enc := json.NewEncoder(os.Stdout)
+	if err := enc.Encode(res); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: loadgen requests|download|upload|h3dgram|wtdgram|wtstream|conns -url https://127.0.0.1:PORT/path [flags] (-h for the flags of one)")
+	os.Exit(2)
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return nil
+}
+
+func tlsConfig(protos ...string) *tls.Config {
+	return &tls.Config{InsecureSkipVerify: true, NextProtos: protos} // benchmark certificates are self-signed
+}
+
+const h3NoError = 0x100 // H3_NO_ERROR
+
+var nextProtoH3 = http3.NextProtoH3
+
+// errorLog counts errors and keeps a few distinct messages.
+type errorLog struct {
+	mu     sync.Mutex
+	n      int64
+	sample []string
+}
+
+func (e *errorLog) add(err error) {
+	if err == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n++
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	for _, s := range e.sample {
+		if s == msg {
+			return
+		}
+	}
+	if len(e.sample) < 5 {
+		e.sample = append(e.sample, msg)
+	}
+}
+
+func (e *errorLog) fill(r *Result) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r.Errors, r.ErrorSample = e.n, e.sample
+}
+
+// latencies collects durations; merge and percentiles at the end.
+type latencies []time.Duration
+
+func percentiles(all []latencies) (p50, p99 float64) {
+	n := 0
+	for _, l := range all {
+		n += len(l)
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	merged := make([]time.Duration, 0, n)
+	for _, l := range all {
+		merged = append(merged, l...)
+	}
+	sort.Slice(merged, func(i, j int) bool { return merged[i] < merged[j] })
+	at := func(q float64) float64 {
+		i := int(q * float64(n-1))
+		return float64(merged[i].Nanoseconds()) / 1e3
+	}
+	return round(at(0.50)), round(at(0.99))
+}
+
+func round(f float64) float64 {
+	if f >= 100 {
+		return float64(int64(f + 0.5))
+	}
+	return float64(int64(f*100+0.5)) / 100
+}
+
+// window is the measured part of a run: it starts and stops the server
+// and client measurements and fills the rates.
+type window struct {
+	proc          *procSampler
+	cpu0          time.Duration
+	cpu           time.Duration // client CPU time in the window
+	busy0, total0 int64
+	busy, total   int64 // machine CPU ticks in the window
+	start         time.Time
+	end           time.Time
+}
+
+func startWindow(pid int) *window {
+	w := &window{proc: newProcSampler(pid), cpu0: clientCPU(), start: time.Now()}
+	w.busy0, w.total0 = machineCPU()
+	return w
+}
+
+// stop ends the window; settle delays the last RSS reading.
+func (w *window) stop(settle time.Duration) time.Duration {
+	w.end = time.Now()
+	w.proc.stopCPU()
+	w.cpu = clientCPU() - w.cpu0
+	b, t := machineCPU()
+	w.busy, w.total = b-w.busy0, t-w.total0
+	if settle > 0 {
+		time.Sleep(settle)
+	}
+	w.proc.stop()
+	return w.cpu
+}
+
+// finish stops the window and fills the common fields of r.
+func (w *window) finish(r *Result, ops, bytes int64, settle time.Duration) {
+	w.stop(settle)
+	finishStopped(w, r, ops, bytes)
+}
+
+// finishStopped fills the common fields of r from a stopped window and
+// the counters.
+func finishStopped(w *window, r *Result, ops, bytes int64) {
+	r.Seconds = w.end.Sub(w.start).Seconds()
+	r.Ops, r.Bytes = ops, bytes
+	if r.Seconds > 0 {
+		r.OpsPerSec = round(float64(ops) / r.Seconds)
+		r.MBPerSec = round(float64(bytes) / 1e6 / r.Seconds)
+	}
+	r.Seconds = round(r.Seconds*1000) / 1000
+	r.ClientCPUMs = round(float64(w.cpu.Microseconds()) / 1e3)
+	r.Server = w.proc.usage(ops)
+	if w.total > 0 {
+		own := w.cpu.Seconds()
+		if r.Server != nil {
+			own += r.Server.CPUMs / 1e3
+		}
+		foreign := float64(w.busy)/clockTicks - own
+		r.ForeignPct = round(max(0, 100*foreign/(float64(w.total)/clockTicks)))
+	}
+}
+
+// withTimeout returns a context ending at -timeout.
+func withTimeout(c *common) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), c.timeout)
+}
+
+func joinParams(kv ...any) map[string]any {
+	m := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[strings.TrimPrefix(kv[i].(string), "-")] = kv[i+1]
+	}
+	return m
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/webtransport-go"
+)
+
+// wtSession is a WebTransport session and its QUIC connection.
+type wtSession struct {
+	*webtransport.Session
+	conn *quic.Conn
+}
+
+func (s *wtSession) close() {
+	_ = s.CloseWithError(0, "")
+	s.conn.CloseWithError(h3NoError, "")
+}
+
+// dialWT opens a QUIC connection and a WebTransport session on it.
+func dialWT(ctx context.Context, target string) (*wtSession, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	conf := &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true}
+	conn, err := quic.DialAddr(ctx, u.Host, tlsConfig(nextProtoH3), conf)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	cc, err := (&webtransport.Transport{}).NewClientConn(conn)
+	if err != nil {
+		conn.CloseWithError(h3NoError, "")
+		return nil, err
+	}
+	rsp, sess, err := cc.Dial(ctx, target, http.Header{})
+	if err != nil {
+		conn.CloseWithError(h3NoError, "")
+		if rsp != nil {
+			return nil, fmt.Errorf("WebTransport CONNECT: status %d: %w", rsp.StatusCode, err)
+		}
+		return nil, fmt.Errorf("WebTransport CONNECT: %w", err)
+	}
+	return &wtSession{Session: sess, conn: conn}, nil
+}
+
+// cmdWTStream: -c workers on one session each open a bidirectional stream,
+// write -size bytes, close their side and read the echo to its end, over
+// and over, for -duration after -warmup. Ops are stream echoes; MB/s
+// counts the bytes of both directions.
+func cmdWTStream(_ context.Context, args []string) (*Result, error) {
+	var c common
+	var conc, size int
+	fs := flag.NewFlagSet("wtstream", flag.ContinueOnError)
+	c.register(fs, 3*time.Second)
+	fs.IntVar(&conc, "c", 8, "concurrent streams")
+	fs.IntVar(&size, "size", 64<<10, "bytes echoed per stream")
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	u, err := c.target()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := withTimeout(&c)
+	defer cancel()
+	sess, err := dialWT(ctx, u.String())
+	if err != nil {
+		return nil, err
+	}
+	defer sess.close()
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	var (
+		errs      errorLog
+		done      atomic.Int64
+		measuring atomic.Bool
+		stopping  atomic.Bool
+		lats      = make([]latencies, conc)
+		wg        sync.WaitGroup
+	)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	for w := range conc {
+		wg.Go(func() {
+			buf := make([]byte, 64<<10)
+			for !stopping.Load() {
+				counted := measuring.Load()
+				t0 := time.Now()
+				err := echoStream(runCtx, sess, payload, buf)
+				if stopping.Load() {
+					return
+				}
+				if err != nil {
+					errs.add(err)
+					if sess.Context().Err() != nil {
+						return
+					}
+					continue
+				}
+				if counted {
+					lats[w] = append(lats[w], time.Since(t0))
+					done.Add(1)
+				}
+			}
+		})
+	}
+	sleepCtx(ctx, c.warmup)
+	win := startWindow(c.pid)
+	measuring.Store(true)
+	sleepCtx(ctx, c.duration)
+	stopping.Store(true)
+	win.stop(0)
+	stop()
+	wg.Wait()
+	res := &Result{URL: u.String(), Params: joinParams("c", conc, "size", size, "duration", c.duration.String())}
+	ops := done.Load()
+	finishStopped(win, res, ops, ops*int64(size)*2)
+	res.P50Us, res.P99Us = percentiles(lats)
+	errs.fill(res)
+	return res, nil
+}
+
+func echoStream(ctx context.Context, sess *wtSession, payload, buf []byte) error {
+	str, err := sess.OpenStreamSync(ctx)
+	if err != nil {
+		return fmt.Errorf("open stream: %w", err)
+	}
+	if d, ok := ctx.Deadline(); ok {
+		_ = str.SetDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { str.CancelRead(0); str.CancelWrite(0) })
+	defer stop()
+	werr := make(chan error, 1)
+	go func() {
+		_, err := str.Write(payload)
+		if err == nil {
+			err = str.Close()
+		}
+		werr <- err
+	}()
+	var n int
+	for {
+		k, err := str.Read(buf)
+		n += k
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read after %d bytes: %w", n, err)
+		}
+	}
+	if err := <-werr; err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if n != len(payload) {
+		return fmt.Errorf("echoed %d bytes, want %d", n, len(payload))
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// serverDef describes one server under test.
+type serverDef struct {
+	Key   string   `json:"key"`
+	Name  string   `json:"name"`
+	Label string   `json:"label"`
+	Cmd   []string `json:"cmd"`
+	// Features it serves: "http" (small, echo, download, file, upload),
+	// "dgram" (POST /dgram), "wt" (CONNECT /wt), "stats" (GET /stats).
+	Features []string `json:"features"`
+	// Rows limits a reference server to these scenario ids (nil: all);
+	// "conns" and "memory" name those rows.
+	Rows []string `json:"rows,omitempty"`
+}
+
+func (d *serverDef) inRow(id string) bool {
+	if d.Rows == nil {
+		return true
+	}
+	for _, r := range d.Rows {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *serverDef) has(feature string) bool {
+	for _, f := range d.Features {
+		if f == feature {
+			return true
+		}
+	}
+	return false
+}
+
+const bun = "node_modules/.bin/bun"
+
+var serverDefs = []*serverDef{
+	{Key: "a", Name: "bun-lib", Label: "this library, Bun handler (createH3Server)",
+		Cmd: []string{bun, "run", "bench/servers/bun-lib.ts"}, Features: []string{"http", "dgram", "wt", "stats"}},
+	{Key: "b", Name: "go-core", Label: "same core, Go handler (ceiling)",
+		Cmd: []string{"build/bench/go-core"}, Features: []string{"http", "dgram", "wt", "stats"}},
+	{Key: "c", Name: "bun-native", Label: "Bun.serve({ http3: true, http1: false })",
+		Cmd: []string{bun, "run", "bench/servers/bun-native.ts"}, Features: []string{"http"}},
+	{Key: "d", Name: "c-abi", Label: "this library, C handler through the C ABI",
+		Cmd: []string{"build/bench/c-server", "build/libzigh3.so"}, Features: []string{"http", "stats"}},
+	{Key: "e", Name: "pure-h3", Label: "reference: quic-go's http3.Server + webtransport-go, net/http handlers, no core",
+		Cmd: []string{"build/bench/pure-h3"}, Features: []string{"http", "dgram", "wt"},
+		Rows: []string{"small-c64-4conn", "download-stream", "h3-dgram", "wt-dgram", "wt-stream"}},
+}
+
+func serverByKey(k string) *serverDef {
+	for _, d := range serverDefs {
+		if d.Key == k {
+			return d
+		}
+	}
+	return nil
+}
+
+// serverProc is one running server process.
+type serverProc struct {
+	def      *serverDef
+	cmd      *exec.Cmd
+	pid      int
+	port     int
+	logPath  string
+	exited   chan struct{}
+	exitErr  error
+	started  time.Time
+	restarts int
+}
+
+// startServer starts def with env and waits for the port line on stdout.
+func startServer(def *serverDef, env []string, logPath string) (*serverProc, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logf, "---- %s start %s\n", def.Name, time.Now().Format(time.RFC3339))
+	cmd := exec.Command(def.Cmd[0], def.Cmd[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the runner
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("%s: %w", def.Name, err)
+	}
+	p := &serverProc{def: def, cmd: cmd, pid: cmd.Process.Pid, logPath: logPath, exited: make(chan struct{}), started: time.Now()}
+	portc := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(out)
+		line, _ := br.ReadString('\n')
+		portc <- strings.TrimSpace(line)
+		_, _ = io.Copy(logf, br)
+	}()
+	go func() {
+		p.exitErr = cmd.Wait()
+		fmt.Fprintf(logf, "---- %s exited: %v\n", def.Name, p.exitErr)
+		logf.Close()
+		close(p.exited)
+	}()
+	select {
+	case line := <-portc:
+		port, err := strconv.Atoi(line)
+		if err != nil || port <= 0 {
+			p.kill()
+			return nil, fmt.Errorf("%s printed %q instead of its port; see %s", def.Name, line, logPath)
+		}
+		p.port = port
+	case <-p.exited:
+		return nil, fmt.Errorf("%s exited at start (%v); see %s", def.Name, p.exitErr, logPath)
+	case <-time.After(60 * time.Second):
+		p.kill()
+		return nil, fmt.Errorf("%s did not print its port within 60 s; see %s", def.Name, logPath)
+	}
+	return p, nil
+}
+
+func (p *serverProc) alive() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop asks the server to stop (SIGTERM), then kills it after 5 s.
+func (p *serverProc) stop() {
+	if !p.alive() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		p.kill()
+	}
+}
+
+func (p *serverProc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+func (p *serverProc) url(path string) string {
+	return "https://127.0.0.1:" + strconv.Itoa(p.port) + path
+}
+
+// logTail returns the last lines of the server's log.
+func (p *serverProc) logTail(n int) string {
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// procRSS returns VmRSS and VmHWM of pid in MiB.
+func procRSS(pid int) (rss, hwm float64) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		f := bytes.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(string(f[1]), 64)
+		switch string(f[0]) {
+		case "VmRSS:":
+			rss = v / 1024
+		case "VmHWM:":
+			hwm = v / 1024
+		}
+	}
+	return round2(rss), round2(hwm)
+}
+
+// procCPUSeconds returns utime+stime of pid.
+func procCPUSeconds(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(string(f[11]), 64)
+	st, _ := strconv.ParseFloat(string(f[12]), 64)
+	return (ut + st) / 100
+}
+
+// machineBusy samples the machine's busy share over d (0-100, all cores).
+func machineBusy(d time.Duration) float64 {
+	read := func() (busy, total float64) {
+		b, err := os.ReadFile("/proc/stat")
+		if err != nil {
+			return 0, 0
+		}
+		line, _, _ := bytes.Cut(b, []byte{'\n'})
+		f := bytes.Fields(line)
+		for i := 1; i < len(f) && i <= 8; i++ {
+			v, _ := strconv.ParseFloat(string(f[i]), 64)
+			total += v
+			if i != 4 && i != 5 {
+				busy += v
+			}
+		}
+		return busy, total
+	}
+	b0, t0 := read()
+	time.Sleep(d)
+	b1, t1 := read()
+	if t1 <= t0 {
+		return 0
+	}
+	return round2(100 * (b1 - b0) / (t1 - t0))
+}
+
+func round2(f float64) float64 {
+	return float64(int64(f*100+0.5)) / 100
+}
+
+// writeCert writes a self-signed ECDSA P-256 certificate for 127.0.0.1 and
+// localhost, the one every server uses.
+func writeCert(certPath, keyPath string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(7 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+}
+
+// writeBlob writes a file of n bytes for the /file routes.
+func writeBlob(path string, n int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	for left := n; left > 0; {
+		k := min(left, int64(len(chunk)))
+		if _, err := f.Write(chunk[:k]); err != nil {
+			f.Close()
+			return err
+		}
+		left -= k
+	}
+	return f.Close()
+}
