@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/zig-h3/h3bun/bench/result"
 	"net"
 	"net/url"
 	"os"
@@ -67,36 +68,8 @@ func (c *common) target() (*url.URL, error) {
 	return u, nil
 }
 
-// Result is what every scenario prints.
-type Result struct {
-	Scenario string `json:"scenario"`
-	URL      string `json:"url"`
-	// Ops are completed operations: requests, transfers, echoed datagrams,
-	// stream echoes or connections.
-	Ops       int64   `json:"ops"`
-	Bytes     int64   `json:"bytes"`
-	Seconds   float64 `json:"seconds"`
-	OpsPerSec float64 `json:"opsPerSec"`
-	// MBPerSec counts payload bytes (10^6 per MB) in the measured window.
-	MBPerSec float64 `json:"mbPerSec"`
-	P50Us    float64 `json:"p50Us"`
-	P99Us    float64 `json:"p99Us"`
-	Errors   int64   `json:"errors"`
-	// ErrorSample holds a few distinct error messages.
-	ErrorSample []string `json:"errorSample,omitempty"`
-	// Datagram scenarios: sent and lost (not echoed within the loss timeout).
-	Sent   int64      `json:"sent,omitempty"`
-	Lost   int64      `json:"lost,omitempty"`
-	Server *ProcUsage `json:"server,omitempty"`
-	// ForeignPct is the share of the machine's CPU capacity (all cores)
-	// used during the window by processes other than this one and the
-	// measured server: other servers, other users of the machine.
-	ForeignPct  float64        `json:"foreignPct"`
-	ClientCPUMs float64        `json:"clientCpuMs"`
-	Params      map[string]any `json:"params"`
-	// Body is the response body of fetch (JSON).
-	Body json.RawMessage `json:"body,omitempty"`
-}
+// Result is the JSON line a scenario prints (bench/result).
+type Result = result.Result
 
 func main() {
 	if len(os.Args) < 2 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/zig-h3/h3bun/bench/result"
 	"os"
 	"strconv"
 	"sync"
@@ -13,20 +14,8 @@ import (
 // (100 on every Linux architecture Go supports).
 const clockTicks = 100
 
-// ProcUsage is what the server process used during a window.
-type ProcUsage struct {
-	PID   int     `json:"pid"`
-	CPUMs float64 `json:"cpuMs"`
-	// CPUUsPerOp is server CPU time (user + system, all threads) per op.
-	CPUUsPerOp  float64 `json:"cpuUsPerOp"`
-	RSSBeforeMB float64 `json:"rssBeforeMiB"`
-	RSSPeakMB   float64 `json:"rssPeakMiB"`
-	RSSAfterMB  float64 `json:"rssAfterMiB"`
-	// HWMMB is VmHWM at the end: the process's peak RSS since it started.
-	HWMMB float64 `json:"hwmMiB"`
-	// Alive is false when the process was gone at the end of the window.
-	Alive bool `json:"alive"`
-}
+// ProcUsage is what the server process used during a window (bench/result).
+type ProcUsage = result.ProcUsage
 
 // procSampler reads a process's CPU time and RSS from /proc.
 type procSampler struct {

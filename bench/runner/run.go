@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zig-h3/h3bun/bench/result"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,39 +15,11 @@ import (
 	"time"
 )
 
-// Result mirrors bench/loadgen's JSON output.
-type Result struct {
-	Scenario    string          `json:"scenario"`
-	URL         string          `json:"url"`
-	Ops         int64           `json:"ops"`
-	Bytes       int64           `json:"bytes"`
-	Seconds     float64         `json:"seconds"`
-	OpsPerSec   float64         `json:"opsPerSec"`
-	MBPerSec    float64         `json:"mbPerSec"`
-	P50Us       float64         `json:"p50Us"`
-	P99Us       float64         `json:"p99Us"`
-	Errors      int64           `json:"errors"`
-	ErrorSample []string        `json:"errorSample,omitempty"`
-	Sent        int64           `json:"sent,omitempty"`
-	Lost        int64           `json:"lost,omitempty"`
-	Server      *ProcUsage      `json:"server,omitempty"`
-	ForeignPct  float64         `json:"foreignPct"`
-	ClientCPUMs float64         `json:"clientCpuMs"`
-	Params      map[string]any  `json:"params"`
-	Body        json.RawMessage `json:"body,omitempty"`
-}
-
-// ProcUsage mirrors loadgen's server measurement.
-type ProcUsage struct {
-	PID         int     `json:"pid"`
-	CPUMs       float64 `json:"cpuMs"`
-	CPUUsPerOp  float64 `json:"cpuUsPerOp"`
-	RSSBeforeMB float64 `json:"rssBeforeMiB"`
-	RSSPeakMB   float64 `json:"rssPeakMiB"`
-	RSSAfterMB  float64 `json:"rssAfterMiB"`
-	HWMMB       float64 `json:"hwmMiB"`
-	Alive       bool    `json:"alive"`
-}
+// Result and ProcUsage are bench/loadgen's JSON output (bench/result).
+type (
+	Result    = result.Result
+	ProcUsage = result.ProcUsage
+)
 
 // Cell is one loadgen run against one server.
 type Cell struct {
