@@ -80,47 +80,74 @@ function bodyKind(res: Response): "file" | "blob" | "stream" {
   return m === null ? "stream" : m[1] === "FileRef" ? "file" : "blob";
 }
 
-/** Sends res as the answer to response handle id; resolves when all of it is handed over. */
-export async function sendResponse(id: Handle, res: Response, encoder: HeaderEncoder, ctx: ResponseContext): Promise<void> {
+/**
+ * Sends res as the answer to response handle id. In-memory bodies without
+ * trailers (the common case) are handed over before this returns, and it
+ * returns undefined; otherwise it returns a promise that resolves when all
+ * of the response is handed over.
+ */
+export function sendResponse(id: Handle, res: Response, encoder: HeaderEncoder, ctx: ResponseContext): Promise<void> | undefined {
   const status = res.status;
   const trailers = trailerSources.get(res);
   // Headers before the body: Bun drops a body-implied content-type from
   // res.headers once the body is consumed.
   const text = headerText(res.headers);
   const kind = bodyless(status) ? "none" : bodyKind(res);
-  const lib = native();
-
-  if (kind === "file" || kind === "blob") {
-    const blob = await res.blob();
-    const contentType = text.includes("content-type\0") ? "" : blob.type;
-    const path = kind === "file" ? (blob as Blob & { name?: string }).name : undefined;
-    const size = path ? fileSize(path) : -2;
-    if (path && trailers === undefined && (size === blob.size || size === -1)) {
-      const [headers, headersLen] = encoder.encode(text, contentType);
-      const p = Buffer.from(path);
-      lib.zig_h3_response_send_file(id, status, headers, headersLen, p, p.byteLength);
-      return;
-    }
-    if (kind === "blob" || blob.size <= HIGH_WATER) {
-      const body = await blob.bytes();
-      const [headers, headersLen] = encoder.encode(text, contentType);
-      const end = trailers === undefined ? 1 : 0;
-      lib.zig_h3_response_respond(id, status, headers, headersLen, body.byteLength > 0 ? body : null, body.byteLength, end);
-      if (!end) await endWithTrailers(id, trailers!, encoder);
-      return;
-    }
-    // A file slice or a file that changed size: stream it.
-    return pumpStream(id, status, encoder.encode(text, contentType), blob.stream(), trailers, encoder, ctx);
-  }
   const stream = kind === "stream" ? res.body : null;
-  if (stream === null) {
+  if (stream !== null) return pumpStream(id, status, encoder.encode(text), stream, trailers, encoder, ctx);
+  if (kind === "none" || kind === "stream") {
     const [headers, headersLen] = encoder.encode(text);
     const end = trailers === undefined ? 1 : 0;
-    lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, end);
+    native().zig_h3_response_respond(id, status, headers, headersLen, null, 0, end);
+    return end ? undefined : endWithTrailers(id, trailers!, encoder);
+  }
+  // An in-memory Blob is there already: Bun.peek takes it without a turn of the event loop.
+  const blob = Bun.peek(res.blob());
+  if (kind === "blob" && trailers === undefined && blob instanceof Blob) {
+    const bytes = Bun.peek(blob.bytes());
+    if (bytes instanceof Uint8Array) {
+      respondWithBody(id, status, encoder, text, blob.type, bytes, 1);
+      return undefined;
+    }
+  }
+  return sendBlob(id, status, kind, blob, text, trailers, encoder, ctx);
+}
+
+/** Sends a Blob or file body: from the file by the native side, in one call, or streamed. */
+async function sendBlob(
+  id: Handle,
+  status: number,
+  kind: "file" | "blob",
+  pendingBlob: Blob | Promise<Blob>,
+  text: string,
+  trailers: TrailerSource | undefined,
+  encoder: HeaderEncoder,
+  ctx: ResponseContext,
+): Promise<void> {
+  const blob = await pendingBlob;
+  const contentType = text.includes("content-type\0") ? "" : blob.type;
+  const path = kind === "file" ? (blob as Blob & { name?: string }).name : undefined;
+  const size = path ? fileSize(path) : -2;
+  if (path && trailers === undefined && (size === blob.size || size === -1)) {
+    const [headers, headersLen] = encoder.encode(text, contentType);
+    const p = Buffer.from(path);
+    native().zig_h3_response_send_file(id, status, headers, headersLen, p, p.byteLength);
+    return;
+  }
+  if (kind === "blob" || blob.size <= HIGH_WATER) {
+    const end = trailers === undefined ? 1 : 0;
+    respondWithBody(id, status, encoder, text, blob.type, await blob.bytes(), end);
     if (!end) await endWithTrailers(id, trailers!, encoder);
     return;
   }
-  return pumpStream(id, status, encoder.encode(text), stream, trailers, encoder, ctx);
+  // A file slice or a file that changed size: stream it.
+  return pumpStream(id, status, encoder.encode(text, contentType), blob.stream(), trailers, encoder, ctx);
+}
+
+/** Head and whole body in one call; blobType is the content-type unless the headers have one. */
+function respondWithBody(id: Handle, status: number, encoder: HeaderEncoder, text: string, blobType: string, body: Uint8Array, end: 0 | 1): void {
+  const [headers, headersLen] = encoder.encode(text, text.includes("content-type\0") ? "" : blobType);
+  native().zig_h3_response_respond(id, status, headers, headersLen, body.byteLength > 0 ? body : null, body.byteLength, end);
 }
 
 function fileSize(path: string): number {

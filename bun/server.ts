@@ -45,6 +45,7 @@ class IncomingRequest extends Request implements H3Request {
   exchange!: Exchange;
   rawParams!: [string, string][];
   rawTrailers!: [string, string][];
+  remoteAddress!: string;
   #params: Record<string, string> | undefined;
 
   get params(): Record<string, string> {
@@ -80,7 +81,6 @@ export class H3ServerImpl implements H3Server, EventSink {
   #error: H3ServeOptions["error"];
   #onLog: H3ServeOptions["onLog"];
   #exchanges = new Map<Handle, Exchange>();
-  #addresses = new WeakMap<Request, string>();
   #encoder = new HeaderEncoder();
   #running = true;
   #stopping: Promise<void> | undefined;
@@ -169,8 +169,7 @@ export class H3ServerImpl implements H3Server, EventSink {
   }
 
   requestIP(req: Request): SocketAddress | null {
-    const addr = this.#addresses.get(req);
-    return addr === undefined ? null : socketAddress(addr);
+    return req instanceof IncomingRequest ? socketAddress(req.remoteAddress) : null;
   }
 
   stop(force = false): Promise<void> {
@@ -428,7 +427,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     req.exchange = ex;
     req.rawParams = ev.params;
     req.rawTrailers = ev.trailers;
-    this.#addresses.set(req, ev.remoteAddress);
+    req.remoteAddress = ev.remoteAddress;
     return req;
   }
 
@@ -450,19 +449,33 @@ export class H3ServerImpl implements H3Server, EventSink {
     sendInternalError(ex.id);
   }
 
-  async #respond(ex: Exchange, res: unknown): Promise<void> {
+  /** Sends res; in-memory bodies are handed over before this returns. */
+  #respond(ex: Exchange, res: unknown): Promise<void> | undefined {
     if (!(res instanceof Response)) return this.#fail(ex, new TypeError(`handler returned ${typeof res}, expected a Response`));
     if (ex.aborted) return;
+    let sending: Promise<void> | undefined;
     try {
-      await sendResponse(ex.id, res, this.#encoder, ex);
+      sending = sendResponse(ex.id, res, this.#encoder, ex);
     } catch (err) {
-      if (!ex.aborted) {
-        console.error("[zig-h3] sending the response failed:", err);
-        sendInternalError(ex.id);
-      }
-    } finally {
-      this.#done(ex);
+      this.#sendFailed(ex, err);
+      return;
     }
+    if (sending === undefined) {
+      this.#done(ex);
+      return;
+    }
+    return sending.then(
+      () => this.#done(ex),
+      (err) => this.#sendFailed(ex, err),
+    );
+  }
+
+  #sendFailed(ex: Exchange, err: unknown): void {
+    if (!ex.aborted) {
+      console.error("[zig-h3] sending the response failed:", err);
+      sendInternalError(ex.id);
+    }
+    this.#done(ex);
   }
 
   #done(ex: Exchange): void {

@@ -142,9 +142,16 @@ func (q *EventQueue) Drain(dst []byte) (n, need int) {
 		q.events[i] = nil
 	}
 	if i > 0 {
-		q.events = q.events[i:]
-		if len(q.events) == 0 {
-			q.events = q.events[:0:0]
+		if i == len(q.events) {
+			// Emptied: keep the backing array for the next batch, unless a
+			// burst grew it far past what a batch usually holds.
+			if cap(q.events) > 4096 {
+				q.events = nil
+			} else {
+				q.events = q.events[:0]
+			}
+		} else {
+			q.events = q.events[i:]
 		}
 		if q.space != nil {
 			close(q.space)
