@@ -15,6 +15,11 @@ import (
 // server answers itself (404, 405, OPTIONS, 413), reads buffered bodies and
 // runs the route's handler with a Response that it then writes out.
 func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
+	s.workers.run(func() { s.serveRequest(w, hr) })
+}
+
+// serveRequest is serveHTTP on a worker goroutine.
+func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	s.requestsTotal.Add(1)
 	s.requestsActive.Add(1)
 	defer s.requestDone()

@@ -97,6 +97,7 @@ func (s *Server) shutdown() {
 	cancel()
 	<-shutdownDone
 	s.closeConnections()
+	s.workers.close()
 	_ = s.listener.Close()
 	_ = s.transport.Close()
 	_ = s.udp.Close()

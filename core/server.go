@@ -64,6 +64,7 @@ type Server struct {
 	builder  RouterBuilder[Handler]
 	fallback Handler
 	events   atomic.Pointer[EventQueue]
+	workers  workerPool
 
 	quicDatagrams atomic.Pointer[QUICDatagramHandler]
 	wt            *webtransport.Server // nil unless Config.EnableWebTransport
