@@ -145,7 +145,8 @@ func (s *Server) runHandler(h Handler, req *Request, res *Response) (ok bool) {
 			}
 			res.mu.Lock()
 			res.header = http.Header{}
-			res.chunks, res.pending, res.ended, res.autoEnd = nil, 0, false, true
+			res.body.reset() // nothing was written: a writer paused on it gets the 500's end instead
+			res.ended, res.autoEnd = false, true
 			res.status = http.StatusInternalServerError
 			res.mu.Unlock()
 			res.handlerReturned()

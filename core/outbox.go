@@ -12,11 +12,9 @@ import (
 // (pending back to ResponseLowWater, or the outbox finished).
 type outbox struct {
 	mu         sync.Mutex
-	chunks     [][]byte
-	pending    int
+	buf        sendBuffer
 	fin        bool
 	finished   bool
-	armed      bool
 	wake       chan struct{}
 	onWritable func()
 }
@@ -32,19 +30,13 @@ func (o *outbox) send(p []byte, fin bool) (int, error) {
 	if o.finished || o.fin {
 		return 0, ErrClosed
 	}
-	if len(p) > 0 {
-		o.chunks = append(o.chunks, append([]byte(nil), p...))
-		o.pending += len(p)
-	}
+	o.buf.add(p)
 	o.fin = fin
-	if o.pending >= ResponseHighWater {
-		o.armed = true
-	}
 	select {
 	case o.wake <- struct{}{}:
 	default:
 	}
-	return o.pending, nil
+	return o.buf.pending, nil
 }
 
 // run writes everything sent to w until fin (then it calls closeWrite) or
@@ -53,8 +45,7 @@ func (o *outbox) run(ctx context.Context, w io.Writer, closeWrite func() error) 
 	defer o.finish()
 	for {
 		o.mu.Lock()
-		chunks, fin := o.chunks, o.fin
-		o.chunks = nil
+		chunks, fin := o.buf.take(), o.fin
 		o.mu.Unlock()
 		for _, c := range chunks {
 			if _, err := w.Write(c); err != nil {
@@ -75,11 +66,7 @@ func (o *outbox) run(ctx context.Context, w io.Writer, closeWrite func() error) 
 
 func (o *outbox) written(n int) {
 	o.mu.Lock()
-	o.pending -= n
-	fire := o.armed && o.pending <= ResponseLowWater
-	if fire {
-		o.armed = false
-	}
+	fire := o.buf.written(n)
 	o.mu.Unlock()
 	if fire && o.onWritable != nil {
 		o.onWritable()
@@ -89,9 +76,7 @@ func (o *outbox) written(n int) {
 func (o *outbox) finish() {
 	o.mu.Lock()
 	o.finished = true
-	o.chunks, o.pending = nil, 0
-	armed := o.armed
-	o.armed = false
+	armed := o.buf.reset()
 	o.mu.Unlock()
 	if armed && o.onWritable != nil {
 		o.onWritable()

@@ -23,9 +23,8 @@ type Response struct {
 	status      int
 	header      http.Header
 	trailer     http.Header
-	chunks      [][]byte
-	pending     int  // bytes recorded but not yet handed to the stream
-	bodyStarted bool // Write or End with data was called: the head is fixed
+	body        sendBuffer // bytes recorded but not yet handed to the stream
+	bodyStarted bool       // Write or End with data was called: the head is fixed
 	ended       bool
 	autoEnd     bool
 	finished    bool // serve returned: nothing more will be sent
@@ -33,10 +32,8 @@ type Response struct {
 	wake        chan struct{}
 	done        chan struct{} // closed when the response is finished
 
-	// Backpressure: when pending reaches ResponseHighWater, writableArmed is
-	// set and onWritable runs once pending is back to ResponseLowWater.
-	writableArmed bool
-	onWritable    func()
+	// Backpressure: onWritable runs when body's writable signal is due.
+	onWritable func()
 
 	filePath string // SendFile: serve this file as the body
 
@@ -123,7 +120,7 @@ func (r *Response) Write(p []byte) error {
 	if r.finished || r.ended {
 		return ErrClosed
 	}
-	r.appendLocked(p)
+	r.body.add(p)
 	r.bodyStarted = true
 	r.signal()
 	return nil
@@ -144,7 +141,7 @@ func (r *Response) endLocked(p []byte) error {
 	if !r.bodyStarted && r.header.Get("Content-Length") == "" && r.status != http.StatusNoContent && r.status != http.StatusNotModified && r.status >= 200 {
 		r.header.Set("Content-Length", strconv.Itoa(len(p)))
 	}
-	r.appendLocked(p)
+	r.body.add(p)
 	r.ended = true
 	r.signal()
 	return nil
@@ -162,7 +159,7 @@ func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bo
 	if end {
 		return r.endLocked(body)
 	}
-	r.appendLocked(body)
+	r.body.add(body)
 	r.bodyStarted = true
 	r.signal()
 	return nil
@@ -230,11 +227,11 @@ func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error)
 	}
 	switch {
 	case !end:
-		r.appendLocked(p)
+		r.body.add(p)
 		r.bodyStarted = true
 		r.signal()
 	case len(trailers) > 0:
-		r.appendLocked(p)
+		r.body.add(p)
 		r.setTrailersLocked(trailers)
 		if err := r.endLocked(nil); err != nil {
 			return 0, err
@@ -244,10 +241,7 @@ func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error)
 			return 0, err
 		}
 	}
-	if r.pending >= ResponseHighWater {
-		r.writableArmed = true
-	}
-	return r.pending, nil
+	return r.body.pending, nil
 }
 
 // SendFile sets status and headers and ends the response with the file at
@@ -310,15 +304,7 @@ func (r *Response) Pending() (int, error) {
 	if r.finished {
 		return 0, ErrClosed
 	}
-	return r.pending, nil
-}
-
-func (r *Response) appendLocked(p []byte) {
-	if len(p) == 0 {
-		return
-	}
-	r.chunks = append(r.chunks, append([]byte(nil), p...))
-	r.pending += len(p)
+	return r.body.pending, nil
 }
 
 func (r *Response) signal() {

@@ -26,8 +26,7 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			r.finish()
 			return false
 		}
-		chunks, ended, file := r.chunks, r.ended, r.filePath
-		r.chunks = nil
+		chunks, ended, file := r.body.take(), r.ended, r.filePath
 		if file != "" {
 			r.mu.Unlock()
 			ok := r.serveFile(w, hr, file)
@@ -94,11 +93,7 @@ func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
 // signal when a paused writer may go on.
 func (r *Response) written(n int) {
 	r.mu.Lock()
-	r.pending -= n
-	fire := r.writableArmed && r.pending <= ResponseLowWater
-	if fire {
-		r.writableArmed = false
-	}
+	fire := r.body.written(n)
 	onWritable := r.onWritable
 	r.mu.Unlock()
 	if fire && onWritable != nil {
@@ -158,11 +153,8 @@ func (r *Response) finish() {
 		close(r.done)
 	}
 	r.finished = true
-	r.chunks = nil
-	r.pending = 0
+	armed := r.body.reset()
 	onWritable := r.onWritable
-	armed := r.writableArmed
-	r.writableArmed = false
 	r.mu.Unlock()
 	if armed && onWritable != nil {
 		onWritable() // let a paused writer find out the response is over

@@ -66,7 +66,8 @@ func (r *Response) expire() {
 	r.timedOut = true
 	r.status = http.StatusServiceUnavailable
 	r.header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
-	r.chunks, r.pending, r.trailer = nil, 0, nil
+	r.body.reset()
+	r.trailer = nil
 	_ = r.endLocked([]byte("Request timed out\n"))
 }
 
