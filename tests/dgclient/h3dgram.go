@@ -127,7 +127,12 @@ func runH3DgramRequest(ctx context.Context, cc *http3.ClientConn, u *url.URL, o 
 	if err := str.SendRequestHeader(req); err != nil {
 		return str, fmt.Errorf("sending the request head: %w", err)
 	}
+	// ReadResponse takes no context: -timeout reaches it as a read deadline.
+	unblock := context.AfterFunc(ctx, func() { _ = str.SetReadDeadline(time.Now()) })
 	rsp, err := str.ReadResponse()
+	if !unblock() && err != nil {
+		err = fmt.Errorf("%w (%w)", err, ctx.Err())
+	}
 	if err != nil {
 		return str, fmt.Errorf("reading the response head: %w", err)
 	}
