@@ -32,10 +32,7 @@ func bulk(kind string, args []string) (*Result, error) {
 	c.register(fs, 0)
 	fs.Int64Var(&size, "bytes", 100_000_000, "bytes per transfer")
 	fs.IntVar(&count, "count", 1, "transfers, one after the other")
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
-	u, err := c.target()
+	u, err := c.parse(fs, args)
 	if err != nil {
 		return nil, err
 	}

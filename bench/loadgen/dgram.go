@@ -43,10 +43,7 @@ func cmdH3Dgram(_ context.Context, args []string) (*Result, error) {
 	fs := flag.NewFlagSet("h3dgram", flag.ContinueOnError)
 	o.register(fs)
 	fs.IntVar(&o.flows, "flows", 4, "concurrent requests (datagram flows) on the connection")
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
-	u, err := o.target()
+	u, err := o.parse(fs, args)
 	if err != nil {
 		return nil, err
 	}
@@ -100,14 +97,11 @@ func cmdWTDgram(_ context.Context, args []string) (*Result, error) {
 	var o dgramOptions
 	fs := flag.NewFlagSet("wtdgram", flag.ContinueOnError)
 	o.register(fs)
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
-	o.flows = 1
-	u, err := o.target()
+	u, err := o.parse(fs, args)
 	if err != nil {
 		return nil, err
 	}
+	o.flows = 1
 	ctx, cancel := withTimeout(&o.common)
 	defer cancel()
 	sess, err := dialWT(ctx, u.String())

@@ -107,14 +107,16 @@ func usage() {
 	os.Exit(2)
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
+// parse parses a scenario's flags (it takes no other arguments) and returns
+// its checked -url.
+func (c *common) parse(fs *flag.FlagSet, args []string) (*url.URL, error) {
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	return nil
+	return c.target()
 }
 
 func tlsConfig(protos ...string) *tls.Config {

@@ -45,10 +45,7 @@ func cmdRequests(_ context.Context, args []string) (*Result, error) {
 	fs.IntVar(&bodySize, "body", 0, "request body bytes (POST)")
 	fs.IntVar(&expect, "expect", -1, "expected response body bytes (-1: 5 for GET, -body for POST)")
 	fs.Int64Var(&limit, "n", 0, "stop after this many requests instead of -duration (no warmup)")
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
-	u, err := c.target()
+	u, err := c.parse(fs, args)
 	if err != nil {
 		return nil, err
 	}
@@ -203,10 +200,7 @@ func cmdConns(_ context.Context, args []string) (*Result, error) {
 	c.register(fs, 0)
 	fs.IntVar(&n, "n", 10000, "connections to open and close")
 	fs.IntVar(&conc, "c", 16, "connections at a time")
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
-	u, err := c.target()
+	u, err := c.parse(fs, args)
 	if err != nil {
 		return nil, err
 	}
@@ -280,10 +274,7 @@ func cmdFetch(_ context.Context, args []string) (*Result, error) {
 	var c common
 	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
 	c.register(fs, 0)
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
-	u, err := c.target()
+	u, err := c.parse(fs, args)
 	if err != nil {
 		return nil, err
 	}

@@ -64,10 +64,7 @@ func cmdWTStream(_ context.Context, args []string) (*Result, error) {
 	c.register(fs, 3*time.Second)
 	fs.IntVar(&conc, "c", 8, "concurrent streams")
 	fs.IntVar(&size, "size", 64<<10, "bytes echoed per stream")
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
-	u, err := c.target()
+	u, err := c.parse(fs, args)
 	if err != nil {
 		return nil, err
 	}
