@@ -9,28 +9,9 @@
  * Prints the UDP port on stdout when ready.
  */
 import { createH3Server, type RouteDefinition, type WTContext } from "../../bun";
+import { bytesStream, env } from "./shared";
 
-const env = (k: string) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
 const FILE = env("BENCH_FILE");
-const CHUNK = new Uint8Array(64 * 1024).fill(120);
-
-/** A pull-based stream of n bytes in 64 KiB chunks. */
-function bytesStream(n: number): ReadableStream<Uint8Array> {
-  let left = n;
-  return new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (left <= 0) return c.close();
-      const k = Math.min(left, CHUNK.byteLength);
-      c.enqueue(k === CHUNK.byteLength ? CHUNK : CHUNK.subarray(0, k));
-      left -= k;
-      if (left <= 0) c.close();
-    },
-  });
-}
 
 function wtEcho(ctx: WTContext): void {
   void (async () => {

@@ -5,26 +5,9 @@
  * Env: BENCH_CERT, BENCH_KEY, BENCH_FILE, BENCH_PORT (default 0).
  * Prints the UDP port on stdout when ready.
  */
-const env = (k: string) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set`);
-  return v;
-};
-const FILE = env("BENCH_FILE");
-const CHUNK = new Uint8Array(64 * 1024).fill(120);
+import { bytesStream, env } from "./shared";
 
-function bytesStream(n: number): ReadableStream<Uint8Array> {
-  let left = n;
-  return new ReadableStream<Uint8Array>({
-    pull(c) {
-      if (left <= 0) return c.close();
-      const k = Math.min(left, CHUNK.byteLength);
-      c.enqueue(k === CHUNK.byteLength ? CHUNK : CHUNK.subarray(0, k));
-      left -= k;
-      if (left <= 0) c.close();
-    },
-  });
-}
+const FILE = env("BENCH_FILE");
 
 const server = Bun.serve({
   hostname: "127.0.0.1",
