@@ -34,8 +34,6 @@ func result(err error) C.int {
 		code = C.ZIG_H3_ERR_STATE
 	case errors.Is(err, core.ErrClosed):
 		code = C.ZIG_H3_ERR_CLOSED
-	case errors.Is(err, core.ErrNotSupported):
-		code = C.ZIG_H3_ERR_NOT_SUPPORTED
 	case errors.Is(err, core.ErrQueueFull):
 		code = C.ZIG_H3_ERR_QUEUE_FULL
 	case errors.Is(err, core.ErrConfig):
@@ -53,7 +51,3 @@ func badHandle(what string) C.int {
 }
 
 func invalid(msg string) C.int { return fail(C.ZIG_H3_ERR_INVALID_ARG, msg) }
-
-func notSupported(what string) C.int {
-	return fail(C.ZIG_H3_ERR_NOT_SUPPORTED, what+" is not supported yet")
-}

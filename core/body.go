@@ -125,8 +125,7 @@ func (r *Request) finishBody() {
 type credit struct {
 	mu       sync.Mutex
 	inflight int
-	closed   bool
-	more     chan struct{} // closed and replaced when credit is returned
+	more     chan struct{} // closed and replaced when credit returns to a full window
 }
 
 func newCredit() *credit { return &credit{more: make(chan struct{})} }
@@ -136,10 +135,6 @@ func newCredit() *credit { return &credit{more: make(chan struct{})} }
 func (c *credit) wait(ctx context.Context) (int, error) {
 	for {
 		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return 0, ErrClosed
-		}
 		if free := BodyWindow - c.inflight; free > 0 {
 			c.mu.Unlock()
 			return min(free, bodyChunk), nil
@@ -163,9 +158,12 @@ func (c *credit) take(n int) {
 // ack returns n bytes of credit.
 func (c *credit) ack(n int) {
 	c.mu.Lock()
+	wasFull := c.inflight >= BodyWindow // only then may the pump wait on more
 	c.inflight = max(0, c.inflight-n)
-	close(c.more)
-	c.more = make(chan struct{})
+	if wasFull {
+		close(c.more)
+		c.more = make(chan struct{})
+	}
 	c.mu.Unlock()
 }
 

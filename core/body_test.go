@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -158,10 +159,10 @@ func TestQueueStreamingBodyRespectsWindow(t *testing.T) {
 			res.AckBody(delivered - acked)
 			acked = delivered
 		}
+		ended = drain()
 		if delivered-acked > BodyWindow {
 			t.Fatalf("window exceeded: %d unacknowledged", delivered-acked)
 		}
-		ended = drain()
 		time.Sleep(time.Millisecond)
 	}
 	if delivered != total || !bytes.Equal(sum.Sum(nil), sha256Sum(body)) {
@@ -222,6 +223,7 @@ func TestSendFileRanges(t *testing.T) {
 func TestSendBackpressureSignalsWritable(t *testing.T) {
 	writable := make(chan struct{}, 16)
 	release := make(chan struct{})
+	var pauses atomic.Int32 // times the writer stopped at the high-water mark and was woken
 	_, c, base := startServer(t, Config{}, func(s *Server) {
 		mustRoute(t, s, "GET", "/big", func(req *Request, res *Response) {
 			res.DeferEnd()
@@ -242,6 +244,7 @@ func TestSendBackpressureSignalsWritable(t *testing.T) {
 					}
 					if pending >= ResponseHighWater {
 						<-writable
+						pauses.Add(1)
 					}
 				}
 				<-release
@@ -257,5 +260,10 @@ func TestSendBackpressureSignalsWritable(t *testing.T) {
 	n, err := io.Copy(io.Discard, resp.Body)
 	if err != nil || n != 8<<20 {
 		t.Fatalf("read %d: %v", n, err)
+	}
+	// 8 MiB through a 256 KiB high-water mark: the writer must have paused
+	// and been woken many times, not just written past the mark.
+	if p := pauses.Load(); p < (8<<20)/ResponseHighWater/2 {
+		t.Fatalf("the writer paused %d times, want at least %d", p, (8<<20)/ResponseHighWater/2)
 	}
 }

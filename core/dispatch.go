@@ -145,7 +145,7 @@ func (s *Server) runHandler(h Handler, req *Request, res *Response) (ok bool) {
 			}
 			res.mu.Lock()
 			res.header = http.Header{}
-			res.body.reset() // nothing was written: a writer paused on it gets the 500's end instead
+			res.body.reset() // the head is not sent and no Send is paused (Send without end starts the body)
 			res.ended, res.autoEnd = false, true
 			res.status = http.StatusInternalServerError
 			res.mu.Unlock()

@@ -13,8 +13,6 @@ var (
 	// ErrClosed: the response or server is finished (ended, aborted by the
 	// peer, or stopped).
 	ErrClosed = errors.New("already closed")
-	// ErrNotSupported: the feature is not implemented yet.
-	ErrNotSupported = errors.New("not supported yet")
 	// ErrQueueFull: a bounded queue had no room and the item was dropped.
 	ErrQueueFull = errors.New("queue full")
 )

@@ -106,14 +106,26 @@ func TestEventQueueBoundsAndWaiters(t *testing.T) {
 	go func() { pushed <- q.PushWait(ctx, encodeWritable(5)) }()
 	time.Sleep(10 * time.Millisecond)
 	drainAll(q, 4096)
-	if err := <-pushed; err != nil {
-		t.Fatalf("PushWait after a drain freed room: %v", err)
+	select {
+	case err := <-pushed:
+		if err != nil {
+			t.Fatalf("PushWait after a drain freed room: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a drain did not wake a waiting producer")
 	}
-	go func() { pushed <- q.PushWait(ctx, encodeWritable(6)) }()
-	_ = q.PushControl(encodeWritable(7)) // full again
+	for q.Len() < q.maxEvents { // full again (the drain may also have taken 5)
+		_ = q.PushControl(encodeWritable(6))
+	}
+	go func() { pushed <- q.PushWait(ctx, encodeWritable(7)) }()
 	time.Sleep(10 * time.Millisecond)
 	q.Close()
-	if err := <-pushed; err != nil && !errors.Is(err, ErrClosed) {
-		t.Fatalf("a waiter after Close: %v, want ErrClosed (or room before Close)", err)
+	select {
+	case err := <-pushed:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("a waiter when the queue closes: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not wake a waiting producer")
 	}
 }

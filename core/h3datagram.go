@@ -36,6 +36,7 @@ type h3Datagrams struct {
 	mu      sync.Mutex
 	str     *http3.Stream
 	cancel  context.CancelFunc
+	recv    sync.WaitGroup // the receiving goroutine
 }
 
 // takeOver hijacks the request stream after the head was written, when the
@@ -62,7 +63,7 @@ func (d *h3Datagrams) takeOver(ctx context.Context, w http.ResponseWriter) *http
 	d.mu.Lock()
 	d.str, d.cancel = str, cancel
 	d.mu.Unlock()
-	go func() {
+	d.recv.Go(func() {
 		for {
 			b, err := str.ReceiveDatagram(rctx)
 			if err != nil {
@@ -71,10 +72,13 @@ func (d *h3Datagrams) takeOver(ctx context.Context, w http.ResponseWriter) *http
 			d.srv.datagramsReceived.Add(1)
 			d.deliver(b)
 		}
-	}()
+	})
 	return str
 }
 
+// stop ends receiving and returns once deliver can no longer be called (a
+// datagram ReceiveDatagram returned just before the cancel is delivered
+// first), so what deliver uses may be freed when the response finishes.
 func (d *h3Datagrams) stop() {
 	d.mu.Lock()
 	if d.cancel != nil {
@@ -82,6 +86,7 @@ func (d *h3Datagrams) stop() {
 	}
 	d.str = nil
 	d.mu.Unlock()
+	d.recv.Wait()
 }
 
 // SendDatagram sends an HTTP/3 datagram on the response's request stream.

@@ -48,7 +48,8 @@ extern "C" {
 #define ZIG_H3_ERR_STATE              -3
 /** The response, session or server is already closed (ended, aborted by the peer, stopped). */
 #define ZIG_H3_ERR_CLOSED             -4
-/** The feature exists in the ABI but is not implemented yet. */
+/** Reserved: every function of this header is implemented, and none
+ *  returns it now. Kept so that the codes keep their values. */
 #define ZIG_H3_ERR_NOT_SUPPORTED      -5
 /** The operating system refused (bind failed, eventfd failed, ...). */
 #define ZIG_H3_ERR_IO                 -6

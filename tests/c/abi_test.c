@@ -252,7 +252,7 @@ void check_setup_errors(zig_h3_server *s) {
     CHECK_RC(h3.server_counters(s, NULL, 3), ZIG_H3_ERR_INVALID_ARG);
     CHECK_RC(h3.server_counters(s, counters, 0), 0);
     CHECK_RC(h3.server_counters(s, counters, ZIG_H3_COUNTER_COUNT + 3), ZIG_H3_COUNTER_COUNT);
-    /* "Writes up to n counters": a huge n still writes (and returns) 7. */
+    /* "Writes up to n counters": a huge n still writes (and returns) ZIG_H3_COUNTER_COUNT. */
     CHECK_RC(h3.server_counters(s, counters, SIZE_MAX), ZIG_H3_COUNTER_COUNT);
     CHECK_RC(h3.server_stats(s, &st), ZIG_H3_OK);
     CHECK(st.requests_total == 0 && st.connections_total == 0 && st.uptime_ms == 0,
