@@ -43,9 +43,6 @@ func LookupConn(handle uint64) (*Conn, bool) {
 	return v.(*Conn), true
 }
 
-// connKindKey marks connections served by our own loops (no GOAWAY).
-type connKindKey struct{}
-
 func (s *Server) acceptLoop() {
 	defer close(s.acceptDone)
 	for {
@@ -61,9 +58,7 @@ func (s *Server) acceptLoop() {
 		}
 		id, _ := qc.Context().Value(connIDKey{}).([]byte)
 		c := &Conn{ID: id, RemoteAddr: remoteAddrString(qc.RemoteAddr()), ALPN: qc.ConnectionState().TLS.NegotiatedProtocol, qc: qc, srv: s}
-		if len(id) == 8 {
-			c.Handle = ConnHandleBase + binary.BigEndian.Uint64(id)
-		}
+		c.Handle, _ = connHandle(id)
 		s.conns[qc] = c
 		s.mu.Unlock()
 		openConns.Store(c.Handle, c)
@@ -114,16 +109,21 @@ func (c *atomicCounter) next() uint64 { return c.n.Add(1) }
 
 // lookupConnOf returns the connection a request arrived on.
 func lookupConnOf(req *Request) (*Conn, bool) {
-	if req == nil || len(req.ConnID) != 8 {
+	if req == nil {
 		return nil, false
 	}
-	return LookupConn(ConnHandleBase + binary.BigEndian.Uint64(req.ConnID))
+	h, ok := connHandle(req.ConnID)
+	if !ok {
+		return nil, false
+	}
+	return LookupConn(h)
 }
 
-// LookupConnOfResponse returns the connection a response goes out on.
-func LookupConnOfResponse(r *Response) (*Conn, bool) {
-	r.mu.Lock()
-	req := r.req
-	r.mu.Unlock()
-	return lookupConnOf(req)
+// connHandle is the handle of the connection whose id (stamped by the
+// server, 8 bytes) is id.
+func connHandle(id []byte) (uint64, bool) {
+	if len(id) != 8 {
+		return 0, false
+	}
+	return ConnHandleBase + binary.BigEndian.Uint64(id), true
 }

@@ -46,22 +46,24 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 		s.answerUnrouted(w, hr, m.Allowed)
 		return
 	}
-	if s.stoppingWithoutGoaway(hr) {
+	if s.stoppingWithoutGoaway() {
 		s.reject(w, http.StatusServiceUnavailable)
 		return
 	}
 	sessions, _ := h.(SessionHandler)
-	if isWebTransport(hr) && (s.wt == nil || sessions == nil || !sessions.AcceptsSessions()) {
+	webTransport := isWebTransport(hr)
+	if webTransport && (s.wt == nil || sessions == nil || !sessions.AcceptsSessions()) {
 		s.reject(w, http.StatusNotFound) // no WebTransport endpoint here
 		return
 	}
 
-	streaming := isWebTransport(hr)
+	streaming := webTransport
 	if bs, ok := h.(BodyStreamer); ok && bs.StreamsBody() {
 		streaming = true
 	}
 	dgrams, _ := h.(DatagramRoute)
-	if dgrams != nil && dgrams.HandlesDatagrams() {
+	datagramFlow := dgrams != nil && dgrams.HandlesDatagrams()
+	if datagramFlow {
 		streaming = true // the client keeps the request open while the flow lasts
 	}
 	var body []byte
@@ -85,12 +87,12 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 		req.Pattern, req.Params = m.Pattern, m.Params
 	}
 	req.StreamID, req.ConnID = streamID, connID
-	if isWebTransport(hr) {
+	if webTransport {
 		completed = s.serveSession(w, hr, sessions, req)
 		return
 	}
 	if streaming {
-		req.body = &streamingBody{rc: hr.Body, hr: hr, endAtLength: dgrams != nil && dgrams.HandlesDatagrams()}
+		req.body = &streamingBody{rc: hr.Body, hr: hr, endAtLength: datagramFlow}
 	} else if len(hr.Trailer) > 0 {
 		req.trailer = headerFields(hr.Trailer)
 	}
@@ -104,11 +106,15 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 		req.body.onPeerReset = res.abortByPeer
 		req.body.onProgress = res.touch
 	}
-	if dgrams != nil && dgrams.HandlesDatagrams() {
+	if datagramFlow {
 		s.enableDatagrams(res, dgrams.DatagramSink(req, res))
 	}
 	defer openResponses.Delete(res.ID)
 	defer req.finishBody() // also when the handler panics
+	// A panic after the body started resets the stream (runHandler panics
+	// with http.ErrAbortHandler): the deferred close callback then sees an
+	// aborted request.
+	completed = false
 	completed = s.runHandler(h, req, res) && res.serve(hr.Context(), w, hr)
 	req.finishBody()
 	if res.timedOut {

@@ -78,12 +78,7 @@ func encodeHead(typ byte, id uint64, tag uint32, req *Request) []byte {
 		headLen += len(p.Name) + len(p.Value) + 2
 	}
 	trailers := req.Trailers()
-	for _, h := range req.Header {
-		headLen += len(h.Name) + len(h.Value) + 2
-	}
-	for _, h := range trailers {
-		headLen += len(h.Name) + len(h.Value) + 2
-	}
+	headLen += fieldsLen(req.Header) + fieldsLen(trailers)
 	e := newEvent(typ, 36+headLen+len(req.Body))
 	e.u64(id)
 	e.u64(req.StreamID)
@@ -112,19 +107,12 @@ func encodeHead(typ byte, id uint64, tag uint32, req *Request) []byte {
 
 // encodeBodyChunk encodes an EventBodyChunk.
 func encodeBodyChunk(id uint64, data []byte) []byte {
-	e := newEvent(EventBodyChunk, 12+len(data))
-	e.u64(id)
-	e.u32(uint32(len(data)))
-	e.b = append(e.b, data...)
-	return e.done()
+	return encodeIDBytes(EventBodyChunk, id, data)
 }
 
 // encodeBodyEnd encodes an EventBodyEnd with the request trailers.
 func encodeBodyEnd(id uint64, trailers []HeaderField) []byte {
-	n := 0
-	for _, t := range trailers {
-		n += len(t.Name) + len(t.Value) + 2
-	}
+	n := fieldsLen(trailers)
 	e := newEvent(EventBodyEnd, 16+n)
 	e.u64(id)
 	e.u32(uint32(n))
@@ -142,6 +130,15 @@ func encodeWritable(id uint64) []byte {
 }
 
 // appendFields appends name\0value\0 for each field.
+// fieldsLen is the size appendFields gives fields.
+func fieldsLen(fields []HeaderField) int {
+	n := 0
+	for _, f := range fields {
+		n += len(f.Name) + len(f.Value) + 2
+	}
+	return n
+}
+
 func appendFields(e *eventBuilder, fields []HeaderField) {
 	for _, f := range fields {
 		e.str(f.Name)

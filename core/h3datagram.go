@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"github.com/quic-go/quic-go/quicvarint"
 	"net/http"
 	"sync"
 	"time"
@@ -130,23 +131,20 @@ func (r *Response) MaxDatagramSize() int {
 	if str == nil {
 		return 0
 	}
-	if c, ok := LookupConnOfResponse(r); ok {
-		// The quarter stream id prefix takes 1-8 bytes of the QUIC datagram.
-		return max(0, c.MaxDatagramSize()-quarterIDLen(uint64(str.StreamID())/4))
-	}
-	return 0
+	r.mu.Lock()
+	req := r.req
+	r.mu.Unlock()
+	return h3DatagramMax(req)
 }
 
-func quarterIDLen(q uint64) int {
-	switch {
-	case q < 1<<6:
-		return 1
-	case q < 1<<14:
-		return 2
-	case q < 1<<30:
-		return 4
+// h3DatagramMax is the largest HTTP/3 datagram payload on req's stream:
+// the connection's QUIC datagram maximum less the quarter stream id that
+// prefixes each datagram (a varint of 1-8 bytes). 0 if the connection is gone.
+func h3DatagramMax(req *Request) int {
+	if c, ok := lookupConnOf(req); ok {
+		return max(0, c.MaxDatagramSize()-quicvarint.Len(req.StreamID/4))
 	}
-	return 8
+	return 0
 }
 
 // enableDatagrams prepares res for HTTP/3 datagrams, delivering each
@@ -155,7 +153,7 @@ func (s *Server) enableDatagrams(res *Response, deliver func(payload []byte)) {
 	res.dgram = &h3Datagrams{srv: s, deliver: deliver}
 }
 
-// QueueDatagramDelivery returns a deliver function that pushes
+// queueDatagramDelivery returns a deliver function that pushes
 // EventH3Datagram events for res (dropped and counted when the queue is full).
 func (s *Server) queueDatagramDelivery(q *EventQueue, res *Response) func([]byte) {
 	return func(b []byte) {

@@ -120,9 +120,7 @@ func (r *Response) Write(p []byte) error {
 	if r.finished || r.ended {
 		return ErrClosed
 	}
-	r.body.add(p)
-	r.bodyStarted = true
-	r.signal()
+	r.writeLocked(p)
 	return nil
 }
 
@@ -159,9 +157,7 @@ func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bo
 	if end {
 		return r.endLocked(body)
 	}
-	r.body.add(body)
-	r.bodyStarted = true
-	r.signal()
+	r.writeLocked(body)
 	return nil
 }
 
@@ -170,10 +166,8 @@ func (r *Response) setHeadLocked(status int, fields []HeaderField) error {
 	if err := checkStatus(status); err != nil {
 		return err
 	}
-	for _, f := range fields {
-		if err := validateField(f.Name, f.Value); err != nil {
-			return err
-		}
+	if err := validateFields(fields); err != nil {
+		return err
 	}
 	if err := r.checkHead(); err != nil {
 		return err
@@ -188,10 +182,8 @@ func (r *Response) setHeadLocked(status int, fields []HeaderField) error {
 
 // SendTrailers records trailer fields and ends the response.
 func (r *Response) SendTrailers(fields []HeaderField) error {
-	for _, f := range fields {
-		if err := validateField(f.Name, f.Value); err != nil {
-			return err
-		}
+	if err := validateFields(fields); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -215,10 +207,8 @@ func (r *Response) setTrailersLocked(fields []HeaderField) {
 // ResponseHighWater or more the caller should pause until the writable
 // signal (onWritable) fires.
 func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error) {
-	for _, f := range trailers {
-		if err := validateField(f.Name, f.Value); err != nil {
-			return 0, err
-		}
+	if err := validateFields(trailers); err != nil {
+		return 0, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -227,9 +217,7 @@ func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error)
 	}
 	switch {
 	case !end:
-		r.body.add(p)
-		r.bodyStarted = true
-		r.signal()
+		r.writeLocked(p)
 	case len(trailers) > 0:
 		r.body.add(p)
 		r.setTrailersLocked(trailers)
@@ -305,6 +293,23 @@ func (r *Response) Pending() (int, error) {
 		return 0, ErrClosed
 	}
 	return r.body.pending, nil
+}
+
+// writeLocked records body bytes; the head is fixed from now on.
+func (r *Response) writeLocked(p []byte) {
+	r.body.add(p)
+	r.bodyStarted = true
+	r.signal()
+}
+
+// validateFields checks every field (see validateField).
+func validateFields(fields []HeaderField) error {
+	for _, f := range fields {
+		if err := validateField(f.Name, f.Value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *Response) signal() {

@@ -36,10 +36,7 @@ func (r *Response) SetTimeout(d time.Duration) error {
 	if err := r.checkHead(); err != nil {
 		return err
 	}
-	if r.timer != nil {
-		r.timer.Stop()
-		r.timer = nil
-	}
+	r.stopTimerLocked()
 	r.timeout = d
 	if d > 0 {
 		r.timer = time.AfterFunc(d, r.expire)
@@ -71,7 +68,8 @@ func (r *Response) expire() {
 	_ = r.endLocked([]byte("Request timed out\n"))
 }
 
-// stopTimer is called once the head goes out.
+// stopTimerLocked ends the timeout: the head went out, the timeout was
+// replaced, or the response finished.
 func (r *Response) stopTimerLocked() {
 	if r.timer != nil {
 		r.timer.Stop()

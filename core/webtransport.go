@@ -256,11 +256,7 @@ func (s *Session) MaxDatagramSize() int {
 	if _, err := s.session(); err != nil {
 		return 0
 	}
-	if c, ok := lookupConnOf(s.Request); ok {
-		// The quarter stream id of the session's CONNECT stream prefixes each datagram.
-		return max(0, c.MaxDatagramSize()-quarterIDLen(s.Request.StreamID/4))
-	}
-	return 0
+	return h3DatagramMax(s.Request) // on the session's CONNECT stream
 }
 
 func (s *Session) receiveDatagrams() {
@@ -327,7 +323,7 @@ func (s *Session) adopt(st *Stream, incoming bool) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		st.reset(0)
+		st.Reset(0)
 		return
 	}
 	s.streams[st.Handle] = st
@@ -397,7 +393,7 @@ func (s *Server) closeSessions(code uint32, reason string) {
 // stoppingWithoutGoaway reports whether a request arrives while stopping on
 // a connection that our own loops or webtransport-go serve: they cannot
 // send GOAWAY, so new requests are refused with 503.
-func (s *Server) stoppingWithoutGoaway(hr *http.Request) bool {
+func (s *Server) stoppingWithoutGoaway() bool {
 	if s.wt == nil && s.quicDatagrams.Load() == nil {
 		return false
 	}

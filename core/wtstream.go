@@ -151,7 +151,7 @@ func (st *Stream) AckData(n int) error {
 
 // Reset abandons the stream: the writable side is reset with code, the
 // readable side stopped with code.
-func (st *Stream) reset(code uint32) {
+func (st *Stream) Reset(code uint32) {
 	if st.cancelWrite != nil {
 		st.cancelWrite(webtransport.StreamErrorCode(code))
 	}
@@ -160,9 +160,6 @@ func (st *Stream) reset(code uint32) {
 	}
 	st.forget()
 }
-
-// Reset abandons both sides of the stream with an application error code.
-func (st *Stream) Reset(code uint32) { st.reset(code) }
 
 // StopReading tells the peer to stop sending (STOP_SENDING with code).
 func (st *Stream) StopReading(code uint32) error {
