@@ -65,8 +65,7 @@ func bulk(kind string, args []string) (*Result, error) {
 	}
 	res := &Result{URL: target, Params: joinParams("bytes", size, "count", count)}
 	win.finish(res, ops, total, c.settle)
-	res.P50Us, res.P99Us = percentiles(lats)
-	errs.fill(res)
+	errs.fill(res, lats)
 	return res, nil
 }
 

@@ -75,7 +75,12 @@ func cmdH3Dgram(_ context.Context, args []string) (*Result, error) {
 		if err := str.SendRequestHeader(req); err != nil {
 			return nil, fmt.Errorf("request head: %w", err)
 		}
+		// ReadResponse takes no context: -timeout reaches it as a read deadline.
+		unblock := context.AfterFunc(ctx, func() { _ = str.SetReadDeadline(time.Now()) })
 		rsp, err := str.ReadResponse()
+		if !unblock() && err != nil {
+			err = fmt.Errorf("%w (%w)", err, ctx.Err())
+		}
 		if err != nil {
 			return nil, fmt.Errorf("response head: %w", err)
 		}
@@ -101,7 +106,6 @@ func cmdWTDgram(_ context.Context, args []string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.flows = 1
 	ctx, cancel := withTimeout(&o.common)
 	defer cancel()
 	sess, err := dialWT(ctx, u.String())
@@ -222,19 +226,13 @@ func runDgramEcho(ctx context.Context, o *dgramOptions, flows []flow) *Result {
 			}
 		})
 	}
-	sleepCtx(ctx, o.warmup)
-	win := startWindow(o.pid)
-	measuring.Store(true)
-	sleepCtx(ctx, o.duration)
-	measuring.Store(false)
-	win.stop(0)
+	win := o.timedWindow(ctx, &measuring, func() { measuring.Store(false) })
 	stop()
 	wg.Wait()
 	res := &Result{}
 	ops := echoed.Load()
 	finishStopped(win, res, ops, ops*int64(size)*2)
 	res.Sent, res.Lost = sent.Load(), lost.Load()
-	res.P50Us, res.P99Us = percentiles(lats)
-	errs.fill(res)
+	errs.fill(res, lats)
 	return res
 }

@@ -24,16 +24,18 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/zig-h3/h3bun/bench/result"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go/http3"
+	"github.com/zig-h3/h3bun/bench/procfs"
+	"github.com/zig-h3/h3bun/bench/result"
 )
 
 // common holds the flags every scenario takes.
@@ -145,20 +147,27 @@ func (e *errorLog) add(err error) {
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}
-	for _, s := range e.sample {
-		if s == msg {
-			return
-		}
-	}
-	if len(e.sample) < 5 {
+	if !slices.Contains(e.sample, msg) && len(e.sample) < 5 {
 		e.sample = append(e.sample, msg)
 	}
 }
 
-func (e *errorLog) fill(r *Result) {
+// fill sets the latency percentiles of lats and the error count and
+// sample of r.
+func (e *errorLog) fill(r *Result, lats []latencies) {
+	r.P50Us, r.P99Us = percentiles(lats)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r.Errors, r.ErrorSample = e.n, e.sample
+}
+
+// noteTimeout counts the end of ctx (-timeout) as an error of r: the run
+// was cut short.
+func noteTimeout(ctx context.Context, r *Result) {
+	if ctx.Err() != nil {
+		r.ErrorSample = append(r.ErrorSample, result.TimeoutNote)
+		r.Errors++
+	}
 }
 
 // latencies collects durations; merge and percentiles at the end.
@@ -205,22 +214,36 @@ type window struct {
 
 func startWindow(pid int) *window {
 	w := &window{proc: newProcSampler(pid), cpu0: clientCPU(), start: time.Now()}
-	w.busy0, w.total0 = machineCPU()
+	w.busy0, w.total0 = procfs.Machine()
 	return w
 }
 
 // stop ends the window; settle delays the last RSS reading.
-func (w *window) stop(settle time.Duration) time.Duration {
+func (w *window) stop(settle time.Duration) {
 	w.end = time.Now()
 	w.proc.stopCPU()
 	w.cpu = clientCPU() - w.cpu0
-	b, t := machineCPU()
+	b, t := procfs.Machine()
 	w.busy, w.total = b-w.busy0, t-w.total0
 	if settle > 0 {
 		time.Sleep(settle)
 	}
 	w.proc.stop()
-	return w.cpu
+}
+
+// timedWindow runs the measured part of a time-bounded scenario whose
+// load is already running: -warmup unmeasured, then the window of
+// -duration with measuring set. end runs as the window closes, before its
+// last readings (the load's work after it is not counted); the returned
+// window is stopped.
+func (c *common) timedWindow(ctx context.Context, measuring *atomic.Bool, end func()) *window {
+	sleepCtx(ctx, c.warmup)
+	win := startWindow(c.pid)
+	measuring.Store(true)
+	sleepCtx(ctx, c.duration)
+	end()
+	win.stop(0)
+	return win
 }
 
 // finish stops the window and fills the common fields of r.
@@ -246,8 +269,8 @@ func finishStopped(w *window, r *Result, ops, bytes int64) {
 		if r.Server != nil {
 			own += r.Server.CPUMs / 1e3
 		}
-		foreign := float64(w.busy)/clockTicks - own
-		r.ForeignPct = round(max(0, 100*foreign/(float64(w.total)/clockTicks)))
+		foreign := float64(w.busy)/procfs.ClockTicks - own
+		r.ForeignPct = round(max(0, 100*foreign/(float64(w.total)/procfs.ClockTicks)))
 	}
 }
 
@@ -259,7 +282,7 @@ func withTimeout(c *common) (context.Context, context.CancelFunc) {
 func joinParams(kv ...any) map[string]any {
 	m := map[string]any{}
 	for i := 0; i+1 < len(kv); i += 2 {
-		m[strings.TrimPrefix(kv[i].(string), "-")] = kv[i+1]
+		m[kv[i].(string)] = kv[i+1]
 	}
 	return m
 }

@@ -83,9 +83,6 @@ func cmdRequests(_ context.Context, args []string) (*Result, error) {
 		lats     = make([]latencies, conc)
 		wg       sync.WaitGroup
 	)
-	if limit > 0 {
-		measure.Store(true)
-	}
 	one := func(cc *http3.ClientConn) (int64, error) {
 		var rd io.Reader
 		if method == http.MethodPost {
@@ -114,6 +111,12 @@ func cmdRequests(_ context.Context, args []string) (*Result, error) {
 			return n, fmt.Errorf("body of %d bytes, want %d", n, expect)
 		}
 		return n, nil
+	}
+	var win *window
+	if limit > 0 {
+		// Count-bounded: every request is measured, from the first.
+		measure.Store(true)
+		win = startWindow(c.pid)
 	}
 	for w := range conc {
 		cc := conns[w%nconns]
@@ -145,19 +148,11 @@ func cmdRequests(_ context.Context, args []string) (*Result, error) {
 			}
 		})
 	}
-	var win *window
-	if limit > 0 {
-		win = startWindow(c.pid)
-		wg.Wait()
-	} else {
-		sleepCtx(ctx, c.warmup)
-		win = startWindow(c.pid)
-		measure.Store(true)
-		sleepCtx(ctx, c.duration)
-		stopping.Store(true)
-		win.stop(0) // the window ends now; stragglers are not counted
-		wg.Wait()
+	if limit == 0 {
+		// Stragglers finishing after the window are not counted.
+		win = c.timedWindow(ctx, &measure, func() { stopping.Store(true) })
 	}
+	wg.Wait()
 	res := &Result{URL: target, Params: joinParams("method", method, "c", conc, "conns", nconns, "body", bodySize, "n", limit, "duration", c.duration.String())}
 	ops, b := done.Load(), bytesIn.Load()
 	if method == http.MethodPost {
@@ -168,12 +163,8 @@ func cmdRequests(_ context.Context, args []string) (*Result, error) {
 	} else {
 		finishStopped(win, res, ops, b)
 	}
-	res.P50Us, res.P99Us = percentiles(lats)
-	errs.fill(res)
-	if ctx.Err() != nil {
-		res.ErrorSample = append(res.ErrorSample, "run stopped by -timeout")
-		res.Errors++
-	}
+	errs.fill(res, lats)
+	noteTimeout(ctx, res)
 	return res, nil
 }
 
@@ -237,12 +228,8 @@ func cmdConns(_ context.Context, args []string) (*Result, error) {
 	wg.Wait()
 	res := &Result{URL: target, Params: joinParams("n", n, "c", conc)}
 	win.finish(res, done.Load(), 0, c.settle)
-	res.P50Us, res.P99Us = percentiles(lats)
-	errs.fill(res)
-	if ctx.Err() != nil {
-		res.ErrorSample = append(res.ErrorSample, "run stopped by -timeout")
-		res.Errors++
-	}
+	errs.fill(res, lats)
+	noteTimeout(ctx, res)
 	return res, nil
 }
 

@@ -113,19 +113,13 @@ func cmdWTStream(_ context.Context, args []string) (*Result, error) {
 			}
 		})
 	}
-	sleepCtx(ctx, c.warmup)
-	win := startWindow(c.pid)
-	measuring.Store(true)
-	sleepCtx(ctx, c.duration)
-	stopping.Store(true)
-	win.stop(0)
+	win := c.timedWindow(ctx, &measuring, func() { stopping.Store(true) })
 	stop()
 	wg.Wait()
 	res := &Result{URL: u.String(), Params: joinParams("c", conc, "size", size, "duration", c.duration.String())}
 	ops := done.Load()
 	finishStopped(win, res, ops, ops*int64(size)*2)
-	res.P50Us, res.P99Us = percentiles(lats)
-	errs.fill(res)
+	errs.fill(res, lats)
 	return res, nil
 }
 

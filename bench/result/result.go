@@ -4,6 +4,10 @@ package result
 
 import "encoding/json"
 
+// TimeoutNote is the last entry of ErrorSample, counted in Errors, when
+// loadgen's -timeout cut the run short.
+const TimeoutNote = "run stopped by -timeout"
+
 // Result is what every scenario prints.
 type Result struct {
 	Scenario string `json:"scenario"`

@@ -49,7 +49,7 @@ func main() {
 	var o options
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured time of each time-bounded cell")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds of the time-bounded scenarios (A B A B)")
-	flag.IntVar(&o.bulkRounds, "bulk-rounds", 2, "rounds of the 100 MB transfers")
+	flag.IntVar(&o.bulkRounds, "bulk-rounds", 2, "rounds of the download and upload transfers (100 MB, 10 MB with -quick)")
 	flag.StringVar(&o.servers, "servers", "a,b,c,d,e", "servers to measure: a bun-lib, b go-core, c bun-native, d c-abi, e pure-h3 (reference, two rows)")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario ids to run (default: all)")
 	flag.DurationVar(&o.budget, "budget", 525*time.Second, "time budget of the run after the build; the memory row is cut to fit")

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,34 +45,146 @@ func scenarioByID(rep *Report, id string) *ScenarioResult {
 	return nil
 }
 
-// ratio is best(a)/best(b) of a scenario's metric, or NaN.
-func ratio(rep *Report, id, a, b string) float64 {
+// compare is value(best(a)) / value(best(b)) in scenario id, or NaN when
+// the scenario, either best round or either value (ok false) is missing or
+// the denominator is 0.
+func compare(rep *Report, id, a, b string, value func(*scenario, *Result) (float64, bool)) float64 {
 	s := scenarioByID(rep, id)
 	if s == nil || s.Best[a] == nil || s.Best[b] == nil {
 		return math.NaN()
 	}
-	den := metric(s.Scenario, s.Best[b])
-	if den == 0 {
+	num, ok1 := value(s.Scenario, s.Best[a])
+	den, ok2 := value(s.Scenario, s.Best[b])
+	if !ok1 || !ok2 || den == 0 {
 		return math.NaN()
 	}
-	return metric(s.Scenario, s.Best[a]) / den
+	return num / den
+}
+
+// ratio is best(a)/best(b) of a scenario's metric, or NaN.
+func ratio(rep *Report, id, a, b string) float64 {
+	return compare(rep, id, a, b, func(s *scenario, r *Result) (float64, bool) { return metric(s, r), true })
 }
 
 // cpuRatio is cpu/op(b) over cpu/op(a) of the best rounds, or NaN.
 func cpuRatio(rep *Report, id, a, b string) float64 {
-	s := scenarioByID(rep, id)
-	if s == nil || s.Best[a] == nil || s.Best[b] == nil || s.Best[a].Server == nil || s.Best[b].Server == nil || s.Best[a].Server.CPUUsPerOp == 0 {
-		return math.NaN()
-	}
-	return s.Best[b].Server.CPUUsPerOp / s.Best[a].Server.CPUUsPerOp
+	return compare(rep, id, b, a, func(_ *scenario, r *Result) (float64, bool) {
+		if r.Server == nil {
+			return 0, false
+		}
+		return r.Server.CPUUsPerOp, true
+	})
 }
 
+// p50Ratio is p50(a)/p50(b) of the best rounds, or NaN.
 func p50Ratio(rep *Report, id, a, b string) float64 {
-	s := scenarioByID(rep, id)
-	if s == nil || s.Best[a] == nil || s.Best[b] == nil || s.Best[b].P50Us == 0 {
-		return math.NaN()
+	return compare(rep, id, a, b, func(_ *scenario, r *Result) (float64, bool) { return r.P50Us, true })
+}
+
+// argValue is the value after flag in args, or "".
+func argValue(args []string, flag string) string {
+	if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+		return args[i+1]
 	}
-	return s.Best[a].P50Us / s.Best[b].P50Us
+	return ""
+}
+
+// transferSize is the size of the download and upload transfers ("100 MB"),
+// from the rows' -bytes or else from -quick.
+func transferSize(rep *Report) string {
+	for _, s := range rep.Scenarios {
+		if n, err := strconv.ParseFloat(argValue(s.Scenario.Args, "-bytes"), 64); err == nil {
+			return strconv.FormatFloat(n/1e6, 'f', -1, 64) + " MB"
+		}
+	}
+	if rep.Meta.Options["quick"] == "true" {
+		return "10 MB"
+	}
+	return "100 MB"
+}
+
+// bunVersion is the Bun version of the run, for prose.
+func bunVersion(m *Meta) string {
+	if v := m.Versions["bun"]; v != "" {
+		return "Bun " + v
+	}
+	return "the Bun version measured"
+}
+
+// budget is the run's time budget (-budget), for prose: "8 min 45 s budget".
+func budget(m *Meta) string {
+	d, err := time.ParseDuration(m.Options["budget"])
+	if err != nil {
+		return "time budget"
+	}
+	return fmtDuration(d) + " budget"
+}
+
+// fmtDuration writes d in minutes and seconds ("8 min 45 s", "10 min", "45 s").
+func fmtDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	m, s := int(d/time.Minute), int(d%time.Minute/time.Second)
+	switch {
+	case m == 0:
+		return fmt.Sprintf("%d s", s)
+	case s == 0:
+		return fmt.Sprintf("%d min", m)
+	}
+	return fmt.Sprintf("%d min %d s", m, s)
+}
+
+// clientShare describes, from the c=64 rows, how much CPU time the load
+// generator used against the server it drove (client CPU / server CPU in
+// the same window, best rounds).
+func clientShare(rep *Report) string {
+	lo, hi := math.Inf(1), 0.0
+	fLo, fHi := math.Inf(1), 0.0 // the fastest server of each row
+	fastest := map[string]bool{}
+	for _, s := range rep.Scenarios {
+		if argValue(s.Scenario.Args, "-c") != "64" {
+			continue
+		}
+		top, topV := "", 0.0
+		for _, k := range rep.Order {
+			r := s.Best[k]
+			if r == nil || r.Server == nil || r.Server.CPUMs == 0 {
+				continue
+			}
+			x := r.ClientCPUMs / r.Server.CPUMs
+			lo, hi = min(lo, x), max(hi, x)
+			if v := metric(s.Scenario, r); v > topV {
+				top, topV = k, v
+			}
+		}
+		if top != "" {
+			r := s.Best[top]
+			x := r.ClientCPUMs / r.Server.CPUMs
+			fLo, fHi = min(fLo, x), max(fHi, x)
+			fastest[top] = true
+		}
+	}
+	if len(fastest) == 0 {
+		return "The load generator and the servers share the machine's cores (client CPU per cell in the tables above)."
+	}
+	span := func(a, b float64) string {
+		if fmt.Sprintf("%.1f", a) == fmt.Sprintf("%.1f", b) {
+			return fmt.Sprintf("%.1f×", a)
+		}
+		return fmt.Sprintf("%.1f–%.1f×", a, b)
+	}
+	var names []string
+	for _, k := range rep.Order {
+		if fastest[k] {
+			names = append(names, fmt.Sprintf("(%s) %s", k, serverByKey(k).Name))
+		}
+	}
+	out := fmt.Sprintf("The load generator and the servers share the machine's %d cores: in the c=64 rows the client used\n"+
+		"  %s the CPU time of the server it drove, %s for the fastest server of the row (%s)", rep.Meta.Cores,
+		span(lo, hi), span(fLo, fHi), strings.Join(names, ", "))
+	if fLo >= 1 {
+		return out + ", so the\n  fastest rows are partly client-bound."
+	}
+	return out + "."
 }
 
 func fmtRatio(v float64) string {
@@ -208,12 +321,7 @@ func chartLink(docPath, chartPath string) string {
 }
 
 func hasCells(s *ScenarioResult, k string) bool {
-	for _, c := range s.Cells {
-		if c.Server == k {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(s.Cells, func(c *Cell) bool { return c.Server == k })
 }
 
 func cellError(s *ScenarioResult, k string) string {
@@ -229,7 +337,7 @@ func writeTargets(b *strings.Builder, rep *Report) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	w("## Targets (issue 5)\n\nRatios of this run (best round of each server). The CPU column is the same comparison made\n")
 	w("with server CPU time per operation instead of throughput (the other server's CPU/op over this one's, so\n")
-	w("higher is better as well): it depends much less on what else the machine is doing, and on 2 cores, where\n")
+	w("higher is better as well): it depends much less on what else the machine is doing, and on %d cores, where\n", rep.Meta.Cores)
 	w("the load generator takes its share, throughput ratios understate differences in server cost.\n\n")
 	w("| target | measured | CPU | goal | status |\n|---|---|---|---|---|\n")
 	row := func(label, id, x, y, goal string, ok func(float64) bool) {
@@ -246,9 +354,9 @@ func writeTargets(b *strings.Builder, rep *Report) {
 	w("| small GET c=64 (4 conns): (a)/(c) | %s | %s | ≥ 0.55 now, 1.0 goal | %s |\n", fmtRatio(r), fmtRatio(cpuRatio(rep, "small-c64-4conn", "a", "c")), st)
 	r = ratio(rep, "small-c64-1conn", "a", "b")
 	w("| small GET c=64 (1 conn): (a)/(b), for reference | %s | %s | | |\n", fmtRatio(r), fmtRatio(cpuRatio(rep, "small-c64-1conn", "a", "b")))
-	size := "100 MB"
+	size := transferSize(rep)
 	if rep.Meta.Options["quick"] == "true" {
-		size = "10 MB (quick run)"
+		size += " (quick run)"
 	}
 	row(size+" download from a JS `ReadableStream`: (a)/(c)", "download-stream", "a", "c", "≥ 1.2", ge(1.2))
 	row(size+" download from `Bun.file`: (a)/(b)", "download-file", "a", "b", "≥ 0.9", ge(0.9))
@@ -333,7 +441,7 @@ func writeMemory(b *strings.Builder, rep *Report) {
 	if len(rep.Memory) > 0 {
 		w("### RSS after 1 M requests vs after the first 10 k\n\n")
 		w("A fresh process per server; small GETs, c=64 over 4 connections; RSS 1 s after each phase. Each server has a\n")
-		w("time cap (the run must fit in 10 minutes); a capped row says how far it got.\n\n")
+		w("time cap (the run must fit in its %s); a capped row says how far it got.\n\n", budget(rep.Meta))
 		w("| server | RSS at start | after first 10 k | after all | requests | delta | peak | req/s | CPU/req | note |\n")
 		w("|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, k := range rep.Order {
@@ -394,7 +502,7 @@ func writeMethod(b *strings.Builder, rep *Report) {
   process (quic-go %s client) started per cell. Every server uses the same self-signed ECDSA P-256 certificate
   and serves the same routes. Within a scenario the cells alternate between the servers (A B C D A B C D), %s
   rounds of %s measured time after a 250 ms warm-up for the time-bounded rows, %s rounds of one transfer for the
-  100 MB rows; a table shows each server's best round (other processes on the machine only ever slow a cell
+  %s rows; a table shows each server's best round (other processes on the machine only ever slow a cell
   down); the JSON files have every round and the mean.
 - **Same core, same settings:** (a), (b) and (d) run with HTTP/3 datagrams and WebTransport enabled (bun-lib's
   /dgram and /wt routes turn them on, so go-core and c-server enable them too): connections then take the same
@@ -410,17 +518,17 @@ func writeMethod(b *strings.Builder, rep *Report) {
 - **Datagram rows:** a fixed number of datagrams in flight (a window per flow); a datagram not echoed within
   200 ms counts as lost and frees its slot. Throughput is echoes per second; latency is the round trip.
 - **Memory row:** a fresh process per server; %s requests at most, within a time cap per server: (a) runs
-  last and gets what is left of the 10-minute budget, the others a fixed cap. **Connection row:** %s connections at most
+  last and gets what is left of the run's %s, the others a fixed cap. **Connection row:** %s connections at most
   within a time cap per server; no connection starts after it, so every one is closed properly before the counters are
   read.
 - **(e) pure-h3** is a reference, not one of the issue's servers: quic-go's own http3.Server and
   webtransport-go with net/http handlers and no core (every connection through webtransport-go, as in the
   core), run in a few rows only (%s) to show what the core costs on top of quic-go.
-- **Not measured:** (c) has no datagrams or WebTransport in Bun 1.4.5; (d) serves the HTTP rows only.
-  The load generator and the servers share the machine's cores: at c=64 the client uses about as much CPU as the
-  fastest servers, so the fastest rows are partly client-bound.
+- **Not measured:** (c) has no datagrams or WebTransport in %s; (d) serves the HTTP rows only.
+  %s
 
-`, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["bulkRounds"], fmtOpt(o["memRequests"]), fmtOpt(o["conns"]), strings.Join(serverByKey("e").Rows, ", "))
+`, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["bulkRounds"], transferSize(rep), fmtOpt(o["memRequests"]), budget(rep.Meta),
+		fmtOpt(o["conns"]), strings.Join(serverByKey("e").Rows, ", "), bunVersion(rep.Meta), clientShare(rep))
 }
 
 // chartSVG draws one group per scenario: each server's throughput relative

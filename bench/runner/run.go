@@ -6,13 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/zig-h3/h3bun/bench/result"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zig-h3/h3bun/bench/result"
 )
 
 // Result and ProcUsage are bench/loadgen's JSON output (bench/result).
@@ -39,8 +41,6 @@ type scenario struct {
 	Path    string   `json:"path"`
 	Args    []string `json:"args"`
 	Feature string   `json:"feature"`
-	// Servers limits the row to these servers (nil: all with Feature).
-	Servers []string `json:"servers,omitempty"`
 	Rounds  int      `json:"rounds"`
 	// Metric is "ops" (OpsPerSec) or "mb" (MBPerSec); Unit labels it.
 	Metric  string        `json:"metric"`
@@ -226,10 +226,8 @@ func (r *run) scenarios() []*scenario {
 	}
 	var out []*scenario
 	for _, s := range all {
-		for _, id := range only {
-			if s.ID == id {
-				out = append(out, s)
-			}
+		if slices.Contains(only, s.ID) {
+			out = append(out, s)
 		}
 	}
 	return out
@@ -237,15 +235,7 @@ func (r *run) scenarios() []*scenario {
 
 func (r *run) wants(id string) bool {
 	only := splitList(r.o.only)
-	if len(only) == 0 {
-		return true
-	}
-	for _, o := range only {
-		if o == id {
-			return true
-		}
-	}
-	return false
+	return len(only) == 0 || slices.Contains(only, id)
 }
 
 func (r *run) execute(ctx context.Context) error {
@@ -336,19 +326,20 @@ func (r *run) execute(ctx context.Context) error {
 		}
 	}
 
-	// The end of the comparison: counters, idle RSS after, peak, CPU; then stop.
+	// The end of the comparison: idle RSS after, peak, counters, CPU; then stop.
 	time.Sleep(time.Second)
 	for _, k := range r.keys {
 		p := r.procs[k]
 		sum := r.report.Servers[k]
-		if p != nil && p.alive() && p.def.has("stats") {
-			res, err := loadgen(ctx, []string{"fetch", "-url", p.url("/stats"), "-timeout", "10s"}, 15*time.Second)
-			if err == nil && res != nil {
-				_ = json.Unmarshal(res.Body, &sum.Stats)
-			}
-		}
 		if p != nil && p.alive() {
+			// Idle RSS first: the /stats fetch opens a connection.
 			sum.RSSEndMiB, sum.RSSPeakMiB = procRSS(p.pid)
+			if p.def.has("stats") {
+				res, err := loadgen(ctx, []string{"fetch", "-url", p.url("/stats"), "-timeout", "10s"}, 15*time.Second)
+				if err == nil && res != nil {
+					_ = json.Unmarshal(res.Body, &sum.Stats)
+				}
+			}
 			sum.CPUSeconds += procCPUSeconds(p.pid)
 			p.stop()
 		}
@@ -444,19 +435,9 @@ func (r *run) serversFor(s *scenario) []string {
 	var out []string
 	for _, k := range r.keys {
 		def := serverByKey(k)
-		if !def.has(s.Feature) || !def.inRow(s.ID) {
-			continue
+		if def.has(s.Feature) && def.inRow(s.ID) {
+			out = append(out, k)
 		}
-		if s.Servers != nil {
-			found := false
-			for _, x := range s.Servers {
-				found = found || x == k
-			}
-			if !found {
-				continue
-			}
-		}
-		out = append(out, k)
 	}
 	return out
 }
@@ -519,13 +500,7 @@ func (r *run) summaryLine(s *scenario, sr *ScenarioResult) string {
 	for _, k := range r.serversFor(s) {
 		b := sr.Best[k]
 		if b == nil {
-			msg := "failed"
-			for _, c := range sr.Cells {
-				if c.Server == k && c.Error != "" {
-					msg = "failed: " + firstLine(c.Error)
-				}
-			}
-			parts = append(parts, fmt.Sprintf("%s %s", k, msg))
+			parts = append(parts, k+" failed: "+cellError(sr, k))
 			continue
 		}
 		e := ""
@@ -646,13 +621,14 @@ func (r *run) runMemory(ctx context.Context) {
 			row.OpsPerSec = res2.OpsPerSec
 			row.CPUUsPerOp = res2.Server.CPUUsPerOp
 			row.Seconds = round2(time.Since(t0).Seconds())
-			row.Capped = res2.Ops < int64(rest)
 			row.Errors = res2.Errors
 			for _, e := range res2.ErrorSample {
-				if e != "run stopped by -timeout" {
-					row.ErrorSample = append(row.ErrorSample, e)
-				} else {
+				if e == result.TimeoutNote {
+					// The time cap stopped the run: not an error of the server.
+					row.Capped = true
 					row.Errors--
+				} else {
+					row.ErrorSample = append(row.ErrorSample, e)
 				}
 			}
 		}

@@ -15,10 +15,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/zig-h3/h3bun/bench/procfs"
 )
 
 // serverDef describes one server under test.
@@ -36,24 +39,11 @@ type serverDef struct {
 }
 
 func (d *serverDef) inRow(id string) bool {
-	if d.Rows == nil {
-		return true
-	}
-	for _, r := range d.Rows {
-		if r == id {
-			return true
-		}
-	}
-	return false
+	return d.Rows == nil || slices.Contains(d.Rows, id)
 }
 
 func (d *serverDef) has(feature string) bool {
-	for _, f := range d.Features {
-		if f == feature {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(d.Features, feature)
 }
 
 const bun = "node_modules/.bin/bun"
@@ -83,15 +73,14 @@ func serverByKey(k string) *serverDef {
 
 // serverProc is one running server process.
 type serverProc struct {
-	def      *serverDef
-	cmd      *exec.Cmd
-	pid      int
-	port     int
-	logPath  string
-	exited   chan struct{}
-	exitErr  error
-	started  time.Time
-	restarts int
+	def     *serverDef
+	cmd     *exec.Cmd
+	pid     int
+	port    int
+	logPath string
+	exited  chan struct{}
+	exitErr error
+	started time.Time
 }
 
 // startServer starts def with env and waits for the port line on stdout.
@@ -191,70 +180,25 @@ func (p *serverProc) logTail(n int) string {
 
 // procRSS returns VmRSS and VmHWM of pid in MiB.
 func procRSS(pid int) (rss, hwm float64) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range bytes.Split(b, []byte{'\n'}) {
-		f := bytes.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(string(f[1]), 64)
-		switch string(f[0]) {
-		case "VmRSS:":
-			rss = v / 1024
-		case "VmHWM:":
-			hwm = v / 1024
-		}
-	}
-	return round2(rss), round2(hwm)
+	r, h, _ := procfs.Mem(pid)
+	return round2(float64(r) / (1 << 20)), round2(float64(h) / (1 << 20))
 }
 
 // procCPUSeconds returns utime+stime of pid.
 func procCPUSeconds(pid int) float64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(string(f[11]), 64)
-	st, _ := strconv.ParseFloat(string(f[12]), 64)
-	return (ut + st) / 100
+	d, _ := procfs.CPU(pid)
+	return d.Seconds()
 }
 
 // machineBusy samples the machine's busy share over d (0-100, all cores).
 func machineBusy(d time.Duration) float64 {
-	read := func() (busy, total float64) {
-		b, err := os.ReadFile("/proc/stat")
-		if err != nil {
-			return 0, 0
-		}
-		line, _, _ := bytes.Cut(b, []byte{'\n'})
-		f := bytes.Fields(line)
-		for i := 1; i < len(f) && i <= 8; i++ {
-			v, _ := strconv.ParseFloat(string(f[i]), 64)
-			total += v
-			if i != 4 && i != 5 {
-				busy += v
-			}
-		}
-		return busy, total
-	}
-	b0, t0 := read()
+	b0, t0 := procfs.Machine()
 	time.Sleep(d)
-	b1, t1 := read()
+	b1, t1 := procfs.Machine()
 	if t1 <= t0 {
 		return 0
 	}
-	return round2(100 * (b1 - b0) / (t1 - t0))
+	return round2(100 * float64(b1-b0) / float64(t1-t0))
 }
 
 func round2(f float64) float64 {

@@ -209,6 +209,11 @@ func drainEvents(q *core.EventQueue) {
 			}
 			for b := buf[:n]; len(b) >= 8; {
 				size := int(binary.LittleEndian.Uint32(b))
+				if size < 8 || size > len(b) {
+					// A broken batch: stop here rather than loop or overrun.
+					log.Printf("event of %d bytes with %d left in the batch; dropping the rest", size, len(b))
+					break
+				}
 				handleEvent(b[4], b[:size])
 				b = b[size:]
 			}
