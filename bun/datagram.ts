@@ -5,11 +5,32 @@
  */
 import { Code, lastError, native, type Handle } from "./ffi";
 
-/** Throws for a failed datagram send: RangeError when too large. */
-export function checkSend(rc: number, size: number, max: () => number): void {
+/** A payload as bytes: strings as UTF-8. */
+export function bytesOf(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? Buffer.from(data) : data;
+}
+
+/** A native max_datagram_size result as a size (0: none). */
+export function datagramSize(nativeSize: number): number {
+  return Math.max(0, nativeSize);
+}
+
+/**
+ * Sends one datagram (QUIC, HTTP/3 or WebTransport): `send` is the native
+ * call, given the payload (null when empty) and its length. Throws a
+ * RangeError naming `maxSize()` when the payload is too large, an Error for
+ * any other failure.
+ */
+export function sendDatagram(
+  data: Uint8Array | string,
+  send: (payload: Uint8Array | null, len: number) => number,
+  maxSize: () => number,
+): void {
+  const b = bytesOf(data);
+  const rc = send(b.byteLength ? b : null, b.byteLength);
   if (rc === Code.OK) return;
   if (rc === Code.TOO_LARGE) {
-    throw new RangeError(`datagram of ${size} bytes is larger than the ${max()} bytes the path allows now`);
+    throw new RangeError(`datagram of ${b.byteLength} bytes is larger than the ${maxSize()} bytes the path allows now`);
   }
   throw new Error(`zig-h3: sending a datagram failed: ${lastError()}`);
 }
@@ -50,8 +71,6 @@ export interface H3DatagramContext {
   sendReply(data: Uint8Array | string): void;
 }
 
-const bytesOf = (data: Uint8Array | string) => (typeof data === "string" ? Buffer.from(data) : data);
-
 export class QUICDatagramContextImpl implements QUICDatagramContext {
   readonly connectionIdHex: string;
   readonly remoteAddress: string;
@@ -70,13 +89,15 @@ export class QUICDatagramContextImpl implements QUICDatagramContext {
   }
 
   get maxDatagramSize(): number {
-    return Math.max(0, native().zig_h3_server_max_datagram_size(this.#server, this.#conn));
+    return datagramSize(native().zig_h3_server_max_datagram_size(this.#server, this.#conn));
   }
 
   sendReply(data: Uint8Array | string): void {
-    const b = bytesOf(data);
-    const rc = native().zig_h3_server_send_quic_datagram(this.#server, this.#conn, b.byteLength ? b : null, b.byteLength);
-    checkSend(rc, b.byteLength, () => this.maxDatagramSize);
+    sendDatagram(
+      data,
+      (payload, len) => native().zig_h3_server_send_quic_datagram(this.#server, this.#conn, payload, len),
+      () => this.maxDatagramSize,
+    );
   }
 }
 
@@ -96,12 +117,10 @@ export class H3DatagramContextImpl implements H3DatagramContext {
   }
 
   get maxDatagramSize(): number {
-    return Math.max(0, native().zig_h3_response_max_datagram_size(this.#id));
+    return datagramSize(native().zig_h3_response_max_datagram_size(this.#id));
   }
 
   sendReply(data: Uint8Array | string): void {
-    const b = bytesOf(data);
-    const rc = native().zig_h3_response_send_h3_datagram(this.#id, b.byteLength ? b : null, b.byteLength);
-    checkSend(rc, b.byteLength, () => this.maxDatagramSize);
+    sendDatagram(data, (payload, len) => native().zig_h3_response_send_h3_datagram(this.#id, payload, len), () => this.maxDatagramSize);
   }
 }

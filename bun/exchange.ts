@@ -11,8 +11,6 @@ import type { ResponseContext } from "./response";
 export class Exchange implements ResponseContext {
   readonly id: Handle;
   readonly body: IncomingStream | undefined;
-  /** The request, once built (for HTTP/3 datagram contexts). */
-  request: Request | undefined;
   /** The route's HTTP/3 datagram handler, if any. */
   onDatagram: ((payload: Uint8Array) => void) | undefined;
   // Created on first use of `signal`: most handlers never look at it.

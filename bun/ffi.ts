@@ -52,6 +52,18 @@ export const EventType = {
   SESSION_READY: 16,
 } as const;
 
+/**
+ * Native pending-bytes level at which a writer (response pump, WebTransport
+ * stream) pauses until the writable event (core.ResponseHighWater).
+ */
+export const HIGH_WATER = 256 * 1024;
+
+/**
+ * Most unacknowledged bytes the native side delivers to an incoming stream
+ * (request body, WebTransport stream) before waiting for acks (core.BodyWindow).
+ */
+export const BODY_WINDOW = 256 * 1024;
+
 /** Number of counters `zig_h3_server_counters` fills. */
 export const COUNTER_COUNT = 14;
 

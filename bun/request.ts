@@ -6,10 +6,7 @@
  * stream's queue.
  * @module
  */
-import { native, type Handle } from "./ffi";
-
-/** Same as the native window (core.BodyWindow): queued bytes above it never arrive. */
-const WINDOW = 256 * 1024;
+import { BODY_WINDOW, native, type Handle } from "./ffi";
 
 /** One incoming byte stream; `ack` returns credit, `discard` refuses the rest. */
 export class IncomingStream {
@@ -38,13 +35,14 @@ export class IncomingStream {
           this.#resolveTrailers(new Headers());
         },
       },
-      { highWaterMark: WINDOW, size: (chunk) => chunk?.byteLength ?? 0 },
+      // Queued bytes above the native window never arrive.
+      { highWaterMark: BODY_WINDOW, size: (chunk) => chunk?.byteLength ?? 0 },
     );
   }
 
   /** Acknowledges what the consumer took out of the queue. */
   #pull(c: ReadableStreamDefaultController<Uint8Array>): void {
-    const queued = WINDOW - (c.desiredSize ?? 0);
+    const queued = BODY_WINDOW - (c.desiredSize ?? 0);
     const consumed = this.#enqueued - Math.max(0, queued);
     if (consumed > this.#acked) {
       this.#ack(consumed - this.#acked);

@@ -8,10 +8,8 @@
  * @module
  */
 import { statSync } from "node:fs";
-import { native, type Handle } from "./ffi";
-
-/** Native pending-bytes level at which a stream pump pauses (core.ResponseHighWater). */
-const HIGH_WATER = 256 * 1024;
+import { HIGH_WATER, native, type Handle } from "./ffi";
+import { bytesOf } from "./datagram";
 
 const TEXT_HEADERS = Buffer.from("content-type\0text/plain;charset=utf-8\0", "latin1");
 const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 500: "Internal Server Error" };
@@ -92,6 +90,7 @@ export function sendResponse(id: Handle, res: Response, encoder: HeaderEncoder, 
   // Headers before the body: Bun drops a body-implied content-type from
   // res.headers once the body is consumed.
   const text = headerText(res.headers);
+  const hasType = res.headers.has("content-type");
   const kind = bodyless(status) ? "none" : bodyKind(res);
   const stream = kind === "stream" ? res.body : null;
   if (stream !== null) return pumpStream(id, status, encoder.encode(text), stream, trailers, encoder, ctx);
@@ -104,13 +103,21 @@ export function sendResponse(id: Handle, res: Response, encoder: HeaderEncoder, 
   // An in-memory Blob is there already: Bun.peek takes it without a turn of the event loop.
   const blob = Bun.peek(res.blob());
   if (kind === "blob" && trailers === undefined && blob instanceof Blob) {
-    const bytes = Bun.peek(blob.bytes());
-    if (bytes instanceof Uint8Array) {
-      respondWithBody(id, status, encoder, text, blob.type, bytes, 1);
+    const contentType = impliedType(hasType, blob);
+    const bytes = blob.bytes();
+    const now = Bun.peek(bytes);
+    if (now instanceof Uint8Array) {
+      respondWithBody(id, status, encoder, text, contentType, now, 1);
       return undefined;
     }
+    return bytes.then((body) => respondWithBody(id, status, encoder, text, contentType, body, 1));
   }
-  return sendBlob(id, status, kind, blob, text, trailers, encoder, ctx);
+  return sendBlob(id, status, kind, blob, text, hasType, trailers, encoder, ctx);
+}
+
+/** The content-type a Blob body implies, or "" when the headers name one. */
+function impliedType(hasType: boolean, blob: Blob): string {
+  return hasType ? "" : blob.type;
 }
 
 /** Sends a Blob or file body: from the file by the native side, in one call, or streamed. */
@@ -120,12 +127,13 @@ async function sendBlob(
   kind: "file" | "blob",
   pendingBlob: Blob | Promise<Blob>,
   text: string,
+  hasType: boolean,
   trailers: TrailerSource | undefined,
   encoder: HeaderEncoder,
   ctx: ResponseContext,
 ): Promise<void> {
   const blob = await pendingBlob;
-  const contentType = text.includes("content-type\0") ? "" : blob.type;
+  const contentType = impliedType(hasType, blob);
   const path = kind === "file" ? (blob as Blob & { name?: string }).name : undefined;
   const size = path ? fileSize(path) : -2;
   if (path && trailers === undefined && (size === blob.size || size === -1)) {
@@ -136,7 +144,7 @@ async function sendBlob(
   }
   if (kind === "blob" || blob.size <= HIGH_WATER) {
     const end = trailers === undefined ? 1 : 0;
-    respondWithBody(id, status, encoder, text, blob.type, await blob.bytes(), end);
+    respondWithBody(id, status, encoder, text, contentType, await blob.bytes(), end);
     if (!end) await endWithTrailers(id, trailers!, encoder);
     return;
   }
@@ -144,9 +152,9 @@ async function sendBlob(
   return pumpStream(id, status, encoder.encode(text, contentType), blob.stream(), trailers, encoder, ctx);
 }
 
-/** Head and whole body in one call; blobType is the content-type unless the headers have one. */
-function respondWithBody(id: Handle, status: number, encoder: HeaderEncoder, text: string, blobType: string, body: Uint8Array, end: 0 | 1): void {
-  const [headers, headersLen] = encoder.encode(text, text.includes("content-type\0") ? "" : blobType);
+/** Head and whole body in one call. */
+function respondWithBody(id: Handle, status: number, encoder: HeaderEncoder, text: string, contentType: string, body: Uint8Array, end: 0 | 1): void {
+  const [headers, headersLen] = encoder.encode(text, contentType);
   native().zig_h3_response_respond(id, status, headers, headersLen, body.byteLength > 0 ? body : null, body.byteLength, end);
 }
 
@@ -172,6 +180,8 @@ async function pumpStream(
   const headers = Buffer.from(scratch.subarray(0, headersLen)); // the scratch is shared; reads below yield
   const reader = stream.getReader();
   const onAbort = () => void reader.cancel(ctx.signal.reason).catch(() => {});
+  /** A native send failed: the client went away, so the stream's source stops. */
+  const clientGone = () => reader.cancel(new Error("the client went away"));
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   let headSent = false;
   try {
@@ -182,29 +192,20 @@ async function pumpStream(
         // HTTP/3 datagram flow, may wait for it); an immediately available
         // first chunk goes with the head instead.
         headSent = true;
-        if (lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, 0) < 0) {
-          await reader.cancel(new Error("the client went away"));
-          return;
-        }
+        if (lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, 0) < 0) return await clientGone();
       }
       const { done, value } = await next;
       if (done) break;
-      const chunk = typeof value === "string" ? Buffer.from(value) : value;
+      const chunk = bytesOf(value);
       if (chunk.byteLength === 0) continue;
       if (!headSent) {
         // The head goes with the first chunk; an empty stream gets Content-Length: 0.
         headSent = true;
-        if (lib.zig_h3_response_respond(id, status, headers, headersLen, chunk, chunk.byteLength, 0) < 0) {
-          await reader.cancel(new Error("the client went away"));
-          return;
-        }
+        if (lib.zig_h3_response_respond(id, status, headers, headersLen, chunk, chunk.byteLength, 0) < 0) return await clientGone();
         continue;
       }
       const pending = Number(lib.zig_h3_response_send(id, chunk, chunk.byteLength, 0, null, 0));
-      if (pending < 0) {
-        await reader.cancel(new Error("the client went away"));
-        return;
-      }
+      if (pending < 0) return await clientGone();
       if (pending >= HIGH_WATER) await ctx.writable();
       if (ctx.signal.aborted) return;
     }

@@ -29,6 +29,11 @@ function socketAddress(s: string): SocketAddress | null {
   return { address: v6 ? host.slice(1, -1) : host, port: Number(s.slice(i + 1)), family: v6 ? "IPv6" : "IPv4" };
 }
 
+/** Methods whose requests never carry a body (any body sent is discarded). */
+function noBody(method: string): boolean {
+  return method === "GET" || method === "HEAD";
+}
+
 function decodeParam(raw: string): string {
   try {
     return decodeURIComponent(raw);
@@ -46,6 +51,8 @@ class IncomingRequest extends Request implements H3Request {
   rawParams!: [string, string][];
   rawTrailers!: [string, string][];
   remoteAddress!: string;
+  /** Whether this is the Extended CONNECT request of a WebTransport session (it has no response). */
+  webtransport = false;
   #params: Record<string, string> | undefined;
 
   get params(): Record<string, string> {
@@ -165,6 +172,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`timeout: seconds must be >= 0, got ${seconds}`);
     const ex = (req as IncomingRequest).exchange;
     if (!(req instanceof IncomingRequest) || ex === undefined) throw new TypeError("timeout: not a request of this server");
+    if (req.webtransport) throw new TypeError("timeout: a WebTransport session's request has no response to time out");
     native().zig_h3_response_set_timeout(ex.id, Math.min(Math.round(seconds * 1000), 0xffffffff));
   }
 
@@ -211,14 +219,16 @@ export class H3ServerImpl implements H3Server, EventSink {
   request(ev: RequestEvent): void {
     const route = this.#targets.get(ev.tag);
     if (route === undefined) return sendInternalError(ev.id);
-    const ex = new Exchange(ev.id, route.streaming);
-    this.#exchanges.set(ev.id, ex);
     const target = route.target;
     if (target === undefined) {
-      this.#exchanges.delete(ev.id);
       sendStatus(ev.id, 405, "Method Not Allowed");
       return;
     }
+    // A GET or HEAD body on a streaming route is refused natively (the client gets STOP_SENDING).
+    const streaming = route.streaming && !noBody(ev.method);
+    if (route.streaming && !streaming) native().zig_h3_response_discard_body(ev.id);
+    const ex = new Exchange(ev.id, streaming);
+    this.#exchanges.set(ev.id, ex);
     if (target instanceof Response) {
       void this.#respond(ex, target.clone() as Response);
       return;
@@ -305,13 +315,16 @@ export class H3ServerImpl implements H3Server, EventSink {
       lib.zig_h3_wt_reject(ev.id, 404);
       return;
     }
-    let req: H3Request;
+    // The request's signal aborts when the session closes (see WTSession.onClosed).
+    const ex = new Exchange(ev.id, false);
+    let req: IncomingRequest;
     try {
-      req = this.#makeRequest(ev, new Exchange(ev.id, false));
+      req = this.#makeRequest(ev, ex);
     } catch {
       lib.zig_h3_wt_reject(ev.id, 400);
       return;
     }
+    req.webtransport = true;
     if (this.#checkOrigin !== undefined) {
       let ok = false;
       try {
@@ -321,10 +334,11 @@ export class H3ServerImpl implements H3Server, EventSink {
       }
       if (!ok) {
         lib.zig_h3_wt_reject(ev.id, 403);
+        ex.abort(new DOMException("The WebTransport session was rejected (403)", "AbortError"));
         return;
       }
     }
-    const session = new WTSession(ev.id, req, ev.streamId, this.#streams);
+    const session = new WTSession(ev.id, req, ev.streamId, this.#streams, ex);
     this.#sessions.set(ev.id, session);
     const decide = () => {
       if (!session.decided) session.accept();
@@ -413,11 +427,9 @@ export class H3ServerImpl implements H3Server, EventSink {
 
   // ---- requests ------------------------------------------------------------
 
-  #makeRequest(ev: RequestEvent, ex: Exchange): H3Request {
+  #makeRequest(ev: RequestEvent, ex: Exchange): IncomingRequest {
     const authority = ev.authority || `${this.url.host}`;
-    const noBody = ev.method === "GET" || ev.method === "HEAD";
-    if (noBody) void ex.body?.stream.cancel();
-    const body = noBody ? null : (ex.body?.stream ?? ev.body);
+    const body = noBody(ev.method) ? null : (ex.body?.stream ?? ev.body);
     const req = new IncomingRequest(`https://${authority}${ev.path}`, {
       method: ev.method,
       headers: ev.headers,

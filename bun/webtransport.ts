@@ -6,12 +6,11 @@
  * Streams are WHATWG streams with backpressure both ways.
  * @module
  */
-import { Code, lastError, native, type Handle } from "./ffi";
-import { checkSend } from "./datagram";
+import { Code, HIGH_WATER, lastError, native, type Handle } from "./ffi";
+import { bytesOf, datagramSize, sendDatagram } from "./datagram";
 import { IncomingStream } from "./request";
+import type { Exchange } from "./exchange";
 
-/** Native pending-bytes level at which a writer pauses (core.ResponseHighWater). */
-const HIGH_WATER = 256 * 1024;
 /** Received datagrams kept while nobody reads `datagrams.readable`; more are dropped. */
 const DATAGRAM_QUEUE = 256;
 
@@ -95,7 +94,7 @@ function writableStream(handle: number, state: StreamState, streams: StreamTable
   const waitWritable = () => new Promise<void>((resolve) => (state.wake = resolve));
   return new WritableStream<Uint8Array>({
     async write(chunk) {
-      const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      const b = bytesOf(chunk);
       const pending = Number(lib.zig_h3_wt_stream_write(handle, b.byteLength ? b : null, b.byteLength, 0));
       if (pending < 0) throw new Error(`WebTransport stream write failed: ${lastError()}`);
       if (pending >= HIGH_WATER) await waitWritable();
@@ -106,6 +105,8 @@ function writableStream(handle: number, state: StreamState, streams: StreamTable
     },
     abort(reason) {
       lib.zig_h3_wt_stream_reset(handle, typeof reason === "number" ? reason : 0);
+      // The reset abandons both sides: a reader of a bidirectional stream must not wait forever.
+      state.incoming?.error(new DOMException("WebTransport stream reset (its writable side was aborted)", "AbortError"));
       sideDone(streams, handle, "writing");
       sideDone(streams, handle, "reading");
     },
@@ -135,9 +136,12 @@ export class WTSession implements WTContext {
   #bidi!: ReadableStreamDefaultController<WTBidirectionalStream>;
   #uni!: ReadableStreamDefaultController<ReadableStream<Uint8Array>>;
   #mine = new Set<number>();
+  #exchange: Exchange;
 
-  constructor(handle: Handle, request: Request, sessionId: bigint, streams: StreamTable) {
+  /** exchange is the CONNECT request's: its signal aborts when the session closes. */
+  constructor(handle: Handle, request: Request, sessionId: bigint, streams: StreamTable, exchange: Exchange) {
     this.#handle = handle;
+    this.#exchange = exchange;
     this.request = request;
     this.sessionId = sessionId;
     this.#streams = streams;
@@ -179,13 +183,11 @@ export class WTSession implements WTContext {
   }
 
   get maxDatagramSize(): number {
-    return Math.max(0, native().zig_h3_wt_max_datagram_size(this.#handle));
+    return datagramSize(native().zig_h3_wt_max_datagram_size(this.#handle));
   }
 
   sendDatagram(data: Uint8Array | string): void {
-    const b = typeof data === "string" ? Buffer.from(data) : data;
-    const rc = native().zig_h3_wt_send_datagram(this.#handle, b.byteLength ? b : null, b.byteLength);
-    checkSend(rc, b.byteLength, () => this.maxDatagramSize);
+    sendDatagram(data, (payload, len) => native().zig_h3_wt_send_datagram(this.#handle, payload, len), () => this.maxDatagramSize);
   }
 
   close(closeCode = 0, reason = ""): void {
@@ -284,6 +286,7 @@ export class WTSession implements WTContext {
     }
     this.#mine.clear();
     this.#rejectReady(err);
+    this.#exchange.abort(err);
     this.#resolveClosed({ closeCode, reason });
   }
 

@@ -14,6 +14,11 @@ describe("response bodies", () => {
     ["typed array", () => new Response(new Uint16Array([0x0102, 0x0304])), async (r) => {
       expect(new Uint8Array(await r.arrayBuffer()).byteLength).toBe(4);
     }],
+    ["string with a header value naming content-type", () => new Response("x", { headers: { "access-control-allow-headers": "content-type" } }), async (r) => {
+      expect(await r.text()).toBe("x");
+      expect(r.headers.get("access-control-allow-headers")).toBe("content-type");
+      expect(r.headers.get("content-type")).toBe("text/plain;charset=utf-8");
+    }],
     ["Blob", () => new Response(new Blob(["a", "b"], { type: "application/x-test" })), async (r) => {
       expect(await r.text()).toBe("ab");
       expect(r.headers.get("content-type")).toBe("application/x-test");

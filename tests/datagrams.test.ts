@@ -181,6 +181,65 @@ describe("WebTransport", () => {
     expect(await dgclient(["wt-server-streams", "-url", `${base}/wt/server-streams`])).toEqual({ bidi: "ping", uni: "hello uni" });
     await until(() => tables(server).pendingSessions.sessions === 0 && tables(server).pendingSessions.streams === 0);
   });
+
+  test("aborting the writable side of a bidirectional stream errors its readable side", async () => {
+    const got = { readError: "" };
+    await using server = serve({
+      routes: [
+        {
+          method: "CONNECT",
+          pattern: "/wt/abort",
+          webtransport: async (ctx) => {
+            ctx.accept();
+            const { readable, writable } = await ctx.createBidirectionalStream();
+            const read = readable.getReader().read();
+            await writable.abort();
+            try {
+              await read;
+              got.readError = "none";
+            } catch (e) {
+              got.readError = `${(e as Error).name}`;
+            }
+            ctx.close(42, "done");
+          },
+        },
+      ],
+    });
+    const url = `https://127.0.0.1:${server.port}/wt/abort`;
+    expect(await dgclient(["wt-close", "-url", url, "-mode", "server"])).toEqual({ closedBy: "server", code: 42, reason: "done" });
+    expect(got.readError).toBe("AbortError");
+    await until(() => tables(server).pendingSessions.sessions === 0 && tables(server).pendingSessions.streams === 0);
+  });
+
+  test("the session request's signal aborts when the session closes; timeout() refuses it", async () => {
+    const got = { abortedWhileOpen: true, timeoutError: "", reason: undefined as unknown };
+    await using server: H3Server = serve({
+      routes: [
+        {
+          method: "CONNECT",
+          pattern: "/wt/signal",
+          webtransport: (ctx) => {
+            got.abortedWhileOpen = ctx.request.signal.aborted;
+            try {
+              server.timeout(ctx.request, 1);
+            } catch (e) {
+              got.timeoutError = `${(e as Error).name}: ${(e as Error).message}`;
+            }
+            ctx.request.signal.addEventListener("abort", () => (got.reason = ctx.request.signal.reason));
+          },
+        },
+      ],
+    });
+    const url = `https://127.0.0.1:${server.port}/wt/signal`;
+    expect(await dgclient(["wt-close", "-url", url, "-mode", "client", "-code", "7", "-reason", "bye"])).toEqual({ closedBy: "client" });
+    await until(() => got.reason !== undefined);
+    expect(got.abortedWhileOpen).toBe(false);
+    expect(got.timeoutError).toBe("TypeError: timeout: a WebTransport session's request has no response to time out");
+    expect(got.reason).toBeInstanceOf(DOMException);
+    expect((got.reason as DOMException).name).toBe("AbortError");
+    expect((got.reason as DOMException).message).toBe("WebTransport session closed (7: bye)");
+    await until(() => tables(server).pendingSessions.sessions === 0 && tables(server).pendingExchanges === 0);
+  });
 });
 
 describe("all three layers on one server", () => {

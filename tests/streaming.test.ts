@@ -51,6 +51,23 @@ function uploadServer() {
 }
 
 describe("streaming request bodies", () => {
+  test("a GET body on a streaming route is refused: no body, empty trailers, the response still arrives", async () => {
+    await using server = serve({
+      routes: [
+        {
+          method: "GET",
+          pattern: "/get",
+          mode: "streaming",
+          fetch: async (req) => Response.json({ body: req.body === null, trailers: [...(await req.trailers)] }),
+        },
+      ],
+    });
+    const [r] = await h3clientJSON(["-X", "GET", "-data-size", String(1 << 20), new URL("/get", server.url).href]);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ body: true, trailers: [] });
+    await until(() => pending(server) === 0);
+  });
+
   test("5 MiB in 64 KiB chunks, checksum intact, handler runs before the body is complete", async () => {
     await using server = uploadServer();
     const chunk = bytes(64 * 1024, 9);
