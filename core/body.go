@@ -38,6 +38,7 @@ type streamingBody struct {
 
 	onPeerReset func() // a read failed before the end, not by DiscardBody
 	onProgress  func() // body bytes arrived
+	onDiscard   func() // DiscardBody was called (a pump waiting for credit must stop)
 }
 
 // ReadBody reads the next part of a streaming body, io.Reader style; it
@@ -93,11 +94,16 @@ func (r *Request) DiscardBody() {
 		return
 	}
 	r.body.mu.Lock()
+	first := !r.body.discard
 	done := r.body.eof || r.body.discard
 	r.body.discard = true
+	onDiscard := r.body.onDiscard
 	r.body.mu.Unlock()
 	if !done {
 		_ = r.body.rc.Close() // cancels reading; a no-op after EOF
+	}
+	if first && onDiscard != nil {
+		onDiscard()
 	}
 }
 
@@ -125,7 +131,8 @@ func (r *Request) finishBody() {
 type credit struct {
 	mu       sync.Mutex
 	inflight int
-	more     chan struct{} // closed and replaced when credit returns to a full window
+	closed   bool
+	more     chan struct{} // closed and replaced when credit returns to a full window, closed by close
 }
 
 func newCredit() *credit { return &credit{more: make(chan struct{})} }
@@ -135,6 +142,10 @@ func newCredit() *credit { return &credit{more: make(chan struct{})} }
 func (c *credit) wait(ctx context.Context) (int, error) {
 	for {
 		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return 0, ErrClosed
+		}
 		if free := BodyWindow - c.inflight; free > 0 {
 			c.mu.Unlock()
 			return min(free, bodyChunk), nil
@@ -160,9 +171,20 @@ func (c *credit) ack(n int) {
 	c.mu.Lock()
 	wasFull := c.inflight >= BodyWindow // only then may the pump wait on more
 	c.inflight = max(0, c.inflight-n)
-	if wasFull {
+	if wasFull && !c.closed {
 		close(c.more)
 		c.more = make(chan struct{})
+	}
+	c.mu.Unlock()
+}
+
+// close ends the credit: wait returns ErrClosed from now on, also to a
+// pump already waiting (the consumer will acknowledge nothing more).
+func (c *credit) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.more)
 	}
 	c.mu.Unlock()
 }

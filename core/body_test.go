@@ -267,3 +267,63 @@ func TestSendBackpressureSignalsWritable(t *testing.T) {
 		t.Fatalf("the writer paused %d times, want at least %d", p, (8<<20)/ResponseHighWater/2)
 	}
 }
+
+// A consumer that answers without reading the body, after the whole credit
+// window was delivered: the pump waits for credit that never comes, and
+// the response must still go out (it used to wait until the client gave up).
+func TestQueueAnswerWithoutReadingAFullWindow(t *testing.T) {
+	s, c, base := startServer(t, Config{}, nil)
+	q, err := s.EventQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := s.QueueRoutes([]byte(`{"routes":[{"method":"POST","pattern":"/deny","tag":7,"streaming":true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetRoutes(routes)
+
+	status := make(chan int, 1)
+	go func() {
+		resp, err := c.Post(base+"/deny", "application/octet-stream", bytes.NewReader(make([]byte, 8<<20)))
+		if err != nil {
+			status <- -1
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+
+	buf := make([]byte, 1<<20)
+	var id uint64
+	delivered := 0
+	for deadline := time.Now().Add(5 * time.Second); delivered < BodyWindow; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d body bytes delivered", delivered)
+		}
+		n, _ := q.Drain(buf)
+		for off := 0; off < n; off += int(binary.LittleEndian.Uint32(buf[off:])) {
+			switch buf[off+4] {
+			case EventRequest:
+				id = binary.LittleEndian.Uint64(buf[off+8:])
+			case EventBodyChunk:
+				delivered += int(binary.LittleEndian.Uint32(buf[off+16:]))
+			}
+		}
+	}
+	res, ok := LookupResponse(id)
+	if !ok {
+		t.Fatal("no open response")
+	}
+	if err := res.Respond(401, nil, []byte("no"), true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-status:
+		if got != 401 {
+			t.Fatalf("status %d, want 401", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the 401 never reached the client: the response waited for the body pump")
+	}
+}
