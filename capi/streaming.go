@@ -6,7 +6,6 @@ package main
 import "C"
 
 import (
-	"io"
 	"unsafe"
 
 	"github.com/zig-h3/h3bun/core"
@@ -41,27 +40,14 @@ func (r cStreamingRoute) StreamsBody() bool { return true }
 
 func (r cStreamingRoute) ServeRequest(req *core.Request, res *core.Response) {
 	r.cRoute.ServeRequest(req, res)
-	res.HoldAutoEnd()
-	req.GoBody(func() {
-		defer res.ReleaseAutoEnd()
-		connID, connLen := bytesPointer(req.ConnID)
-		sid := C.uint64_t(req.StreamID)
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := req.ReadBody(buf)
-			if n > 0 {
-				// buf holds no Go pointers: C may borrow it for the call.
-				C.zig_h3_call_body_chunk_cb(r.chunk, r.user, connID, connLen, sid, (*C.uint8_t)(unsafe.Pointer(&buf[0])), C.size_t(n))
-			}
-			if err == io.EOF {
-				if r.complete != nil {
-					C.zig_h3_call_body_complete_cb(r.complete, r.user, connID, connLen, sid)
-				}
-				return
-			}
-			if err != nil {
-				return
-			}
+	connID, connLen := bytesPointer(req.ConnID)
+	sid := C.uint64_t(req.StreamID)
+	req.DeliverBody(res, func(b []byte) {
+		p, n := bytesPointer(b) // no Go pointers inside: C may borrow it for the call
+		C.zig_h3_call_body_chunk_cb(r.chunk, r.user, connID, connLen, sid, p, n)
+	}, func() {
+		if r.complete != nil {
+			C.zig_h3_call_body_complete_cb(r.complete, r.user, connID, connLen, sid)
 		}
 	})
 }

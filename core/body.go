@@ -117,6 +117,32 @@ func (r *Request) GoBody(f func()) {
 	r.body.pumps.Go(f)
 }
 
+// DeliverBody reads the streaming body on a goroutine of its own, so the
+// response can be written meanwhile (full duplex), and calls chunk with
+// each piece (up to 64 KiB, valid only during the call), then end once the
+// whole body has arrived (not when it fails or is discarded). The response's
+// auto-end waits until the delivery is over.
+func (r *Request) DeliverBody(res *Response, chunk func([]byte), end func()) {
+	res.holdAutoEnd()
+	r.GoBody(func() {
+		defer res.releaseAutoEnd()
+		buf := make([]byte, bodyChunk)
+		for {
+			n, err := r.ReadBody(buf)
+			if n > 0 {
+				chunk(buf[:n])
+			}
+			if err == io.EOF {
+				end()
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
 // finishBody discards what is left of a streaming body and waits for the
 // body pumps, so that nothing touches the stream after the handler ends.
 func (r *Request) finishBody() {

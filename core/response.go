@@ -44,7 +44,7 @@ type Response struct {
 	timedOut bool
 
 	peerAborted  bool     // the peer reset the streaming request body
-	autoEndHolds int      // HoldAutoEnd calls not yet released
+	autoEndHolds int      // holdAutoEnd calls not yet released
 	handlerDone  bool     // the handler returned
 	bodyCredit   *credit  // streaming body delivered as events
 	req          *Request // the request, for DiscardBody
@@ -320,7 +320,7 @@ func (r *Response) signal() {
 }
 
 // handlerReturned applies auto-end once the handler is back (and every
-// HoldAutoEnd is released).
+// holdAutoEnd is released).
 func (r *Response) handlerReturned() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -334,16 +334,16 @@ func (r *Response) maybeAutoEndLocked() {
 	}
 }
 
-// HoldAutoEnd delays auto-end until ReleaseAutoEnd: for work that goes on
+// holdAutoEnd delays auto-end until releaseAutoEnd: for work that goes on
 // after the handler returns, such as delivering a streaming request body.
-func (r *Response) HoldAutoEnd() {
+func (r *Response) holdAutoEnd() {
 	r.mu.Lock()
 	r.autoEndHolds++
 	r.mu.Unlock()
 }
 
-// ReleaseAutoEnd undoes one HoldAutoEnd and applies auto-end if it is due.
-func (r *Response) ReleaseAutoEnd() {
+// releaseAutoEnd undoes one holdAutoEnd and applies auto-end if it is due.
+func (r *Response) releaseAutoEnd() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.autoEndHolds--
