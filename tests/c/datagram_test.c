@@ -17,9 +17,6 @@
 #include <poll.h>
 #include <unistd.h>
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
-#define INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
 
 /* Notes of wrong results inside callbacks and the drain thread, checked empty. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -38,8 +35,6 @@ static void check_notes(const char *what) {
     pthread_mutex_unlock(&mu);
 }
 
-/* Waits up to ms for cond; returns whether it holds. */
-#define WAIT_FOR(cond, ms) ({ double t_ = now_ms(); while (!(cond) && now_ms() - t_ < (ms)) sleep_ms(5); (cond); })
 
 static zig_h3_server *new_server(uint8_t wt, const char *options) {
     zig_h3_server_config cfg = {0};

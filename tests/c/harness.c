@@ -65,13 +65,13 @@ int harness_init(int argc, char **argv) {
         return 1;
     }
     int missing = 0;
-#define LOAD(name)                                                                       \
+#define DLSYM(name)                                                                      \
     if (!(h3.name = (__typeof__(&zig_h3_##name))dlsym(lib, "zig_h3_" #name))) {          \
         printf("FAIL: dlsym zig_h3_" #name ": %s\n", dlerror());                         \
         missing++;                                                                       \
     }
-    ZIG_H3_FUNCTIONS(LOAD)
-#undef LOAD
+    ZIG_H3_FUNCTIONS(DLSYM)
+#undef DLSYM
     if (missing) return 1;
     printf("loaded %s\n", lib_path);
     return 0;

@@ -82,6 +82,13 @@ extern int checks, failures;
 double now_ms(void);
 void sleep_ms(int ms);
 
+/* Shared counters of callbacks and test threads. */
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
+#define INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
+/* Waits up to ms for cond; evaluates to whether it holds. */
+#define WAIT_FOR(cond, ms) ({ double t_ = now_ms(); while (!(cond) && now_ms() - t_ < (ms)) sleep_ms(5); (cond); })
+
 /* ---- Running the Go client --------------------------------------------------- */
 
 extern const char *client_path;

@@ -14,10 +14,6 @@
 #include <stdarg.h>
 #include <sys/wait.h>
 
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
-#define INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_SEQ_CST)
-#define WAIT_FOR(cond, ms) ({ double t_ = now_ms(); while (!(cond) && now_ms() - t_ < (ms)) sleep_ms(5); (cond); })
 #define RESP(h) ((zig_h3_response *)(uintptr_t)(h))
 #define HUGE_LEN (((size_t)1 << 40) + 1) /* over the library's sanity bound: refused before any read */
 #define BAD ZIG_H3_ERR_BAD_HANDLE
