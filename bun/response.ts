@@ -73,25 +73,47 @@ function headerText(headers: Headers): string {
  * not recognised as a Blob or a file takes the stream path, which is
  * correct for every body, only slower.
  */
-function bodyKind(res: Response): "file" | "blob" | "stream" {
+function bodyKind(res: Response): BodyKind {
   const m = /\n {2}(FileRef|Blob) \(/.exec(Bun.inspect(res));
   return m === null ? "stream" : m[1] === "FileRef" ? "file" : "blob";
+}
+
+/** What backs a response body (see bodyKind). */
+export type BodyKind = "file" | "blob" | "stream";
+
+const staticKinds = new WeakMap<Response, BodyKind>();
+
+/**
+ * The body kind of a static route's Response, read once: its clones, sent
+ * for each request, have the same kind.
+ */
+export function staticBodyKind(res: Response): BodyKind {
+  let kind = staticKinds.get(res);
+  if (kind === undefined) staticKinds.set(res, (kind = bodyKind(res)));
+  return kind;
 }
 
 /**
  * Sends res as the answer to response handle id. In-memory bodies without
  * trailers (the common case) are handed over before this returns, and it
  * returns undefined; otherwise it returns a promise that resolves when all
- * of the response is handed over.
+ * of the response is handed over. knownKind skips telling the body's kind
+ * (static routes, see staticBodyKind).
  */
-export function sendResponse(id: Handle, res: Response, encoder: HeaderEncoder, ctx: ResponseContext): Promise<void> | undefined {
+export function sendResponse(
+  id: Handle,
+  res: Response,
+  encoder: HeaderEncoder,
+  ctx: ResponseContext,
+  knownKind?: BodyKind,
+): Promise<void> | undefined {
   const status = res.status;
   const trailers = trailerSources.get(res);
   // Headers before the body: Bun drops a body-implied content-type from
   // res.headers once the body is consumed.
   const text = headerText(res.headers);
   const hasType = res.headers.has("content-type");
-  const kind = bodyless(status) ? "none" : bodyKind(res);
+  const kind = bodyless(status) ? "none" : (knownKind ?? bodyKind(res));
   const stream = kind === "stream" ? res.body : null;
   if (stream !== null) return pumpStream(id, status, encoder.encode(text), stream, trailers, encoder, ctx);
   if (kind === "none" || kind === "stream") {

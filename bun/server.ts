@@ -9,7 +9,7 @@ import { EventReader, type EventSink, type RequestEvent } from "./events";
 import { Exchange } from "./exchange";
 import { H3DatagramContextImpl, QUICDatagramContextImpl } from "./datagram";
 import { sideDone, WTSession, type StreamTable } from "./webtransport";
-import { HeaderEncoder, sendInternalError, sendResponse, sendStatus } from "./response";
+import { type BodyKind, HeaderEncoder, sendInternalError, sendResponse, sendStatus, staticBodyKind } from "./response";
 import { buildRouteTable, type Route } from "./routes";
 import type {
   H3ReloadOptions,
@@ -230,7 +230,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     const ex = new Exchange(ev.id, streaming);
     this.#exchanges.set(ev.id, ex);
     if (target instanceof Response) {
-      void this.#respond(ex, target.clone() as Response);
+      void this.#respond(ex, target.clone() as Response, staticBodyKind(target));
       return;
     }
     let req: H3Request;
@@ -462,12 +462,12 @@ export class H3ServerImpl implements H3Server, EventSink {
   }
 
   /** Sends res; in-memory bodies are handed over before this returns. */
-  #respond(ex: Exchange, res: unknown): Promise<void> | undefined {
+  #respond(ex: Exchange, res: unknown, kind?: BodyKind): Promise<void> | undefined {
     if (!(res instanceof Response)) return this.#fail(ex, new TypeError(`handler returned ${typeof res}, expected a Response`));
     if (ex.aborted) return;
     let sending: Promise<void> | undefined;
     try {
-      sending = sendResponse(ex.id, res, this.#encoder, ex);
+      sending = sendResponse(ex.id, res, this.#encoder, ex, kind);
     } catch (err) {
       this.#sendFailed(ex, err);
       return;
