@@ -3,7 +3,7 @@
  *
  * Uses Debian's Chromium (/usr/bin/chromium, package `chromium`) driven by
  * playwright-core; Playwright's own browser download is never used. The
- * recipe (flags, certificate limits) is in shared/notes/chromium.md.
+ * launch flags and certificate handling are below.
  */
 import { chromium, type Browser, type BrowserContext } from "playwright-core";
 import { createHash, createPublicKey, X509Certificate } from "node:crypto";

@@ -15,6 +15,17 @@ export function serve(options: H3ServeOptions): H3Server {
   return createH3Server({ hostname: "127.0.0.1", port: 0, ...options });
 }
 
+/** The server's internal tables (not public API): exchanges and WebTransport sessions/streams still tracked. */
+export function tables(server: H3Server): { pendingExchanges: number; pendingSessions: { sessions: number; streams: number } } {
+  return server as unknown as { pendingExchanges: number; pendingSessions: { sessions: number; streams: number } };
+}
+
+/** Waits (bounded, polling every 10 ms) until cond holds; throws if it still does not after ms. */
+export async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  for (let i = 0; i < ms / 10 && !cond(); i++) await Bun.sleep(10);
+  if (!cond()) throw new Error(`condition not met within ${ms} ms: ${cond.toString()}`);
+}
+
 /** One response as printed by `h3client -json`. */
 export interface ClientResponse {
   status: number;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { ROOT, h3client, h3clientJSON, h3fetch, serve } from "./helpers";
+import { ROOT, h3client, h3clientJSON, h3fetch, serve, tables } from "./helpers";
 
 describe("server properties", () => {
   test("port, hostname, url, running, development certificate hash", async () => {
@@ -258,7 +258,7 @@ describe("request timeout", () => {
     expect(signal.aborted).toBe(true);
     expect((signal.reason as DOMException).name).toBe("TimeoutError");
     expect(server.getStats().requestsTimedOut).toBe(1);
-    expect((server as unknown as { pendingExchanges: number }).pendingExchanges).toBe(0);
+    expect(tables(server).pendingExchanges).toBe(0);
     const poll = await h3fetch(new URL("/poll", server.url));
     expect(await poll.text()).toBe("late but fine");
   });

@@ -43,6 +43,7 @@ for (const force of [false, true]) {
     const r = JSON.parse(out);
     expect(r.inflight).toBe(1000);
     expect(r.settled).toBe(1000);
+    expect(r.stats).toBe(0); // requestsActive once stopped
     if (force) {
       expect(r.aborted).toBe(1000); // every pending handler learned the server stopped
     } else {

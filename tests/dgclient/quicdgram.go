@@ -65,7 +65,7 @@ func runQUICDgram(ctx context.Context, o quicDgramOptions) (*quicDgramResult, er
 	}
 	res := &quicDgramResult{MaxDatagramSize: -1}
 	if o.alpn == http3.NextProtoH3 {
-		cc := newRawH3Conn(conn, nil)
+		cc := newRawH3Conn(conn)
 		defer cc.CloseWithError(h3NoError, "")
 		if res.HTTPStatus, err = getStatus(ctx, cc, o.addr, "/"); err != nil {
 			return nil, fmt.Errorf("GET /: %w", err)

@@ -12,7 +12,7 @@
  * or tables left non-empty at the end.
  */
 import { createH3Server } from "../../bun";
-import { join } from "node:path";
+import { DGCLIENT, H3CLIENT, tables as serverTables } from "../helpers";
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
@@ -23,9 +23,6 @@ const JSON_OUT = arg("--json", "");
 const RSS_BOUND_MIB = 64; // growth allowed after warm-up
 const GOROUTINE_BOUND = 200;
 const WARMUP = Math.min(20, SECONDS / 4) * 1000;
-const ROOT = join(import.meta.dir, "..", "..");
-const H3CLIENT = process.env.H3CLIENT ?? join(ROOT, "build", "h3client");
-const DGCLIENT = process.env.DGCLIENT ?? join(ROOT, "build", "dgclient");
 
 const chunk = new Uint8Array(64 * 1024);
 const server = createH3Server({
@@ -171,7 +168,7 @@ if (peak - base.rssMiB > RSS_BOUND_MIB) failures.push(`RSS grew ${(peak - base.r
 if (end.goroutines - base.goroutines > GOROUTINE_BOUND) failures.push(`goroutines grew ${base.goroutines} -> ${end.goroutines}`);
 if (counts.responses !== counts.requests) failures.push(`lost requests: ${counts.requests} sent, ${counts.responses} answered`);
 const stats = server.getStats();
-const tables = (server as unknown as { pendingExchanges: number; pendingSessions: { sessions: number; streams: number } });
+const tables = serverTables(server);
 await server.stop();
 if (tables.pendingExchanges !== 0 || tables.pendingSessions.sessions !== 0 || tables.pendingSessions.streams !== 0) {
   failures.push(`tables not empty: ${tables.pendingExchanges} exchanges, ${JSON.stringify(tables.pendingSessions)}`);
