@@ -206,9 +206,11 @@ async function pumpStream(
   const clientGone = () => reader.cancel(new Error("the client went away"));
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   let headSent = false;
+  let carried: ReturnType<typeof reader.read> | undefined; // a read made ahead, to look past the first chunk
   try {
     for (;;) {
-      const next = reader.read();
+      const next = carried ?? reader.read();
+      carried = undefined;
       if (!headSent && Bun.peek.status(next) === "pending") {
         // The stream has nothing yet: send the head now (a client, or an
         // HTTP/3 datagram flow, may wait for it); an immediately available
@@ -221,9 +223,14 @@ async function pumpStream(
       const chunk = bytesOf(value);
       if (chunk.byteLength === 0) continue;
       if (!headSent) {
-        // The head goes with the first chunk; an empty stream gets Content-Length: 0.
+        // The head goes with the first chunk. A stream already over after
+        // it is one whole body, sent with its Content-Length (an empty
+        // stream gets Content-Length: 0 below).
         headSent = true;
-        if (lib.zig_h3_response_respond(id, status, headers, headersLen, chunk, chunk.byteLength, 0) < 0) return await clientGone();
+        carried = reader.read();
+        const over = trailers === undefined && (Bun.peek(carried) as { done?: boolean }).done === true;
+        if (lib.zig_h3_response_respond(id, status, headers, headersLen, chunk, chunk.byteLength, over ? 1 : 0) < 0) return await clientGone();
+        if (over) return;
         continue;
       }
       const pending = Number(lib.zig_h3_response_send(id, chunk, chunk.byteLength, 0, null, 0));

@@ -117,6 +117,9 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	completed = false
 	completed = s.runHandler(h, req, res) && res.serve(hr.Context(), w, hr)
 	req.finishBody()
+	if res.badLength != "" {
+		s.logf(LogWarn, "%s %s: response reset: %s", req.Method, req.Path, res.badLength)
+	}
 	if res.timedOut {
 		s.requestsTimedOut.Add(1)
 		s.logf(LogInfo, "%s %s: timed out", req.Method, req.Path)

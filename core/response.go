@@ -44,6 +44,7 @@ type Response struct {
 	timedOut bool
 
 	peerAborted  bool     // the peer reset the streaming request body
+	badLength    string   // why serve reset the stream: the body broke its Content-Length
 	autoEndHolds int      // holdAutoEnd calls not yet released
 	handlerDone  bool     // the handler returned
 	bodyCredit   *credit  // streaming body delivered as events
@@ -136,7 +137,10 @@ func (r *Response) endLocked(p []byte) error {
 	if r.finished || r.ended {
 		return ErrClosed
 	}
-	if !r.bodyStarted && r.header.Get("Content-Length") == "" && r.status != http.StatusNoContent && r.status != http.StatusNotModified && r.status >= 200 {
+	if !r.bodyStarted && bodyAllowed(r.status) && !(r.isHead() && r.header.Get("Content-Length") != "") {
+		// The whole body is known: its length is the Content-Length, whatever
+		// the handler declared (as Bun.serve does). A HEAD response keeps a
+		// declared length: it describes the body a GET would get.
 		r.header.Set("Content-Length", strconv.Itoa(len(p)))
 	}
 	r.body.add(p)
@@ -301,6 +305,15 @@ func (r *Response) writeLocked(p []byte) {
 	r.bodyStarted = true
 	r.signal()
 }
+
+// bodyAllowed reports whether a response with status carries a body
+// (204 and 304 never do; 1xx are not final statuses here).
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified && status >= 200
+}
+
+// isHead reports whether the response answers a HEAD request.
+func (r *Response) isHead() bool { return r.req != nil && r.req.Method == http.MethodHead }
 
 // validateFields checks every field (see validateField).
 func validateFields(fields []HeaderField) error {

@@ -3,12 +3,14 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
 
+	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
 
@@ -18,7 +20,8 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 	headerWritten := false
 	flusher, _ := w.(http.Flusher)
 	var body io.Writer = w
-	var h3str *http3.Stream // set when the stream is taken over for HTTP/3 datagrams
+	var h3str *http3.Stream               // set when the stream is taken over for HTTP/3 datagrams
+	declared, sent := int64(-1), int64(0) // the head's Content-Length (-1: none to keep) and the bytes written
 	for {
 		r.mu.Lock()
 		if r.peerAborted && !r.ended {
@@ -37,16 +40,21 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			r.stopTimerLocked()
 			r.writeHeadLocked(w, r.status)
 			headerWritten = true
+			declared = r.declaredLengthLocked()
 			if r.dgram != nil {
 				h3str = r.dgram.takeOver(ctx, w)
 				if h3str != nil {
-					body, flusher = h3str, nil
+					body, flusher, declared = h3str, nil, -1
 				}
 			}
 		}
 		r.mu.Unlock()
 
 		for _, c := range chunks {
+			if declared >= 0 && sent+int64(len(c)) > declared {
+				return r.resetBadLength(w, fmt.Sprintf("the body is longer than its Content-Length of %d bytes", declared))
+			}
+			sent += int64(len(c))
 			_, err := body.Write(c)
 			r.written(len(c))
 			if err != nil && err != http.ErrBodyNotAllowed {
@@ -60,6 +68,9 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 				err := h3str.Close()
 				r.finish()
 				return err == nil
+			}
+			if declared >= 0 && sent < declared {
+				return r.resetBadLength(w, fmt.Sprintf("the body ended after %d of the %d bytes its Content-Length declares", sent, declared))
 			}
 			r.mu.Lock()
 			for k, v := range r.trailer {
@@ -87,6 +98,37 @@ func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
 		dst[k] = v
 	}
 	w.WriteHeader(status)
+}
+
+// declaredLengthLocked returns the Content-Length the head declares for a
+// body that is sent, or -1 (none, a HEAD request, a status without body).
+func (r *Response) declaredLengthLocked() int64 {
+	v := r.header.Get("Content-Length")
+	if v == "" || r.isHead() || !bodyAllowed(r.status) {
+		return -1
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// resetBadLength resets the stream of a response whose body broke the
+// Content-Length its head declared, so that the client sees an error
+// instead of a body cut short or cut off (RFC 9114, section 4.1.2), and
+// finishes the response. It returns false: the response was not completed.
+func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
+	r.mu.Lock()
+	r.badLength = why
+	r.mu.Unlock()
+	if s, ok := w.(http3.HTTPStreamer); ok {
+		str := s.HTTPStream()
+		str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeInternalError))
+		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeNoError))
+	}
+	r.finish()
+	return false
 }
 
 // written accounts for n bytes handed to the stream and fires the writable

@@ -378,12 +378,16 @@ int zig_h3_response_header(zig_h3_response *resp, const char *name, size_t name_
                            const char *value, size_t value_len);
 
 /** Appends body bytes (copied); the head is fixed from now on. data may be
- *  NULL only with len 0. Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
+ *  NULL only with len 0. If the head declares a Content-Length, a body that
+ *  runs past it or ends short of it resets the stream (H3_INTERNAL_ERROR:
+ *  the client sees an error, not a cut body) and logs a warning.
+ *  Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
 int zig_h3_response_write(zig_h3_response *resp, const uint8_t *data, size_t len);
 
 /** Appends the last body bytes (may be none) and ends the response. Without
- *  an earlier write, Content-Length is set to len. Errors: BAD_HANDLE,
- *  INVALID_ARG, CLOSED. */
+ *  an earlier write the body is whole and Content-Length is set to len,
+ *  replacing a declared one (a HEAD response keeps a declared one; 204 and
+ *  304 get none). Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
 int zig_h3_response_end(zig_h3_response *resp, const uint8_t *data, size_t len);
 
 /** Sends an HTTP/3 datagram (copied) on the request stream of a route with

@@ -45,6 +45,10 @@ describe("response bodies", () => {
       expect(await r.text()).toBe("");
       expect(r.headers.get("content-length")).toBe("0");
     }],
+    ["string with a wrong declared content-length: the body's length wins, as in Bun.serve", () => new Response("hello world", { headers: { "content-length": "3" } }), async (r) => {
+      expect(r.headers.get("content-length")).toBe("11");
+      expect(await r.text()).toBe("hello world");
+    }],
     ["204", () => new Response(null, { status: 204 }), async (r) => {
       expect(r.status).toBe(204);
       expect(await r.text()).toBe("");

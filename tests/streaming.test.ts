@@ -240,6 +240,48 @@ describe("streaming request bodies", () => {
 describe("streaming responses", () => {
   const MiB100 = 100 << 20;
 
+  test("a stream already over after its first chunk is one body with its Content-Length", async () => {
+    await using server = serve({
+      fetch: () =>
+        new Response(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode("hello world")), c.close()) }), {
+          headers: { "content-length": "3" },
+        }),
+    });
+    const [r] = await h3clientJSON([server.url.href]);
+    expect(r.headers["content-length"]).toEqual(["11"]);
+    expect(r.body).toBe("hello world");
+  });
+
+  test("a stream that breaks its declared content-length resets the response, with a warning", async () => {
+    const logs: string[] = [];
+    await using server = serve({
+      onLog: (line) => logs.push(line),
+      fetch: (req) => {
+        const declared = new URL(req.url).searchParams.get("declared")!;
+        let i = 0;
+        return new Response(
+          new ReadableStream({
+            async pull(c) {
+              await Bun.sleep(5); // one chunk at a time: the length is not known up front
+              if (i++ === 2) c.close();
+              else c.enqueue(new TextEncoder().encode("hello"));
+            },
+          }),
+          { headers: { "content-length": declared } },
+        );
+      },
+    });
+    const exact = await h3fetch(new URL("/?declared=10", server.url));
+    expect(await exact.text()).toBe("hellohello");
+    for (const declared of [7, 20]) {
+      const failed = await h3fetch(new URL(`/?declared=${declared}`, server.url)).then((r) => r.arrayBuffer()).then(() => false, () => true);
+      expect(failed).toBe(true);
+    }
+    await until(() => logs.length >= 2);
+    expect(logs[0]).toContain("longer than its Content-Length of 7 bytes");
+    expect(logs[1]).toContain("ended after 10 of the 20 bytes");
+  });
+
   test("100 MiB from a ReadableStream, checksum intact", async () => {
     const chunk = bytes(1 << 20, 5);
     await using server = serve({

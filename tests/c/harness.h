@@ -172,6 +172,7 @@ void check_close_callbacks(zig_h3_server *s);
 void send_register(zig_h3_server *s);
 void check_send(void);
 void check_send_file(void);
+void check_declared_length(void);
 
 /* ---- datagram_test.c: QUIC and HTTP/3 datagrams, WebTransport (dgclient) ----- */
 

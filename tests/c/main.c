@@ -65,6 +65,10 @@ int main(int argc, char **argv) {
     check_send_file();
     check_close_callbacks(s);
     check_stats(s);
+    /* After the close-callback and stats counts: quic-go's client drops, without
+     * closing, a connection whose request failed before the response head, so
+     * two of these connections close only when the server stops. */
+    check_declared_length();
     check_stop_and_free(s);
     check_all_bad_handles(); /* the first response id has been issued and finished by now */
     check_force_stop();

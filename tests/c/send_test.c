@@ -3,7 +3,8 @@
  * main server: GET /send sends 1 MiB from a thread, paced by
  * zig_h3_response_process_partial while the client reads at 4 MiB/s, and
  * ends with a trailer; GET /file/:name serves a file (whole, Range, 416,
- * HEAD, 404).
+ * HEAD, 404); GET /declared/:n declares content-length n and sends 11
+ * bytes, whole or in two writes.
  */
 #include "harness.h"
 
@@ -67,10 +68,27 @@ static void cb_file(void *user, const zig_h3_request *req, zig_h3_response *resp
     }
 }
 
+/* GET /declared/:n[?whole]: content-length n, then "hello world" in two
+ * writes, or whole in one zig_h3_response_end with ?whole. */
+static void cb_declared(void *user, const zig_h3_request *req, zig_h3_response *resp) {
+    (void)user;
+    const char *n = req->path + 10; /* after "/declared/"; path is not NUL-terminated */
+    const char *query = memchr(n, '?', req->path_len - 10);
+    size_t n_len = query ? (size_t)(query - n) : req->path_len - 10;
+    h3.response_header(resp, "content-length", 14, n, n_len);
+    if (query) {
+        h3.response_end(resp, (const uint8_t *)"hello world", 11);
+        return;
+    }
+    h3.response_write(resp, (const uint8_t *)"hello", 5);
+    h3.response_end(resp, (const uint8_t *)" world", 6);
+}
+
 /* The routes of the main server for this part. */
 void send_register(zig_h3_server *s) {
     CHECK_RC(h3.server_route(s, "GET", "/send", cb_send, NULL, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_route(s, "GET", "/file/:name", cb_file, NULL, NULL, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_route(s, "GET", "/declared/:n", cb_declared, NULL, NULL, NULL), ZIG_H3_OK);
 }
 
 /* ---- Scenarios ---------------------------------------------------------------------- */
@@ -138,4 +156,25 @@ void check_send_file(void) {
     free_result(&r);
     unlink(path);
     rmdir(file_dir);
+}
+
+/* A whole body gets its own length; a streamed one that breaks the declared
+ * length is reset (the client fails) instead of arriving cut. */
+void check_declared_length(void) {
+    client_result r = client(1, "'https://127.0.0.1:%d/declared/3?whole'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200 && has_header(r.out, "content-length: 11") &&
+              strcmp(body_of(r.out), "hello world") == 0,
+          "whole body declared 3: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    r = client(1, "'https://127.0.0.1:%d/declared/11'", port);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200 && strcmp(body_of(r.out), "hello world") == 0,
+          "streamed body declared 11: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    const char *wrong[] = {"5", "20"};
+    for (int i = 0; i < 2; i++) {
+        r = client(1, "'https://127.0.0.1:%d/declared/%s' 2>&1", port, wrong[i]);
+        CHECK(r.exit_code != 0 && strstr(r.out, "H3_INTERNAL_ERROR") != NULL,
+              "streamed body declared %s: exit %d output:\n%s", wrong[i], r.exit_code, r.out);
+        free_result(&r);
+    }
 }
