@@ -97,6 +97,12 @@ func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
 	for k, v := range r.header {
 		dst[k] = v
 	}
+	if _, typed := dst["Content-Type"]; !typed {
+		// No sniffing: http3 would label a body without a declared type
+		// from its first bytes (text/html for markup a client uploaded, say).
+		// It goes without one, as in Bun.serve.
+		dst["Content-Type"] = nil
+	}
 	w.WriteHeader(status)
 }
 

@@ -103,3 +103,29 @@ func TestDeclaredLengthWithoutBody(t *testing.T) {
 		t.Errorf("HEAD: %d %q content-length %d", resp.StatusCode, body, resp.ContentLength)
 	}
 }
+
+// A body without a declared Content-Type goes without one: http3 would
+// otherwise sniff a type from its first bytes (text/html here).
+func TestNoContentTypeSniffing(t *testing.T) {
+	_, c, base := startServer(t, Config{}, func(s *Server) {
+		mustRoute(t, s, "GET", "/whole", func(req *Request, res *Response) {
+			_ = res.End([]byte("<html><script>alert(1)</script></html>"))
+		})
+		mustRoute(t, s, "GET", "/streamed", func(req *Request, res *Response) {
+			_ = res.Write([]byte("<html><script>alert(1)</script></html>"))
+		})
+		mustRoute(t, s, "GET", "/typed", func(req *Request, res *Response) {
+			res.AddHeader("content-type", "text/html")
+			_ = res.End([]byte("<p>ok</p>"))
+		})
+	})
+	for _, path := range []string{"/whole", "/streamed"} {
+		resp, body := get(t, c, "GET", base+path, nil)
+		if got, ok := resp.Header["Content-Type"]; ok || !strings.HasPrefix(body, "<html>") {
+			t.Errorf("%s: content-type %q, body %q", path, got, body)
+		}
+	}
+	if resp, _ := get(t, c, "GET", base+"/typed", nil); resp.Header.Get("Content-Type") != "text/html" {
+		t.Errorf("declared type: %q", resp.Header.Get("Content-Type"))
+	}
+}

@@ -606,7 +606,9 @@ int zig_h3_server_set_event_routes(zig_h3_server *server, const char *spec, size
  *  the end of the response. headers is a block of NUL-terminated name and
  *  value strings ("name\0value\0name\0value\0"), headers_len bytes long.
  *  With end == 0, continue with zig_h3_response_write / _end /
- *  _send_trailers. Errors: BAD_HANDLE, INVALID_ARG (status, malformed
+ *  _send_trailers. Content-Length is handled as in zig_h3_response_end and
+ *  _write; without a content-type header the response has none (the body
+ *  is never sniffed). Errors: BAD_HANDLE, INVALID_ARG (status, malformed
  *  block, bad name or value), STATE (head already sent), CLOSED. */
 int zig_h3_response_respond(zig_h3_response *resp, uint16_t status, const uint8_t *headers, size_t headers_len,
                             const uint8_t *body, size_t body_len, uint8_t end);

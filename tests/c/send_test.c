@@ -158,13 +158,15 @@ void check_send_file(void) {
     rmdir(file_dir);
 }
 
-/* A whole body gets its own length; a streamed one that breaks the declared
- * length is reset (the client fails) instead of arriving cut. */
+/* A whole body gets its own length and no sniffed type; a streamed one that
+ * breaks the declared length is reset (the client fails) instead of arriving
+ * cut. */
 void check_declared_length(void) {
     client_result r = client(1, "'https://127.0.0.1:%d/declared/3?whole'", port);
     CHECK(r.exit_code == 0 && status_of(r.out) == 200 && has_header(r.out, "content-length: 11") &&
               strcmp(body_of(r.out), "hello world") == 0,
           "whole body declared 3: exit %d output:\n%s", r.exit_code, r.out);
+    CHECK(strstr(r.out, "content-type") == NULL, "a body without a declared type got one (sniffed):\n%s", r.out);
     free_result(&r);
     r = client(1, "'https://127.0.0.1:%d/declared/11'", port);
     CHECK(r.exit_code == 0 && status_of(r.out) == 200 && strcmp(body_of(r.out), "hello world") == 0,
