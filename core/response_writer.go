@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/quic-go/quic-go"
@@ -38,9 +39,9 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 		}
 		if !headerWritten && (ended || r.bodyStarted) {
 			r.stopTimerLocked()
+			declared = r.declaredLengthLocked()
 			r.writeHeadLocked(w, r.status)
 			headerWritten = true
-			declared = r.declaredLengthLocked()
 			if r.dgram != nil {
 				h3str = r.dgram.takeOver(ctx, w)
 				if h3str != nil {
@@ -106,18 +107,25 @@ func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
 	w.WriteHeader(status)
 }
 
-// declaredLengthLocked returns the Content-Length the head declares for a
-// body that is sent, or -1 (none, a HEAD request, a status without body).
+// declaredLengthLocked checks the Content-Length of a head about to go out
+// and drops it unless it is one non-negative decimal number (repeated
+// equal values count as one). It returns the length declared for a body
+// that is sent, or -1 (none, a HEAD request, a status without body).
 func (r *Response) declaredLengthLocked() int64 {
-	v := r.header.Get("Content-Length")
-	if v == "" || r.isHead() || !bodyAllowed(r.status) {
+	vs := r.header["Content-Length"]
+	if len(vs) == 0 {
 		return -1
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
+	n, err := strconv.ParseUint(vs[0], 10, 63)
+	if err != nil || slices.ContainsFunc(vs, func(v string) bool { return v != vs[0] }) {
+		delete(r.header, "Content-Length")
 		return -1
 	}
-	return n
+	r.header["Content-Length"] = vs[:1]
+	if r.isHead() || !bodyAllowed(r.status) {
+		return -1
+	}
+	return int64(n)
 }
 
 // resetBadLength resets the stream of a response whose body broke the

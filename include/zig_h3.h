@@ -380,7 +380,8 @@ int zig_h3_response_header(zig_h3_response *resp, const char *name, size_t name_
 /** Appends body bytes (copied); the head is fixed from now on. data may be
  *  NULL only with len 0. If the head declares a Content-Length, a body that
  *  runs past it or ends short of it resets the stream (H3_INTERNAL_ERROR:
- *  the client sees an error, not a cut body) and logs a warning.
+ *  the client sees an error, not a cut body) and logs a warning; a value
+ *  that is not one decimal number is dropped from the head.
  *  Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
 int zig_h3_response_write(zig_h3_response *resp, const uint8_t *data, size_t len);
 
