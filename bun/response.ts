@@ -166,12 +166,26 @@ async function sendBlob(
   }
   if (kind === "blob" || blob.size <= HIGH_WATER) {
     const end = trailers === undefined ? 1 : 0;
-    respondWithBody(id, status, encoder, text, contentType, await blob.bytes(), end);
+    const body = await blob.bytes();
+    // A whole body: with trailers the native side cannot know it is whole, so its real length replaces a declared one here.
+    respondWithBody(id, status, encoder, end ? text : withLength(text, body.byteLength), contentType, body, end);
     if (!end) await endWithTrailers(id, trailers!, encoder);
     return;
   }
   // A file slice or a file that changed size: stream it.
   return pumpStream(id, status, encoder.encode(text, contentType), blob.stream(), trailers, encoder, ctx);
+}
+
+/** Header text with a declared content-length (if any) replaced by n. */
+function withLength(text: string, n: number): string {
+  const parts = text.split("\0");
+  let out = "";
+  let declared = false;
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    if (parts[i] === "content-length") declared = true;
+    else out += parts[i] + "\0" + parts[i + 1] + "\0";
+  }
+  return declared ? out + "content-length\0" + n + "\0" : text;
 }
 
 /** Head and whole body in one call. */
@@ -229,7 +243,10 @@ async function pumpStream(
         headSent = true;
         carried = reader.read();
         const over = trailers === undefined && (Bun.peek(carried) as { done?: boolean }).done === true;
-        if (lib.zig_h3_response_respond(id, status, headers, headersLen, chunk, chunk.byteLength, over ? 1 : 0) < 0) return await clientGone();
+        if (lib.zig_h3_response_respond(id, status, headers, headersLen, chunk, chunk.byteLength, over ? 1 : 0) < 0) {
+          carried.catch(() => {}); // nobody awaits the read made ahead any more
+          return await clientGone();
+        }
         if (over) return;
         continue;
       }

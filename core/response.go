@@ -137,10 +137,10 @@ func (r *Response) endLocked(p []byte) error {
 	if r.finished || r.ended {
 		return ErrClosed
 	}
-	if !r.bodyStarted && bodyAllowed(r.status) && !(r.isHead() && r.header.Get("Content-Length") != "") {
+	if !r.bodyStarted && bodyAllowed(r.status) && !(r.isHead() && len(p) == 0 && r.header.Get("Content-Length") != "") {
 		// The whole body is known: its length is the Content-Length, whatever
-		// the handler declared (as Bun.serve does). A HEAD response keeps a
-		// declared length: it describes the body a GET would get.
+		// the handler declared (as Bun.serve does). A HEAD response without a
+		// body keeps a declared length: it describes the body a GET would get.
 		r.header.Set("Content-Length", strconv.Itoa(len(p)))
 	}
 	r.body.add(p)
@@ -223,6 +223,11 @@ func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error)
 	case !end:
 		r.writeLocked(p)
 	case len(trailers) > 0:
+		if !r.bodyStarted && len(r.header["Content-Length"]) > 0 {
+			// A whole body: a declared length gives way to the real one (none
+			// is added: trailers go with a body framed by its DATA frames).
+			r.header.Set("Content-Length", strconv.Itoa(len(p)))
+		}
 		r.body.add(p)
 		r.setTrailersLocked(trailers)
 		if err := r.endLocked(nil); err != nil {

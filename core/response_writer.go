@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -58,7 +60,9 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			sent += int64(len(c))
 			_, err := body.Write(c)
 			r.written(len(c))
-			if err != nil && err != http.ErrBodyNotAllowed {
+			// HEAD: http3 counts the bytes a GET would send against a declared
+			// length, but sends none; the head is all a HEAD gets anyway.
+			if err != nil && err != http.ErrBodyNotAllowed && !(err == http.ErrContentLength && r.isHead()) {
 				r.finish()
 				return false
 			}
@@ -104,20 +108,26 @@ func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
 		// It goes without one, as in Bun.serve.
 		dst["Content-Type"] = nil
 	}
+	if status == http.StatusNoContent {
+		// http3 adds Content-Length: 0 to a head it sends when the handler
+		// returns; a 204 must carry none (RFC 9110, section 8.6).
+		dst["Content-Length"] = nil
+	}
 	w.WriteHeader(status)
 }
 
 // declaredLengthLocked checks the Content-Length of a head about to go out
 // and drops it unless it is one non-negative decimal number (repeated
-// equal values count as one). It returns the length declared for a body
-// that is sent, or -1 (none, a HEAD request, a status without body).
+// equal values count as one), and always on a 204 (RFC 9110, section 8.6).
+// It returns the length declared for a body that is sent, or -1 (none, a
+// HEAD request, a status without body).
 func (r *Response) declaredLengthLocked() int64 {
 	vs := r.header["Content-Length"]
 	if len(vs) == 0 {
 		return -1
 	}
 	n, err := strconv.ParseUint(vs[0], 10, 63)
-	if err != nil || slices.ContainsFunc(vs, func(v string) bool { return v != vs[0] }) {
+	if err != nil || r.status == http.StatusNoContent || slices.ContainsFunc(vs, func(v string) bool { return v != vs[0] }) {
 		delete(r.header, "Content-Length")
 		return -1
 	}
@@ -136,10 +146,12 @@ func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
 	r.mu.Lock()
 	r.badLength = why
 	r.mu.Unlock()
+	// http3's response writer is always an HTTPStreamer; the reset codes
+	// are those http3 uses for a handler that panics.
 	if s, ok := w.(http3.HTTPStreamer); ok {
 		str := s.HTTPStream()
 		str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeInternalError))
-		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeNoError))
+		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeInternalError))
 	}
 	r.finish()
 	return false
@@ -187,6 +199,11 @@ func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path strin
 	if status == http.StatusOK {
 		for k, v := range r.header {
 			w.Header()[k] = v
+		}
+		if _, typed := r.header["Content-Type"]; !typed && mime.TypeByExtension(filepath.Ext(path)) == "" {
+			// ServeContent would sniff the type of a file with an unknown
+			// extension; it is a download (what Bun.file says too).
+			w.Header().Set("Content-Type", "application/octet-stream")
 		}
 		r.mu.Unlock()
 		http.ServeContent(w, hr, path, st.ModTime(), f)

@@ -380,15 +380,20 @@ int zig_h3_response_header(zig_h3_response *resp, const char *name, size_t name_
 /** Appends body bytes (copied); the head is fixed from now on. data may be
  *  NULL only with len 0. If the head declares a Content-Length, a body that
  *  runs past it or ends short of it resets the stream (H3_INTERNAL_ERROR:
- *  the client sees an error, not a cut body) and logs a warning; a value
- *  that is not one decimal number is dropped from the head.
+ *  the client sees an error, not a cut body) and logs a warning; not so
+ *  for HEAD, 204 and 304 (no body is sent) or an HTTP/3 datagram flow. A
+ *  Content-Length that is not one decimal number is dropped from the head,
+ *  and a 204 never carries one (RFC 9110).
  *  Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
 int zig_h3_response_write(zig_h3_response *resp, const uint8_t *data, size_t len);
 
 /** Appends the last body bytes (may be none) and ends the response. Without
- *  an earlier write the body is whole and Content-Length is set to len,
- *  replacing a declared one (a HEAD response keeps a declared one; 204 and
- *  304 get none). Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
+ *  an earlier write (and while the head is not sent: a datagram route sends
+ *  it when the callback returns) the body is whole and Content-Length is
+ *  set to len, replacing a declared one, on GET and HEAD alike; a HEAD
+ *  answered with no body keeps a declared one, and 204 and 304 get none
+ *  set (a 304 keeps a declared one). Errors: BAD_HANDLE, INVALID_ARG,
+ *  CLOSED. */
 int zig_h3_response_end(zig_h3_response *resp, const uint8_t *data, size_t len);
 
 /** Sends an HTTP/3 datagram (copied) on the request stream of a route with
@@ -433,7 +438,10 @@ int zig_h3_response_process_partial(zig_h3_response *resp);
  *  stream (>= 0): at 262144 (256 KiB) or more the writer should pause;
  *  in event-queue mode a ZIG_H3_EVENT_WRITABLE event follows when it is
  *  back to 65536 (C users can poll zig_h3_response_process_partial).
- *  Errors (negative): BAD_HANDLE, INVALID_ARG, CLOSED. */
+ *  Content-Length as in zig_h3_response_end and _write; a whole body sent
+ *  with trailers (nothing written before) replaces a declared length with
+ *  its own but adds none. Errors (negative): BAD_HANDLE, INVALID_ARG,
+ *  CLOSED. */
 int64_t zig_h3_response_send(zig_h3_response *resp, const uint8_t *data, size_t len, uint8_t end,
                              const uint8_t *trailers, size_t trailers_len);
 
@@ -441,7 +449,8 @@ int64_t zig_h3_response_send(zig_h3_response *resp, const uint8_t *data, size_t 
  *  the response with the file at path (path_len bytes) as its body, read by
  *  the library without a copy through the caller. With status 200, Range
  *  and conditional requests are honoured (206, 416, 304) and Content-Type
- *  comes from the extension when absent; a file that cannot be opened
+ *  comes from the extension when absent (application/octet-stream for an
+ *  unknown one: the file is never sniffed); a file that cannot be opened
  *  gives 404 (500 for other errors). Errors: BAD_HANDLE, INVALID_ARG,
  *  STATE (head already sent), CLOSED. */
 int zig_h3_response_send_file(zig_h3_response *resp, uint16_t status, const uint8_t *headers, size_t headers_len,
