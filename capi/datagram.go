@@ -13,9 +13,9 @@ import (
 
 //export zig_h3_server_set_quic_datagram_cb
 func zig_h3_server_set_quic_datagram_cb(h *C.zig_h3_server, cb C.zig_h3_quic_datagram_cb, user unsafe.Pointer) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if cb == nil {
 		s.core.OnQUICDatagram(nil)
@@ -31,18 +31,18 @@ func zig_h3_server_set_quic_datagram_cb(h *C.zig_h3_server, cb C.zig_h3_quic_dat
 
 //export zig_h3_server_queue_quic_datagrams
 func zig_h3_server_queue_quic_datagrams(h *C.zig_h3_server) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	return result(s.core.QueueQUICDatagrams())
 }
 
 // lookupConn resolves a conn_ptr of a server's connection.
 func lookupConn(h *C.zig_h3_server, conn unsafe.Pointer) (*server, *core.Conn, C.int) {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return nil, nil, badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return nil, nil, code
 	}
 	c, ok := core.LookupConn(uint64(uintptr(conn)))
 	if !ok || c.Server() != s.core {
@@ -80,9 +80,9 @@ func zig_h3_response_send_h3_datagram(h *C.zig_h3_response, data *C.uint8_t, n C
 
 //export zig_h3_response_max_datagram_size
 func zig_h3_response_max_datagram_size(h *C.zig_h3_response) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	return C.int(r.MaxDatagramSize())
 }

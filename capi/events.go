@@ -13,9 +13,9 @@ import (
 
 //export zig_h3_server_event_fd
 func zig_h3_server_event_fd(h *C.zig_h3_server) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	q, err := s.core.EventQueue()
 	if err != nil {
@@ -26,9 +26,9 @@ func zig_h3_server_event_fd(h *C.zig_h3_server) C.int {
 
 // queueOf returns the server's event queue if it has one.
 func queueOf(h *C.zig_h3_server) (*core.EventQueue, C.int) {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return nil, badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return nil, code
 	}
 	q, err := s.core.ExistingEventQueue()
 	if err != nil {

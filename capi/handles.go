@@ -1,5 +1,10 @@
 package main
 
+/*
+#include "bridge.h"
+*/
+import "C"
+
 import (
 	"sync"
 	"sync/atomic"
@@ -28,18 +33,24 @@ func newServerHandle(s *server) uintptr {
 	return h
 }
 
-// lookupServer resolves a handle; p is never dereferenced.
-func lookupServer(p unsafe.Pointer) (*server, bool) {
+// lookupServer resolves a server handle; p is never dereferenced. On
+// failure it returns nil and the badHandle code.
+func lookupServer(p unsafe.Pointer) (*server, C.int) {
 	v, ok := servers.Load(uintptr(p))
 	if !ok {
-		return nil, false
+		return nil, badHandle("server")
 	}
-	return v.(*server), true
+	return v.(*server), C.ZIG_H3_OK
 }
 
-// lookupResponse resolves a response handle; p is never dereferenced.
-func lookupResponse(p unsafe.Pointer) (*core.Response, bool) {
-	return core.LookupResponse(uint64(uintptr(p)))
+// lookupResponse resolves a response handle; p is never dereferenced. On
+// failure it returns nil and the badHandle code.
+func lookupResponse(p unsafe.Pointer) (*core.Response, C.int) {
+	r, ok := core.LookupResponse(uint64(uintptr(p)))
+	if !ok {
+		return nil, badHandle("response")
+	}
+	return r, C.ZIG_H3_OK
 }
 
 // handlePointer turns a handle into the opaque pointer C sees.

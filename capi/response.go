@@ -31,18 +31,18 @@ func stringArg(p *C.char, n C.size_t) (string, bool) {
 
 //export zig_h3_response_status
 func zig_h3_response_status(h *C.zig_h3_response, status C.uint16_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	return result(r.SetStatus(int(status)))
 }
 
 //export zig_h3_response_header
 func zig_h3_response_header(h *C.zig_h3_response, name *C.char, nameLen C.size_t, value *C.char, valueLen C.size_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	n, ok1 := stringArg(name, nameLen)
 	v, ok2 := stringArg(value, valueLen)
@@ -55,9 +55,9 @@ func zig_h3_response_header(h *C.zig_h3_response, name *C.char, nameLen C.size_t
 // withBytes resolves a response handle and a (data, n) argument, then
 // calls f with them.
 func withBytes(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, f func(*core.Response, []byte) error) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	b, ok := bytesArg(unsafe.Pointer(data), n)
 	if !ok {
@@ -78,9 +78,9 @@ func zig_h3_response_end(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.in
 
 //export zig_h3_response_send_trailers
 func zig_h3_response_send_trailers(h *C.zig_h3_response, headers *C.zig_h3_header, count C.size_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	if headers == nil && count > 0 || count > 1<<20 {
 		return invalid("headers is NULL with a non-zero count, or count is absurd")
@@ -101,9 +101,9 @@ func zig_h3_response_send_trailers(h *C.zig_h3_response, headers *C.zig_h3_heade
 
 //export zig_h3_response_defer_end
 func zig_h3_response_defer_end(h *C.zig_h3_response) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	r.DeferEnd()
 	return C.ZIG_H3_OK
@@ -111,9 +111,9 @@ func zig_h3_response_defer_end(h *C.zig_h3_response) C.int {
 
 //export zig_h3_response_set_auto_end
 func zig_h3_response_set_auto_end(h *C.zig_h3_response, on C.uint8_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	r.SetAutoEnd(on != 0)
 	return C.ZIG_H3_OK
@@ -121,9 +121,9 @@ func zig_h3_response_set_auto_end(h *C.zig_h3_response, on C.uint8_t) C.int {
 
 //export zig_h3_response_should_auto_end
 func zig_h3_response_should_auto_end(h *C.zig_h3_response) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	if r.AutoEnd() {
 		return 1
@@ -133,9 +133,9 @@ func zig_h3_response_should_auto_end(h *C.zig_h3_response) C.int {
 
 //export zig_h3_response_process_partial
 func zig_h3_response_process_partial(h *C.zig_h3_response) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	n, err := r.Pending()
 	if err != nil {
@@ -146,9 +146,9 @@ func zig_h3_response_process_partial(h *C.zig_h3_response) C.int {
 
 //export zig_h3_response_set_timeout
 func zig_h3_response_set_timeout(h *C.zig_h3_response, ms C.uint32_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	return result(r.SetTimeout(time.Duration(ms) * time.Millisecond))
 }
@@ -156,9 +156,9 @@ func zig_h3_response_set_timeout(h *C.zig_h3_response, ms C.uint32_t) C.int {
 //export zig_h3_response_respond
 func zig_h3_response_respond(h *C.zig_h3_response, status C.uint16_t, headers *C.uint8_t, headersLen C.size_t,
 	body *C.uint8_t, bodyLen C.size_t, end C.uint8_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	hb, ok1 := bytesArg(unsafe.Pointer(headers), headersLen)
 	bb, ok2 := bytesArg(unsafe.Pointer(body), bodyLen)

@@ -49,9 +49,9 @@ func goStringOrEmpty(p *C.char) string {
 
 //export zig_h3_server_free
 func zig_h3_server_free(h *C.zig_h3_server) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	servers.Delete(uintptr(unsafe.Pointer(h)))
 	s.core.Close()
@@ -60,45 +60,45 @@ func zig_h3_server_free(h *C.zig_h3_server) C.int {
 
 //export zig_h3_server_start
 func zig_h3_server_start(h *C.zig_h3_server) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	return result(s.core.Start())
 }
 
 //export zig_h3_server_stop
 func zig_h3_server_stop(h *C.zig_h3_server, force C.uint8_t) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	return result(s.core.Stop(force != 0))
 }
 
 //export zig_h3_server_stop_async
 func zig_h3_server_stop_async(h *C.zig_h3_server, force C.uint8_t) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	return result(s.core.StopAsync(force != 0))
 }
 
 //export zig_h3_server_port
 func zig_h3_server_port(h *C.zig_h3_server) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	return C.int(s.core.Port())
 }
 
 //export zig_h3_server_certificate_hash
 func zig_h3_server_certificate_hash(h *C.zig_h3_server, out *C.uint8_t) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if out == nil {
 		return invalid("out32 is NULL")
@@ -114,9 +114,9 @@ func zig_h3_server_certificate_hash(h *C.zig_h3_server, out *C.uint8_t) C.int {
 //export zig_h3_server_route
 func zig_h3_server_route(h *C.zig_h3_server, method, pattern *C.char, cb C.zig_h3_request_cb,
 	dgramCb C.zig_h3_datagram_cb, wtCb C.zig_h3_wt_session_cb, user unsafe.Pointer) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if method == nil || pattern == nil || cb == nil {
 		return invalid("method, pattern and callback must not be NULL")
@@ -126,9 +126,9 @@ func zig_h3_server_route(h *C.zig_h3_server, method, pattern *C.char, cb C.zig_h
 
 //export zig_h3_server_set_log
 func zig_h3_server_set_log(h *C.zig_h3_server, cb C.zig_h3_log_cb, user unsafe.Pointer) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if cb == nil {
 		s.core.SetLogger(nil)
@@ -144,9 +144,9 @@ func zig_h3_server_set_log(h *C.zig_h3_server, cb C.zig_h3_log_cb, user unsafe.P
 
 //export zig_h3_server_stats
 func zig_h3_server_stats(h *C.zig_h3_server, out *C.struct_zig_h3_server_stats) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if out == nil {
 		return invalid("out is NULL")
@@ -161,9 +161,9 @@ func zig_h3_server_stats(h *C.zig_h3_server, out *C.struct_zig_h3_server_stats) 
 
 //export zig_h3_server_counters
 func zig_h3_server_counters(h *C.zig_h3_server, out *C.uint64_t, n C.size_t) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if out == nil && n > 0 {
 		return invalid("out is NULL")
@@ -282,9 +282,9 @@ func zig_h3_server_set_options(h *C.zig_h3_server, spec *C.char, n C.size_t) C.i
 // withSpec resolves a server handle and a non-empty (spec, n) argument,
 // then calls f with them.
 func withSpec(h *C.zig_h3_server, spec *C.char, n C.size_t, f func(*server, []byte) error) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	b, ok := bytesArg(unsafe.Pointer(spec), n)
 	if !ok || b == nil {

@@ -15,9 +15,9 @@ import (
 func zig_h3_server_route_streaming(h *C.zig_h3_server, method, pattern *C.char, cb C.zig_h3_request_cb,
 	chunkCb C.zig_h3_body_chunk_cb, completeCb C.zig_h3_body_complete_cb, dgramCb C.zig_h3_datagram_cb,
 	wtCb C.zig_h3_wt_session_cb, user unsafe.Pointer) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if method == nil || pattern == nil || cb == nil || chunkCb == nil {
 		return invalid("method, pattern, callback and body_chunk_cb must not be NULL")
@@ -62,9 +62,9 @@ func bytesPointer(b []byte) (*C.uint8_t, C.size_t) {
 
 //export zig_h3_server_set_stream_close_cb
 func zig_h3_server_set_stream_close_cb(h *C.zig_h3_server, cb C.zig_h3_stream_close_cb, user unsafe.Pointer) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if cb == nil {
 		s.core.OnStreamClose(nil)
@@ -83,9 +83,9 @@ func zig_h3_server_set_stream_close_cb(h *C.zig_h3_server, cb C.zig_h3_stream_cl
 
 //export zig_h3_server_set_connection_close_cb
 func zig_h3_server_set_connection_close_cb(h *C.zig_h3_server, cb C.zig_h3_connection_close_cb, user unsafe.Pointer) C.int {
-	s, ok := lookupServer(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("server")
+	s, code := lookupServer(unsafe.Pointer(h))
+	if s == nil {
+		return code
 	}
 	if cb == nil {
 		s.core.OnConnectionClose(nil)
@@ -101,9 +101,9 @@ func zig_h3_server_set_connection_close_cb(h *C.zig_h3_server, cb C.zig_h3_conne
 //export zig_h3_response_send
 func zig_h3_response_send(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, end C.uint8_t,
 	trailers *C.uint8_t, trailersLen C.size_t) C.int64_t {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return C.int64_t(badHandle("response"))
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return C.int64_t(code)
 	}
 	b, ok1 := bytesArg(unsafe.Pointer(data), n)
 	tb, ok2 := bytesArg(unsafe.Pointer(trailers), trailersLen)
@@ -124,9 +124,9 @@ func zig_h3_response_send(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, end
 //export zig_h3_response_send_file
 func zig_h3_response_send_file(h *C.zig_h3_response, status C.uint16_t, headers *C.uint8_t, headersLen C.size_t,
 	path *C.char, pathLen C.size_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	hb, ok1 := bytesArg(unsafe.Pointer(headers), headersLen)
 	p, ok2 := stringArg(path, pathLen)
@@ -142,9 +142,9 @@ func zig_h3_response_send_file(h *C.zig_h3_response, status C.uint16_t, headers 
 
 //export zig_h3_response_ack_body
 func zig_h3_response_ack_body(h *C.zig_h3_response, n C.size_t) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	if n > 1<<40 {
 		return invalid("absurd byte count")
@@ -154,9 +154,9 @@ func zig_h3_response_ack_body(h *C.zig_h3_response, n C.size_t) C.int {
 
 //export zig_h3_response_discard_body
 func zig_h3_response_discard_body(h *C.zig_h3_response) C.int {
-	r, ok := lookupResponse(unsafe.Pointer(h))
-	if !ok {
-		return badHandle("response")
+	r, code := lookupResponse(unsafe.Pointer(h))
+	if r == nil {
+		return code
 	}
 	return result(r.DiscardBody())
 }
