@@ -10,6 +10,8 @@ import type { ResponseContext } from "./response";
 /** State of one request between its request event and the end of its response. */
 export class Exchange implements ResponseContext {
   readonly id: Handle;
+  /** The request is a HEAD (see ResponseContext). */
+  readonly head: boolean;
   readonly body: IncomingStream | undefined;
   /** The route's HTTP/3 datagram handler, if any. */
   onDatagram: ((payload: Uint8Array) => void) | undefined;
@@ -19,8 +21,9 @@ export class Exchange implements ResponseContext {
   #reason: unknown;
   #wake: (() => void) | undefined;
 
-  constructor(id: Handle, streaming: boolean) {
+  constructor(id: Handle, streaming: boolean, head = false) {
     this.id = id;
+    this.head = head;
     this.body = streaming ? requestBody(id) : undefined;
   }
 

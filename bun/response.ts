@@ -16,6 +16,8 @@ const STATUS_TEXT: Record<number, string> = { 400: "Bad Request", 500: "Internal
 
 /** What a response being sent needs from its request. */
 export interface ResponseContext {
+  /** The request is a HEAD: the head is all that is sent. */
+  readonly head: boolean;
   /** Aborted when the client goes away or the server stops. */
   readonly signal: AbortSignal;
   /** Resolves at the next writable event (or when the signal aborts). */
@@ -115,6 +117,16 @@ export function sendResponse(
   const hasType = res.headers.has("content-type");
   const kind = bodyless(status) ? "none" : (knownKind ?? bodyKind(res));
   const stream = kind === "stream" ? res.body : null;
+  if (stream !== null && ctx.head) {
+    // A HEAD never reads the stream (an endless one would never end): the
+    // head goes out as for a stream, without a length, and the stream is
+    // cancelled.
+    stream.cancel().catch(() => {});
+    const [headers, headersLen] = encoder.encode(text);
+    const lib = native();
+    if (lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, 0) === 0) lib.zig_h3_response_send(id, null, 0, 1, null, 0);
+    return undefined;
+  }
   if (stream !== null) return pumpStream(id, status, encoder.encode(text), stream, trailers, encoder, ctx);
   if (kind === "none" || kind === "stream") {
     const [headers, headersLen] = encoder.encode(text);

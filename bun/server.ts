@@ -227,7 +227,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     // A GET or HEAD body on a streaming route is refused natively (the client gets STOP_SENDING).
     const streaming = route.streaming && !noBody(ev.method);
     if (route.streaming && !streaming) native().zig_h3_response_discard_body(ev.id);
-    const ex = new Exchange(ev.id, streaming);
+    const ex = new Exchange(ev.id, streaming, ev.method === "HEAD");
     this.#exchanges.set(ev.id, ex);
     if (target instanceof Response) {
       void this.#respond(ex, target.clone() as Response, staticBodyKind(target));

@@ -108,9 +108,11 @@ func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
 		// It goes without one, as in Bun.serve.
 		dst["Content-Type"] = nil
 	}
-	if status == http.StatusNoContent {
-		// http3 adds Content-Length: 0 to a head it sends when the handler
-		// returns; a 204 must carry none (RFC 9110, section 8.6).
+	if _, declared := dst["Content-Length"]; status == http.StatusNoContent || (r.isHead() && r.bodyStarted && !declared) {
+		// http3 gives a head it sends when the handler returns the length
+		// of what was written: a 204 must carry none (RFC 9110, section
+		// 8.6), and a HEAD's streamed body (the consumer may skip it) says
+		// nothing about the length a GET would get.
 		dst["Content-Length"] = nil
 	}
 	w.WriteHeader(status)

@@ -383,7 +383,8 @@ int zig_h3_response_header(zig_h3_response *resp, const char *name, size_t name_
  *  the client sees an error, not a cut body) and logs a warning; not so
  *  for HEAD, 204 and 304 (no body is sent) or an HTTP/3 datagram flow. A
  *  Content-Length that is not one decimal number is dropped from the head,
- *  and a 204 never carries one (RFC 9110).
+ *  and a 204 never carries one (RFC 9110); nor does the head of a HEAD
+ *  request whose body is written (not ended whole) unless it declares one.
  *  Errors: BAD_HANDLE, INVALID_ARG, CLOSED. */
 int zig_h3_response_write(zig_h3_response *resp, const uint8_t *data, size_t len);
 

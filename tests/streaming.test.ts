@@ -285,6 +285,26 @@ describe("streaming responses", () => {
     expect(logs.some((l) => l.includes("ended after 10 of the 20 bytes"))).toBe(true);
   });
 
+  test("HEAD on an endless stream: the head alone, without a length, and the stream is cancelled", async () => {
+    let pulled = 0;
+    let cancelled = false;
+    await using server = serve({
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            pull: (c) => void (pulled++, c.enqueue(new Uint8Array(65536))),
+            cancel: () => void (cancelled = true),
+          }),
+        ),
+    });
+    const [r] = await h3clientJSON(["-X", "HEAD", server.url.href]);
+    expect(r.status).toBe(200);
+    expect(r.bodyLength).toBe(0);
+    expect(r.headers["content-length"]).toBeUndefined(); // a GET's length is unknown
+    await until(() => cancelled);
+    expect(pulled).toBeLessThanOrEqual(2); // the stream's own read-ahead at most (Bun.serve pulls one chunk too)
+  });
+
   test("an in-memory body with trailers gets its real length too", async () => {
     await using server = serve({
       fetch: () => withTrailers(new Response("hello", { headers: { "content-length": "3" } }), () => ({ "x-sum": "1" })),
