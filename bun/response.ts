@@ -8,7 +8,7 @@
  * @module
  */
 import { statSync } from "node:fs";
-import { HIGH_WATER, native, type Handle } from "./ffi";
+import { Code, HIGH_WATER, lastError, native, type Handle } from "./ffi";
 import { bytesOf } from "./datagram";
 
 const TEXT_HEADERS = Buffer.from("content-type\0text/plain;charset=utf-8\0", "latin1");
@@ -43,7 +43,7 @@ export function withTrailers(res: Response, trailers: TrailerSource): Response {
 
 /** Statuses whose responses never carry a body. */
 function bodyless(status: number): boolean {
-  return status === 204 || status === 304 || status < 200;
+  return status === 204 || status === 205 || status === 304 || status < 200;
 }
 
 /** Encodes "name\0value\0..." text into a reusable latin1 scratch buffer. */
@@ -110,6 +110,8 @@ export function sendResponse(
   knownKind?: BodyKind,
 ): Promise<void> | undefined {
   const status = res.status;
+  // Response.error() has status 0: nothing to send (Bun.serve answers 500 too).
+  if (status < 200 || status > 599) throw new TypeError(`cannot send a Response with status ${status}`);
   const trailers = trailerSources.get(res);
   // Headers before the body: Bun drops a body-implied content-type from
   // res.headers once the body is consumed.
@@ -131,7 +133,7 @@ export function sendResponse(
   if (kind === "none" || kind === "stream") {
     const [headers, headersLen] = encoder.encode(text);
     const end = trailers === undefined ? 1 : 0;
-    native().zig_h3_response_respond(id, status, headers, headersLen, null, 0, end);
+    checkRespond(native().zig_h3_response_respond(id, status, headers, headersLen, null, 0, end));
     return end ? undefined : endWithTrailers(id, trailers!, encoder);
   }
   // An in-memory Blob is there already: Bun.peek takes it without a turn of the event loop.
@@ -203,7 +205,16 @@ function withLength(text: string, n: number): string {
 /** Head and whole body in one call. */
 function respondWithBody(id: Handle, status: number, encoder: HeaderEncoder, text: string, contentType: string, body: Uint8Array, end: 0 | 1): void {
   const [headers, headersLen] = encoder.encode(text, contentType);
-  native().zig_h3_response_respond(id, status, headers, headersLen, body.byteLength > 0 ? body : null, body.byteLength, end);
+  checkRespond(native().zig_h3_response_respond(id, status, headers, headersLen, body.byteLength > 0 ? body : null, body.byteLength, end));
+}
+
+/**
+ * A head the native side refused (INVALID_ARG) is the handler's error: it
+ * throws, and the client gets 500 instead of waiting for the request
+ * timeout. Other failures mean the client went away.
+ */
+function checkRespond(rc: number): void {
+  if (rc === Code.INVALID_ARG) throw new TypeError(`the response was refused: ${lastError()}`);
 }
 
 function fileSize(path: string): number {

@@ -429,6 +429,8 @@ export class H3ServerImpl implements H3Server, EventSink {
 
   #makeRequest(ev: RequestEvent, ex: Exchange): IncomingRequest {
     const authority = ev.authority || `${this.url.host}`;
+    // HTTP/3 carries the host as :authority; handlers read Host (as with Bun.serve).
+    if (ev.authority && !ev.headers.some(([name]) => name === "host")) ev.headers.push(["host", ev.authority]);
     const body = noBody(ev.method) ? null : (ex.body?.stream ?? ev.body);
     const req = new IncomingRequest(`https://${authority}${ev.path}`, {
       method: ev.method,

@@ -312,9 +312,9 @@ func (r *Response) writeLocked(p []byte) {
 }
 
 // bodyAllowed reports whether a response with status carries a body
-// (204 and 304 never do; 1xx are not final statuses here).
+// (204, 205 and 304 never do; 1xx are not final statuses here).
 func bodyAllowed(status int) bool {
-	return status != http.StatusNoContent && status != http.StatusNotModified && status >= 200
+	return status != http.StatusNoContent && status != http.StatusResetContent && status != http.StatusNotModified && status >= 200
 }
 
 // isHead reports whether the response answers a HEAD request.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 
 	"github.com/quic-go/quic-go"
@@ -25,6 +24,7 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 	var body io.Writer = w
 	var h3str *http3.Stream               // set when the stream is taken over for HTTP/3 datagrams
 	declared, sent := int64(-1), int64(0) // the head's Content-Length (-1: none to keep) and the bytes written
+	status := 0                           // the status sent, once the head is written
 	for {
 		r.mu.Lock()
 		if r.peerAborted && !r.ended {
@@ -41,8 +41,8 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 		}
 		if !headerWritten && (ended || r.bodyStarted) {
 			r.stopTimerLocked()
-			declared = r.declaredLengthLocked()
-			r.writeHeadLocked(w, r.status)
+			declared, status = r.declaredLengthLocked(), r.status
+			r.writeHeadLocked(w, status)
 			headerWritten = true
 			if r.dgram != nil {
 				h3str = r.dgram.takeOver(ctx, w)
@@ -58,6 +58,10 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 				return r.resetBadLength(w, fmt.Sprintf("the body is longer than its Content-Length of %d bytes", declared))
 			}
 			sent += int64(len(c))
+			if status == http.StatusResetContent { // never with content (RFC 9110, section 15.3.6)
+				r.written(len(c))
+				continue
+			}
 			_, err := body.Write(c)
 			r.written(len(c))
 			// HEAD: http3 counts the bytes a GET would send against a declared
@@ -79,7 +83,9 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			}
 			r.mu.Lock()
 			for k, v := range r.trailer {
-				w.Header()[http.TrailerPrefix+k] = v
+				if !connectionFields[k] {
+					w.Header()[http.TrailerPrefix+k] = v
+				}
 			}
 			r.mu.Unlock()
 			r.finish()
@@ -95,49 +101,6 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			return false
 		}
 	}
-}
-
-func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
-	dst := w.Header()
-	for k, v := range r.header {
-		dst[k] = v
-	}
-	if _, typed := dst["Content-Type"]; !typed {
-		// No sniffing: http3 would label a body without a declared type
-		// from its first bytes (text/html for markup a client uploaded, say).
-		// It goes without one, as in Bun.serve.
-		dst["Content-Type"] = nil
-	}
-	if _, declared := dst["Content-Length"]; status == http.StatusNoContent || (r.isHead() && r.bodyStarted && !declared) {
-		// http3 gives a head it sends when the handler returns the length
-		// of what was written: a 204 must carry none (RFC 9110, section
-		// 8.6), and a HEAD's streamed body (the consumer may skip it) says
-		// nothing about the length a GET would get.
-		dst["Content-Length"] = nil
-	}
-	w.WriteHeader(status)
-}
-
-// declaredLengthLocked checks the Content-Length of a head about to go out
-// and drops it unless it is one non-negative decimal number (repeated
-// equal values count as one), and always on a 204 (RFC 9110, section 8.6).
-// It returns the length declared for a body that is sent, or -1 (none, a
-// HEAD request, a status without body).
-func (r *Response) declaredLengthLocked() int64 {
-	vs := r.header["Content-Length"]
-	if len(vs) == 0 {
-		return -1
-	}
-	n, err := strconv.ParseUint(vs[0], 10, 63)
-	if err != nil || r.status == http.StatusNoContent || slices.ContainsFunc(vs, func(v string) bool { return v != vs[0] }) {
-		delete(r.header, "Content-Length")
-		return -1
-	}
-	r.header["Content-Length"] = vs[:1]
-	if r.isHead() || !bodyAllowed(r.status) {
-		return -1
-	}
-	return int64(n)
 }
 
 // resetBadLength resets the stream of a response whose body broke the
@@ -199,16 +162,14 @@ func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path strin
 	r.mu.Lock()
 	status := r.status
 	if status == http.StatusOK {
-		for k, v := range r.header {
-			w.Header()[k] = v
-		}
+		copyFields(w.Header(), r.header)
 		if _, typed := r.header["Content-Type"]; !typed && mime.TypeByExtension(filepath.Ext(path)) == "" {
 			// ServeContent would sniff the type of a file with an unknown
 			// extension; it is a download (what Bun.file says too).
 			w.Header().Set("Content-Type", "application/octet-stream")
 		}
 		r.mu.Unlock()
-		http.ServeContent(w, hr, path, st.ModTime(), f)
+		http.ServeContent(notModifiedWithoutLength{w}, rangeForGetOnly(hr), path, st.ModTime(), f)
 		return hr.Context().Err() == nil
 	}
 	r.header.Set("Content-Length", strconv.FormatInt(st.Size(), 10))

@@ -373,6 +373,10 @@ int zig_h3_response_status(zig_h3_response *resp, uint16_t status);
 
 /** Adds a header (repeated names keep every value, e.g. set-cookie). The
  *  name must be an HTTP token; the value must not hold CR, LF or NUL.
+ *  Connection-specific fields (connection, keep-alive, proxy-connection,
+ *  transfer-encoding, upgrade), forbidden in HTTP/3, are left out of the
+ *  head and trailers sent. A 205 is sent without content and a 304 without
+ *  a Content-Length unless one is declared.
  *  Errors: BAD_HANDLE, INVALID_ARG, STATE (body already started), CLOSED. */
 int zig_h3_response_header(zig_h3_response *resp, const char *name, size_t name_len,
                            const char *value, size_t value_len);
@@ -449,7 +453,8 @@ int64_t zig_h3_response_send(zig_h3_response *resp, const uint8_t *data, size_t 
 /** Sets status and headers (block as in zig_h3_response_respond) and ends
  *  the response with the file at path (path_len bytes) as its body, read by
  *  the library without a copy through the caller. With status 200, Range
- *  and conditional requests are honoured (206, 416, 304) and Content-Type
+ *  (bytes ranges of a GET; ignored otherwise, as RFC 9110 asks) and
+ *  conditional requests are honoured (206, 416, 304) and Content-Type
  *  comes from the extension when absent (application/octet-stream for an
  *  unknown one: the file is never sniffed); a file that cannot be opened
  *  gives 404 (500 for other errors). Errors: BAD_HANDLE, INVALID_ARG,

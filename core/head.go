@@ -1,0 +1,100 @@
+package core
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// What a response head may carry: the rules applied when it is written.
+
+// connectionFields are the connection-specific fields HTTP/3 forbids (RFC
+// 9114, section 4.2): clients refuse a response that carries one. They are
+// left out of heads and trailers, as Bun.serve does.
+var connectionFields = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// copyFields copies src into dst without the connection-specific fields.
+func copyFields(dst, src http.Header) {
+	for k, v := range src {
+		if !connectionFields[k] {
+			dst[k] = v
+		}
+	}
+}
+
+func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
+	dst := w.Header()
+	copyFields(dst, r.header)
+	if _, typed := dst["Content-Type"]; !typed {
+		// No sniffing: http3 would label a body without a declared type
+		// from its first bytes (text/html for markup a client uploaded, say).
+		// It goes without one, as in Bun.serve.
+		dst["Content-Type"] = nil
+	}
+	// http3 gives a head it sends when the handler returns the length of
+	// what was written. A 204 must carry none and a 304 none but the
+	// length of the 200 (RFC 9110, section 8.6); a 205 has no content
+	// (section 15.3.6); a HEAD's streamed body (the consumer may skip it)
+	// says nothing about the length a GET would get.
+	_, declared := dst["Content-Length"]
+	switch {
+	case status == http.StatusNoContent:
+		dst["Content-Length"] = nil
+	case status == http.StatusResetContent:
+		dst["Content-Length"] = []string{"0"}
+	case declared:
+	case status == http.StatusNotModified, r.isHead() && r.bodyStarted:
+		dst["Content-Length"] = nil
+	}
+	w.WriteHeader(status)
+}
+
+// declaredLengthLocked checks the Content-Length of a head about to go out
+// and drops it unless it is one non-negative decimal number (repeated
+// equal values count as one), and always on a 204 (RFC 9110, section 8.6).
+// It returns the length declared for a body that is sent, or -1 (none, a
+// HEAD request, a status without body).
+func (r *Response) declaredLengthLocked() int64 {
+	vs := r.header["Content-Length"]
+	if len(vs) == 0 {
+		return -1
+	}
+	n, err := strconv.ParseUint(vs[0], 10, 63)
+	if err != nil || r.status == http.StatusNoContent || slices.ContainsFunc(vs, func(v string) bool { return v != vs[0] }) {
+		delete(r.header, "Content-Length")
+		return -1
+	}
+	r.header["Content-Length"] = vs[:1]
+	if r.isHead() || !bodyAllowed(r.status) {
+		return -1
+	}
+	return int64(n)
+}
+
+// notModifiedWithoutLength keeps http3 from adding Content-Length: 0 to
+// the 304 that http.ServeContent answers a conditional request with.
+type notModifiedWithoutLength struct{ http.ResponseWriter }
+
+func (w notModifiedWithoutLength) WriteHeader(status int) {
+	if status == http.StatusNotModified {
+		w.Header()["Content-Length"] = nil
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// rangeForGetOnly returns hr without its Range field unless it is a GET
+// with a bytes range: a server must ignore Range for other methods and
+// unknown units (RFC 9110, section 14.2), where http.ServeContent would
+// answer 206 or 416.
+func rangeForGetOnly(hr *http.Request) *http.Request {
+	rng := hr.Header.Get("Range")
+	if rng == "" || (hr.Method == http.MethodGet && strings.HasPrefix(rng, "bytes=")) {
+		return hr
+	}
+	hr = hr.Clone(hr.Context())
+	hr.Header.Del("Range")
+	return hr
+}
