@@ -36,11 +36,7 @@ func TestConnectionFieldsAreDropped(t *testing.T) {
 // declares one (it must be the 200's length), also when http.ServeContent
 // answers a conditional request for a file.
 func TestBodylessStatuses(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f.txt")
-	if err := os.WriteFile(path, []byte("0123456789"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := tempFile(t, "f.txt", "0123456789")
 	_, c, base := startServer(t, Config{}, func(s *Server) {
 		mustRoute(t, s, "GET", "/205", func(req *Request, res *Response) {
 			_ = res.SetStatus(http.StatusResetContent)
@@ -82,11 +78,7 @@ func TestBodylessStatuses(t *testing.T) {
 // Range applies to GET with a bytes range only; a server must ignore it
 // for other methods and unknown units (RFC 9110, section 14.2).
 func TestFileRangeOnlyForGetBytes(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f.txt")
-	if err := os.WriteFile(path, []byte("0123456789"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := tempFile(t, "f.txt", "0123456789")
 	_, c, base := startServer(t, Config{}, func(s *Server) {
 		for _, m := range []string{"GET", "POST"} {
 			mustRoute(t, s, m, "/file", func(req *Request, res *Response) {
@@ -117,4 +109,15 @@ func TestFileRangeOnlyForGetBytes(t *testing.T) {
 			t.Errorf("%s with Range %s: %d %q, want %d %q", tc.method, tc.rng, resp.StatusCode, b.String(), tc.status, tc.body)
 		}
 	}
+}
+
+// tempFile writes content to a file named name in a test directory and
+// returns its path.
+func tempFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

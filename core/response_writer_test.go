@@ -3,8 +3,6 @@ package core
 import (
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -215,11 +213,9 @@ func TestDeclaredLengthWithoutBody(t *testing.T) {
 // unknown extension is application/octet-stream, not sniffed either.
 func TestNoContentTypeSniffing(t *testing.T) {
 	markup := "<html><script>alert(1)</script></html>"
-	dir := t.TempDir()
+	files := map[string]string{}
 	for _, name := range []string{"upload123", "page.html"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(markup), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		files[name] = tempFile(t, name, markup)
 	}
 	_, c, base := startServer(t, Config{}, func(s *Server) {
 		mustRoute(t, s, "GET", "/whole", func(req *Request, res *Response) {
@@ -233,7 +229,7 @@ func TestNoContentTypeSniffing(t *testing.T) {
 			_ = res.End([]byte("<p>ok</p>"))
 		})
 		mustRoute(t, s, "GET", "/file/:name", func(req *Request, res *Response) {
-			_ = res.SendFile(200, nil, filepath.Join(dir, req.Params[0].Value))
+			_ = res.SendFile(200, nil, files[req.Params[0].Value])
 		})
 	})
 	for _, path := range []string{"/whole", "/streamed"} {
