@@ -8,11 +8,14 @@
 import type { H3Handler, H3ReloadOptions, RouteDefinition, RoutesObject } from "./types";
 import type { H3DatagramContext } from "./datagram";
 import type { WTContext } from "./webtransport";
+import { staticBodyKind } from "./response";
 
 /** What runs for one tag: a handler or a static Response, how its body arrives, and its datagram or session handler. */
 export interface Route {
   target: H3Handler | Response | undefined;
   streaming: boolean;
+  /** A static Response's entity tag (see withETag). */
+  etag?: string;
   h3Datagram?: (payload: Uint8Array, ctx: H3DatagramContext) => void;
   webtransport?: (ctx: WTContext) => void | Promise<void>;
 }
@@ -59,11 +62,36 @@ function checkPattern(pattern: unknown, where: string): string {
 }
 
 function fromValue(value: unknown, where: string): Route {
-  if (value instanceof Response) return { target: value, streaming: false };
+  if (value instanceof Response) return withETag(value);
   if (typeof value === "function") {
     return { target: value as H3Handler, streaming: (value as { [STREAMING]?: boolean })[STREAMING] === true };
   }
   throw new TypeError(`${where}: expected a handler function or a Response, got ${typeof value}`);
+}
+
+/**
+ * The route of a static Response. A 200 with an in-memory body and no ETag
+ * of its own gets one, a hash of the body, as with Bun.serve: a GET or HEAD
+ * whose If-None-Match names it gets 304 (see ifNoneMatch).
+ */
+function withETag(res: Response): Route {
+  if (res.status !== 200 || res.headers.has("etag") || staticBodyKind(res) !== "blob") return { target: res, streaming: false };
+  const blob = Bun.peek(res.clone().blob()) as Blob;
+  const body = Bun.peek(blob.bytes()) as Uint8Array;
+  const etag = `"${Bun.hash(body).toString(16)}"`;
+  const headers = new Headers(res.headers);
+  if (!headers.has("content-type") && blob.type) headers.set("content-type", blob.type);
+  headers.set("etag", etag);
+  return { target: new Response(body, { status: 200, statusText: res.statusText, headers }), streaming: false, etag };
+}
+
+/** Whether an If-None-Match value names etag or is "*" (weak comparison, RFC 9110 section 13.1.2). */
+export function ifNoneMatch(value: string, etag: string): boolean {
+  for (const tag of value.split(",")) {
+    const t = tag.trim();
+    if (t === "*" || t === etag || t === `W/${etag}`) return true;
+  }
+  return false;
 }
 
 type Entry = [method: string, pattern: string, route: Route];

@@ -10,7 +10,7 @@ import { Exchange } from "./exchange";
 import { H3DatagramContextImpl, QUICDatagramContextImpl } from "./datagram";
 import { sideDone, WTSession, type StreamTable } from "./webtransport";
 import { type BodyKind, HeaderEncoder, sendInternalError, sendResponse, sendStatus, staticBodyKind } from "./response";
-import { buildRouteTable, type Route } from "./routes";
+import { buildRouteTable, ifNoneMatch, type Route } from "./routes";
 import type {
   H3ReloadOptions,
   H3Request,
@@ -230,7 +230,9 @@ export class H3ServerImpl implements H3Server, EventSink {
     const ex = new Exchange(ev.id, streaming, ev.method === "HEAD");
     this.#exchanges.set(ev.id, ex);
     if (target instanceof Response) {
-      void this.#respond(ex, target.clone() as Response, staticBodyKind(target));
+      const inm = route.etag !== undefined && noBody(ev.method) ? ev.headers.find(([name]) => name === "if-none-match") : undefined;
+      const res = inm !== undefined && ifNoneMatch(inm[1], route.etag!) ? new Response(null, { status: 304, headers: { etag: route.etag! } }) : target.clone();
+      void this.#respond(ex, res, staticBodyKind(target));
       return;
     }
     let req: H3Request;

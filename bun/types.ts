@@ -91,7 +91,9 @@ export interface RouteDefinition {
 
 /**
  * A handler or a static `Response` (served as a fresh clone to each
- * request). Response bodies may be anything `Response` takes: in-memory
+ * request; a 200 with an in-memory body and no ETag of its own gets an
+ * ETag, and GET/HEAD with a matching `If-None-Match` get 304, as with
+ * `Bun.serve`). Response bodies may be anything `Response` takes: in-memory
  * bodies are sent at once; `Bun.file(path)` is sent by the native side
  * straight from the file, with `Range` requests answered with 206/416; a
  * `ReadableStream` or async generator is sent as it is produced, read only

@@ -51,6 +51,38 @@ describe("routing", () => {
     expect((await h3fetch(u("/items/7"), { method: "DELETE" })).status).toBe(204);
   });
 
+  test("static responses carry an ETag and answer If-None-Match with 304, as in Bun.serve", async () => {
+    await using server = serve({
+      routes: {
+        "/static": new Response("static body"),
+        "/json": Response.json({ a: 1 }),
+        "/own": new Response("x", { headers: { etag: '"mine"' } }),
+        "/missing": new Response("gone", { status: 404 }),
+      },
+    });
+    const u = (p: string) => new URL(p, server.url);
+    const first = await h3fetch(u("/static"));
+    const etag = first.headers.get("etag")!;
+    expect(etag).toMatch(/^"[0-9a-f]+"$/);
+    expect(first.headers.get("content-type")).toBe("text/plain;charset=utf-8");
+    expect(await first.text()).toBe("static body");
+    for (const inm of [etag, `W/${etag}`, `"other", ${etag}`, "*"]) {
+      for (const method of ["GET", "HEAD"]) {
+        const r = await h3fetch(u("/static"), { method, headers: { "if-none-match": inm } });
+        expect([inm, method, r.status, r.headers.get("etag"), await r.text()]).toEqual([inm, method, 304, etag, ""]);
+      }
+    }
+    const other = await h3fetch(u("/static"), { headers: { "if-none-match": '"other"' } });
+    expect([other.status, await other.text()]).toEqual([200, "static body"]);
+    const json = await h3fetch(u("/json"));
+    expect(json.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(json.headers.get("etag")).toMatch(/^"[0-9a-f]+"$/);
+    expect(await json.json()).toEqual({ a: 1 });
+    expect((await h3fetch(u("/own"))).headers.get("etag")).toBe('"mine"');
+    const missing = await h3fetch(u("/missing"), { headers: { "if-none-match": "*" } });
+    expect([missing.status, missing.headers.get("etag")]).toEqual([404, null]);
+  });
+
   test("fallback takes unmatched requests; without it 404 and 405 with Allow", async () => {
     await using withFallback = serve({
       routes: { "/only": { POST: () => new Response("post") } },
