@@ -126,7 +126,9 @@ export function sendResponse(
     stream.cancel().catch(() => {});
     const [headers, headersLen] = encoder.encode(text);
     const lib = native();
-    if (lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, 0) === 0) lib.zig_h3_response_send(id, null, 0, 1, null, 0);
+    const rc = lib.zig_h3_response_respond(id, status, headers, headersLen, null, 0, 0);
+    checkRespond(rc);
+    if (rc === Code.OK) lib.zig_h3_response_send(id, null, 0, 1, null, 0);
     return undefined;
   }
   if (stream !== null) return pumpStream(id, status, encoder.encode(text), stream, trailers, encoder, ctx);
