@@ -109,9 +109,7 @@ export function sendResponse(
   ctx: ResponseContext,
   knownKind?: BodyKind,
 ): Promise<void> | undefined {
-  const status = res.status;
-  // Response.error() has status 0: nothing to send (Bun.serve answers 500 too).
-  if (status < 200 || status > 599) throw new TypeError(`cannot send a Response with status ${status}`);
+  const status = res.status; // Response.error()'s 0 is refused natively: see checkRespond
   const trailers = trailerSources.get(res);
   // Headers before the body: Bun drops a body-implied content-type from
   // res.headers once the body is consumed.
@@ -177,7 +175,7 @@ async function sendBlob(
   if (path && trailers === undefined && (size === blob.size || size === -1)) {
     const [headers, headersLen] = encoder.encode(text, contentType);
     const p = Buffer.from(path);
-    native().zig_h3_response_send_file(id, status, headers, headersLen, p, p.byteLength);
+    checkRespond(native().zig_h3_response_send_file(id, status, headers, headersLen, p, p.byteLength));
     return;
   }
   if (kind === "blob" || blob.size <= HIGH_WATER) {

@@ -230,8 +230,9 @@ export class H3ServerImpl implements H3Server, EventSink {
     const ex = new Exchange(ev.id, streaming, ev.method === "HEAD");
     this.#exchanges.set(ev.id, ex);
     if (target instanceof Response) {
-      const inm = route.etag !== undefined && noBody(ev.method) ? ev.headers.find(([name]) => name === "if-none-match") : undefined;
-      const res = inm !== undefined && ifNoneMatch(inm[1], route.etag!) ? new Response(null, { status: 304, headers: { etag: route.etag! } }) : target.clone();
+      const etag = noBody(ev.method) ? route.etag : undefined;
+      const inm = etag === undefined ? undefined : ev.headers.find(([name]) => name === "if-none-match");
+      const res = inm !== undefined && ifNoneMatch(inm[1], etag!) ? new Response(null, { status: 304, headers: { etag: etag! } }) : target.clone();
       void this.#respond(ex, res, staticBodyKind(target));
       return;
     }

@@ -90,16 +90,7 @@ func headerValue(fields []HeaderField, name string) string {
 }
 
 func TestQueueStreamingBodyRespectsWindow(t *testing.T) {
-	s, c, base := startServer(t, Config{}, nil)
-	q, err := s.EventQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes, err := s.QueueRoutes([]byte(`{"routes":[{"method":"POST","pattern":"/up","tag":7,"streaming":true}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetRoutes(routes)
+	q, c, base := startStreamingQueue(t, "/up")
 
 	const total = 4 << 20
 	body := bytes.Repeat([]byte{0xab}, total)
@@ -114,27 +105,14 @@ func TestQueueStreamingBodyRespectsWindow(t *testing.T) {
 		done <- string(b)
 	}()
 
-	buf := make([]byte, 1<<20)
-	var id uint64
+	r := newBodyReader(q)
 	delivered, acked := 0, 0
 	sum := sha256.New()
 	drain := func() (ended bool) {
-		n, _ := q.Drain(buf)
-		for off := 0; off < n; {
-			l := int(binary.LittleEndian.Uint32(buf[off:]))
-			switch buf[off+4] {
-			case EventRequest:
-				id = binary.LittleEndian.Uint64(buf[off+8:])
-			case EventBodyChunk:
-				m := int(binary.LittleEndian.Uint32(buf[off+16:]))
-				sum.Write(buf[off+20 : off+20+m])
-				delivered += m
-			case EventBodyEnd:
-				ended = true
-			}
-			off += l
-		}
-		return ended
+		return r.drain(func(b []byte) {
+			sum.Write(b)
+			delivered += len(b)
+		})
 	}
 	// Without acknowledgements, delivery stops at the window.
 	deadline := time.Now().Add(5 * time.Second)
@@ -147,7 +125,7 @@ func TestQueueStreamingBodyRespectsWindow(t *testing.T) {
 	if delivered != BodyWindow {
 		t.Fatalf("delivered %d bytes without acks, want exactly the window %d", delivered, BodyWindow)
 	}
-	res, ok := LookupResponse(id)
+	res, ok := LookupResponse(r.id)
 	if !ok {
 		t.Fatal("no open response")
 	}
@@ -175,6 +153,51 @@ func TestQueueStreamingBodyRespectsWindow(t *testing.T) {
 }
 
 func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+// startStreamingQueue starts a server whose one route, POST pattern, hands
+// requests and their streaming bodies to its event queue.
+func startStreamingQueue(t *testing.T, pattern string) (*EventQueue, *http.Client, string) {
+	t.Helper()
+	s, c, base := startServer(t, Config{}, nil)
+	q, err := s.EventQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := s.QueueRoutes([]byte(`{"routes":[{"method":"POST","pattern":"` + pattern + `","tag":7,"streaming":true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetRoutes(routes)
+	return q, c, base
+}
+
+// bodyReader drains the request and body events of a startStreamingQueue
+// server: id is the response of the last request event.
+type bodyReader struct {
+	q   *EventQueue
+	buf []byte
+	id  uint64
+}
+
+func newBodyReader(q *EventQueue) *bodyReader { return &bodyReader{q: q, buf: make([]byte, 1<<20)} }
+
+// drain takes what is queued, passing each body chunk to chunk; it reports
+// whether the body ended.
+func (r *bodyReader) drain(chunk func([]byte)) (ended bool) {
+	n, _ := r.q.Drain(r.buf)
+	for off := 0; off < n; off += int(binary.LittleEndian.Uint32(r.buf[off:])) {
+		switch r.buf[off+4] {
+		case EventRequest:
+			r.id = binary.LittleEndian.Uint64(r.buf[off+8:])
+		case EventBodyChunk:
+			m := int(binary.LittleEndian.Uint32(r.buf[off+16:]))
+			chunk(r.buf[off+20 : off+20+m])
+		case EventBodyEnd:
+			ended = true
+		}
+	}
+	return ended
+}
 
 func TestSendFileRanges(t *testing.T) {
 	dir := t.TempDir()
@@ -272,16 +295,7 @@ func TestSendBackpressureSignalsWritable(t *testing.T) {
 // window was delivered: the pump waits for credit that never comes, and
 // the response must still go out (it used to wait until the client gave up).
 func TestQueueAnswerWithoutReadingAFullWindow(t *testing.T) {
-	s, c, base := startServer(t, Config{}, nil)
-	q, err := s.EventQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes, err := s.QueueRoutes([]byte(`{"routes":[{"method":"POST","pattern":"/deny","tag":7,"streaming":true}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetRoutes(routes)
+	q, c, base := startStreamingQueue(t, "/deny")
 
 	status := make(chan int, 1)
 	go func() {
@@ -294,24 +308,15 @@ func TestQueueAnswerWithoutReadingAFullWindow(t *testing.T) {
 		status <- resp.StatusCode
 	}()
 
-	buf := make([]byte, 1<<20)
-	var id uint64
+	r := newBodyReader(q)
 	delivered := 0
 	for deadline := time.Now().Add(5 * time.Second); delivered < BodyWindow; time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d body bytes delivered", delivered)
 		}
-		n, _ := q.Drain(buf)
-		for off := 0; off < n; off += int(binary.LittleEndian.Uint32(buf[off:])) {
-			switch buf[off+4] {
-			case EventRequest:
-				id = binary.LittleEndian.Uint64(buf[off+8:])
-			case EventBodyChunk:
-				delivered += int(binary.LittleEndian.Uint32(buf[off+16:]))
-			}
-		}
+		r.drain(func(b []byte) { delivered += len(b) })
 	}
-	res, ok := LookupResponse(id)
+	res, ok := LookupResponse(r.id)
 	if !ok {
 		t.Fatal("no open response")
 	}

@@ -153,7 +153,7 @@ func (s *Server) runHandler(h Handler, req *Request, res *Response) (ok bool) {
 				panic(http.ErrAbortHandler) // resets the stream
 			}
 			res.mu.Lock()
-			res.header = http.Header{}
+			res.header, res.trailer = http.Header{}, nil
 			res.body.reset() // the head is not sent and no Send is paused (Send without end starts the body)
 			res.ended, res.autoEnd = false, true
 			res.status = http.StatusInternalServerError

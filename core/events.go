@@ -129,7 +129,6 @@ func encodeWritable(id uint64) []byte {
 	return e.done()
 }
 
-// appendFields appends name\0value\0 for each field.
 // fieldsLen is the size appendFields gives fields.
 func fieldsLen(fields []HeaderField) int {
 	n := 0
@@ -139,6 +138,7 @@ func fieldsLen(fields []HeaderField) int {
 	return n
 }
 
+// appendFields appends name\0value\0 for each field.
 func appendFields(e *eventBuilder, fields []HeaderField) {
 	for _, f := range fields {
 		e.str(f.Name)

@@ -3,12 +3,12 @@ package core
 import (
 	"context"
 	"fmt"
-	"github.com/quic-go/quic-go/quicvarint"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go/http3"
+	"github.com/quic-go/quic-go/quicvarint"
 )
 
 // HTTP/3 datagrams (RFC 9297) belong to one request stream. On a route

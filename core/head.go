@@ -54,24 +54,31 @@ func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
 
 // declaredLengthLocked checks the Content-Length of a head about to go out
 // and drops it unless it is one non-negative decimal number (repeated
-// equal values count as one), and always on a 204 (RFC 9110, section 8.6).
-// It returns the length declared for a body that is sent, or -1 (none, a
-// HEAD request, a status without body).
+// equal values count as one; writeHeadLocked applies the status rules).
+// It returns the length declared for a body that is sent, or -1 (none, or
+// no body is sent: see sendsBody).
 func (r *Response) declaredLengthLocked() int64 {
 	vs := r.header["Content-Length"]
 	if len(vs) == 0 {
 		return -1
 	}
 	n, err := strconv.ParseUint(vs[0], 10, 63)
-	if err != nil || r.status == http.StatusNoContent || slices.ContainsFunc(vs, func(v string) bool { return v != vs[0] }) {
+	if err != nil || slices.ContainsFunc(vs, func(v string) bool { return v != vs[0] }) {
 		delete(r.header, "Content-Length")
 		return -1
 	}
 	r.header["Content-Length"] = vs[:1]
-	if r.isHead() || !bodyAllowed(r.status) {
+	if !r.sendsBody(r.status) {
 		return -1
 	}
 	return int64(n)
+}
+
+// sendsBody reports whether body bytes go out with status: not for a
+// status without content (204, 205, 304) nor for a HEAD request, whose
+// head is all it gets.
+func (r *Response) sendsBody(status int) bool {
+	return bodyAllowed(status) && !r.isHead()
 }
 
 // notModifiedWithoutLength keeps http3 from adding Content-Length: 0 to

@@ -194,16 +194,20 @@ func (r *Response) SendTrailers(fields []HeaderField) error {
 	if r.finished || r.ended {
 		return ErrClosed
 	}
+	if err := r.endLocked(nil); err != nil {
+		return err
+	}
 	r.setTrailersLocked(fields)
-	return r.endLocked(nil)
+	return nil
 }
 
+// setTrailersLocked records the trailers of a response that has just ended
+// (serve sends them once the body is out).
 func (r *Response) setTrailersLocked(fields []HeaderField) {
 	r.trailer = http.Header{}
 	for _, f := range fields {
 		r.trailer.Add(f.Name, f.Value)
 	}
-	r.bodyStarted = true // trailers need a streamed (not length-delimited) body
 }
 
 // Send records body bytes (copied) and, if end is true, ends the response,
@@ -222,20 +226,12 @@ func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error)
 	switch {
 	case !end:
 		r.writeLocked(p)
-	case len(trailers) > 0:
-		if !r.bodyStarted && len(r.header["Content-Length"]) > 0 {
-			// A whole body: a declared length gives way to the real one (none
-			// is added: trailers go with a body framed by its DATA frames).
-			r.header.Set("Content-Length", strconv.Itoa(len(p)))
-		}
-		r.body.add(p)
-		r.setTrailersLocked(trailers)
-		if err := r.endLocked(nil); err != nil {
-			return 0, err
-		}
 	default:
 		if err := r.endLocked(p); err != nil {
 			return 0, err
+		}
+		if len(trailers) > 0 {
+			r.setTrailersLocked(trailers)
 		}
 	}
 	return r.body.pending, nil

@@ -24,7 +24,7 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 	var body io.Writer = w
 	var h3str *http3.Stream               // set when the stream is taken over for HTTP/3 datagrams
 	declared, sent := int64(-1), int64(0) // the head's Content-Length (-1: none to keep) and the bytes written
-	status := 0                           // the status sent, once the head is written
+	sendsBody := true                     // set with the head (see Response.sendsBody)
 	for {
 		r.mu.Lock()
 		if r.peerAborted && !r.ended {
@@ -41,8 +41,8 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 		}
 		if !headerWritten && (ended || r.bodyStarted) {
 			r.stopTimerLocked()
-			declared, status = r.declaredLengthLocked(), r.status
-			r.writeHeadLocked(w, status)
+			declared, sendsBody = r.declaredLengthLocked(), r.sendsBody(r.status)
+			r.writeHeadLocked(w, r.status)
 			headerWritten = true
 			if r.dgram != nil {
 				h3str = r.dgram.takeOver(ctx, w)
@@ -58,15 +58,12 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 				return r.resetBadLength(w, fmt.Sprintf("the body is longer than its Content-Length of %d bytes", declared))
 			}
 			sent += int64(len(c))
-			if status == http.StatusResetContent { // never with content (RFC 9110, section 15.3.6)
-				r.written(len(c))
-				continue
+			var err error
+			if sendsBody {
+				_, err = body.Write(c)
 			}
-			_, err := body.Write(c)
 			r.written(len(c))
-			// HEAD: http3 counts the bytes a GET would send against a declared
-			// length, but sends none; the head is all a HEAD gets anyway.
-			if err != nil && err != http.ErrBodyNotAllowed && !(err == http.ErrContentLength && r.isHead()) {
+			if err != nil {
 				r.finish()
 				return false
 			}
@@ -174,8 +171,11 @@ func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path strin
 	}
 	r.header.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
 	r.writeHeadLocked(w, status)
+	sendsBody := r.sendsBody(status)
 	r.mu.Unlock()
-	_, err = io.Copy(w, f)
+	if sendsBody {
+		_, err = io.Copy(w, f)
+	}
 	return err == nil
 }
 

@@ -159,6 +159,11 @@ func TestServerPanicGives500(t *testing.T) {
 	s, c, base := startServer(t, Config{}, func(s *Server) {
 		mustRoute(t, s, "GET", "/panic", func(req *Request, res *Response) { panic("boom") })
 		mustRoute(t, s, "GET", "/ok", func(req *Request, res *Response) {})
+		// Ended with trailers but not yet sent: the 500 replaces all of it.
+		mustRoute(t, s, "GET", "/panic-after-trailers", func(req *Request, res *Response) {
+			_, _ = res.Send([]byte("body"), true, []HeaderField{{Name: "x-sum", Value: "1"}})
+			panic("boom")
+		})
 	})
 	if resp, _ := get(t, c, "GET", base+"/panic", nil); resp.StatusCode != 500 {
 		t.Fatalf("panic: %d", resp.StatusCode)
@@ -166,7 +171,10 @@ func TestServerPanicGives500(t *testing.T) {
 	if resp, _ := get(t, c, "GET", base+"/ok", nil); resp.StatusCode != 200 {
 		t.Fatalf("ok: %d", resp.StatusCode)
 	}
-	if st := s.Stats(); st.RequestsTotal != 2 || st.RequestsRejected != 1 || st.ConnectionsTotal != 1 {
+	if resp, body := get(t, c, "GET", base+"/panic-after-trailers", nil); resp.StatusCode != 500 || body != "" || len(resp.Trailer) != 0 {
+		t.Fatalf("panic after trailers: %d %q trailers %v", resp.StatusCode, body, resp.Trailer)
+	}
+	if st := s.Stats(); st.RequestsTotal != 3 || st.RequestsRejected != 2 || st.ConnectionsTotal != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }

@@ -443,10 +443,9 @@ int zig_h3_response_process_partial(zig_h3_response *resp);
  *  stream (>= 0): at 262144 (256 KiB) or more the writer should pause;
  *  in event-queue mode a ZIG_H3_EVENT_WRITABLE event follows when it is
  *  back to 65536 (C users can poll zig_h3_response_process_partial).
- *  Content-Length as in zig_h3_response_end and _write; a whole body sent
- *  with trailers (nothing written before) replaces a declared length with
- *  its own but adds none. Errors (negative): BAD_HANDLE, INVALID_ARG,
- *  CLOSED. */
+ *  Content-Length as in zig_h3_response_end and _write, trailers or not: a
+ *  whole body (nothing written before) gets its own length. Errors
+ *  (negative): BAD_HANDLE, INVALID_ARG, CLOSED. */
 int64_t zig_h3_response_send(zig_h3_response *resp, const uint8_t *data, size_t len, uint8_t end,
                              const uint8_t *trailers, size_t trailers_len);
 

@@ -67,16 +67,15 @@ describe("streaming request bodies", () => {
     let sent = 0;
     let sentAtEntry = -1;
     await using server = serve({
-      routes: [{
-        method: "POST",
-        pattern: "/up",
-        mode: "streaming",
-        fetch: async (req) => {
-          sentAtEntry = sent;
-          entered();
-          return Response.json(await digest(req.body));
+      routes: {
+        "/up": {
+          POST: streaming(async (req) => {
+            sentAtEntry = sent;
+            entered();
+            return Response.json(await digest(req.body));
+          }),
         },
-      }],
+      },
     });
     const body = new ReadableStream<Uint8Array>({
       async pull(c) {
@@ -151,15 +150,14 @@ describe("streaming request bodies", () => {
   test("answering before reading refuses the rest of the upload without leaking", async () => {
     let handled = 0;
     await using server = serve({
-      routes: [{
-        method: "POST",
-        pattern: "/deny",
-        mode: "streaming",
-        fetch: () => {
-          handled++;
-          return new Response("no", { status: 401 });
+      routes: {
+        "/deny": {
+          POST: streaming(() => {
+            handled++;
+            return new Response("no", { status: 401 });
+          }),
         },
-      }],
+      },
     });
     // The 401 must arrive even when the whole body window was delivered unread
     // (the body pump then waits for credit that never comes).
@@ -176,16 +174,15 @@ describe("streaming request bodies", () => {
     const gate = new Promise<void>((r) => (release = r));
     let received = 0;
     await using server = serve({
-      routes: [{
-        method: "POST",
-        pattern: "/slow",
-        mode: "streaming",
-        fetch: async (req) => {
-          await gate;
-          for await (const c of req.body!) received += c.byteLength;
-          return new Response(String(received));
+      routes: {
+        "/slow": {
+          POST: streaming(async (req) => {
+            await gate;
+            for await (const c of req.body!) received += c.byteLength;
+            return new Response(String(received));
+          }),
         },
-      }],
+      },
     });
     Bun.gc(true);
     const before = process.memoryUsage().rss;
@@ -212,20 +209,19 @@ describe("streaming request bodies", () => {
     let entered!: () => void;
     const inHandler = new Promise<void>((r) => (entered = r));
     await using server = serve({
-      routes: [{
-        method: "POST",
-        pattern: "/up",
-        mode: "streaming",
-        fetch: async (req) => {
-          entered();
-          try {
-            for await (const c of req.body!) got += c.byteLength;
-          } catch (e) {
-            bodyError = e;
-          }
-          return new Response("unreachable");
+      routes: {
+        "/up": {
+          POST: streaming(async (req) => {
+            entered();
+            try {
+              for await (const c of req.body!) got += c.byteLength;
+            } catch (e) {
+              bodyError = e;
+            }
+            return new Response("unreachable");
+          }),
         },
-      }],
+      },
     });
     const r = await h3client(["-abort-after-send", String(1 << 20), "-data-size", String(16 << 20), new URL("/up", server.url).href]);
     // The client hands exactly 1 MiB to the stream, then resets it: the handler cannot have read more.
