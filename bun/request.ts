@@ -8,6 +8,9 @@
  */
 import { BODY_WINDOW, native, type Handle } from "./ffi";
 
+/** Bytes consumed before they are acknowledged (a quarter of the window). */
+const ACK_STEP = BODY_WINDOW / 4;
+
 /** One incoming byte stream; `ack` returns credit, `discard` refuses the rest. */
 export class IncomingStream {
   readonly stream: ReadableStream<Uint8Array>;
@@ -40,11 +43,15 @@ export class IncomingStream {
     );
   }
 
-  /** Acknowledges what the consumer took out of the queue. */
+  /**
+   * Acknowledges what the consumer took out of the queue, in steps of
+   * ACK_STEP: one native call per step instead of one per chunk. Holding
+   * back less than a step never stalls the stream, as the window is larger.
+   */
   #pull(c: ReadableStreamDefaultController<Uint8Array>): void {
     const queued = BODY_WINDOW - (c.desiredSize ?? 0);
     const consumed = this.#enqueued - Math.max(0, queued);
-    if (consumed > this.#acked) {
+    if (consumed - this.#acked >= ACK_STEP) {
       this.#ack(consumed - this.#acked);
       this.#acked = consumed;
     }

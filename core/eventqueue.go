@@ -22,6 +22,9 @@ const (
 // empty to non-empty, and a consumer drains whole batches with Drain. It is
 // how events reach a consumer that cannot be called from foreign threads,
 // such as Bun's JavaScript thread.
+//
+// The push methods take ownership of the event, whatever their result:
+// its buffer is recycled (eventbuf.go) once drained, refused or discarded.
 type EventQueue struct {
 	fd int
 
@@ -74,6 +77,7 @@ func (q *EventQueue) PushWait(ctx context.Context, ev []byte) error {
 		q.mu.Lock()
 		if q.closed {
 			q.mu.Unlock()
+			putEventBuf(ev)
 			return ErrClosed
 		}
 		if !q.fullLocked(len(ev)) {
@@ -89,6 +93,7 @@ func (q *EventQueue) PushWait(ctx context.Context, ev []byte) error {
 		select {
 		case <-space:
 		case <-ctx.Done():
+			putEventBuf(ev)
 			return ctx.Err()
 		}
 	}
@@ -99,10 +104,12 @@ func (q *EventQueue) TryPush(ev []byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
+		putEventBuf(ev)
 		return ErrClosed
 	}
 	if q.fullLocked(len(ev)) {
 		q.dropped.Add(1)
+		putEventBuf(ev)
 		return ErrQueueFull
 	}
 	q.pushLocked(ev)
@@ -116,6 +123,7 @@ func (q *EventQueue) PushControl(ev []byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
+		putEventBuf(ev)
 		return ErrClosed
 	}
 	q.pushLocked(ev)
@@ -140,6 +148,7 @@ func (q *EventQueue) Drain(dst []byte) (n, need int) {
 		n += copy(dst[n:], ev)
 		q.bytes -= len(ev)
 		q.events[i] = nil
+		putEventBuf(ev)
 	}
 	if i > 0 {
 		if i == len(q.events) {

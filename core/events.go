@@ -45,10 +45,11 @@ const eventHeaderSize = 8
 // eventBuilder appends fields to an event being encoded.
 type eventBuilder struct{ b []byte }
 
-func newEvent(typ byte, capacity int) *eventBuilder {
-	b := make([]byte, eventHeaderSize, eventHeaderSize+capacity+7)
+func newEvent(typ byte, capacity int) eventBuilder {
+	b := getEventBuf(eventHeaderSize + capacity + 7)[:eventHeaderSize]
+	clear(b)
 	b[4] = typ
-	return &eventBuilder{b: b}
+	return eventBuilder{b: b}
 }
 
 func (e *eventBuilder) u16(v uint16) { e.b = binary.LittleEndian.AppendUint16(e.b, v) }
@@ -99,8 +100,8 @@ func encodeHead(typ byte, id uint64, tag uint32, req *Request) []byte {
 		e.str(p.Value)
 		e.b = append(e.b, 0)
 	}
-	appendFields(e, req.Header)
-	appendFields(e, trailers)
+	appendFields(&e, req.Header)
+	appendFields(&e, trailers)
 	e.b = append(e.b, req.Body...)
 	return e.done()
 }
@@ -118,7 +119,7 @@ func encodeBodyEnd(id uint64, trailers []HeaderField) []byte {
 	e.u32(uint32(n))
 	e.u16(uint16(len(trailers)))
 	e.u16(0)
-	appendFields(e, trailers)
+	appendFields(&e, trailers)
 	return e.done()
 }
 
