@@ -14,8 +14,9 @@ import (
 //
 // The classes are powers of two from minEventBuf to maxEventBuf, so a
 // queued event holds at most twice its length, or 256 bytes (the queue's
-// bounds count lengths); a larger event is allocated and left to the collector. Free
-// buffers live in sync.Pools, which the collector empties when idle.
+// bounds count lengths); a larger event is allocated and left to the
+// collector. Free buffers live in sync.Pools, which the collector empties
+// when idle.
 const (
 	minEventBufShift = 8  // 256 B
 	maxEventBufShift = 17 // 128 KiB: a 64 KiB body chunk and its header

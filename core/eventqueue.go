@@ -186,6 +186,9 @@ func (q *EventQueue) Close() {
 		return
 	}
 	q.closed = true
+	for _, ev := range q.events {
+		putEventBuf(ev)
+	}
 	q.events = nil
 	if q.space != nil {
 		close(q.space)
