@@ -71,13 +71,16 @@ function headerText(headers: Headers): string {
 
 /**
  * What backs a response body. Bun offers no public way to tell without
- * consuming the body, so this reads Bun.inspect's description; anything
- * not recognised as a Blob or a file takes the stream path, which is
+ * consuming the body, so this reads Bun.inspect's description: a file
+ * (FileRef), a Blob, or a ReadableStream. An empty body ("" or an empty
+ * buffer) shows no body at all there; it is in memory too (GET and HEAD then
+ * both get content-length 0). Anything else takes the stream path, which is
  * correct for every body, only slower.
  */
 function bodyKind(res: Response): BodyKind {
-  const m = /\n {2}(FileRef|Blob) \(/.exec(Bun.inspect(res));
-  return m === null ? "stream" : m[1] === "FileRef" ? "file" : "blob";
+  const m = /\n {2}(FileRef|Blob|ReadableStream)\b/.exec(Bun.inspect(res));
+  if (m === null) return res.body === null ? "stream" : "blob";
+  return m[1] === "FileRef" ? "file" : m[1] === "Blob" ? "blob" : "stream";
 }
 
 /** What backs a response body (see bodyKind). */

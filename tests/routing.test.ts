@@ -123,6 +123,17 @@ describe("routing", () => {
     expect(options.headers.get("allow")).toBe("GET, HEAD, POST, OPTIONS");
   });
 
+  test("an empty body has the same head for GET and HEAD (as with Bun.serve: length 0, no type)", async () => {
+    await using server = serve({ fetch: () => new Response("") });
+    for (const method of ["GET", "HEAD"]) {
+      const res = await h3fetch(server.url, { method });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-length")).toBe("0");
+      expect(res.headers.get("content-type")).toBeNull();
+      expect(await res.text()).toBe("");
+    }
+  });
+
   test("reload swaps routes, fallback and error handler without dropping the connection", async () => {
     await using server = serve({ routes: { "/v": new Response("v1") }, fetch: () => new Response("old fallback") });
     const u = (p: string) => new URL(p, server.url);
