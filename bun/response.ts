@@ -41,6 +41,19 @@ export function withTrailers(res: Response, trailers: TrailerSource): Response {
   return res;
 }
 
+/** Whether withTrailers attached trailers to res. */
+export function hasTrailers(res: Response): boolean {
+  return trailerSources.has(res);
+}
+
+/** A clone of res that keeps the trailers attached to it (a static route's answer to one request). */
+export function cloneResponse(res: Response): Response {
+  const clone = res.clone() as Response;
+  const trailers = trailerSources.get(res);
+  if (trailers !== undefined) trailerSources.set(clone, trailers);
+  return clone;
+}
+
 /** Statuses whose responses never carry a body. */
 function bodyless(status: number): boolean {
   return status === 204 || status === 205 || status === 304 || status < 200;

@@ -8,16 +8,26 @@
 import type { H3Handler, H3ReloadOptions, RouteDefinition, RoutesObject } from "./types";
 import type { H3DatagramContext } from "./datagram";
 import type { WTContext } from "./webtransport";
-import { staticBodyKind } from "./response";
+import { hasTrailers, staticBodyKind } from "./response";
 
 /** What runs for one tag: a handler or a static Response, how its body arrives, and its datagram or session handler. */
 export interface Route {
   target: H3Handler | Response | undefined;
   streaming: boolean;
-  /** A static Response's entity tag (see withETag). */
-  etag?: string;
+  /** A static Response answered by the native side (see staticRoute); its requests never reach JS. */
+  static?: StaticSpec;
   h3Datagram?: (payload: Uint8Array, ctx: H3DatagramContext) => void;
   webtransport?: (ctx: WTContext) => void | Promise<void>;
+}
+
+/** The "static" object of a route in the native routing table. */
+interface StaticSpec {
+  status: number;
+  headers: [string, string][];
+  /** The body in base64. */
+  body: string;
+  /** The entity tag If-None-Match is compared with ("" for none). */
+  etag: string;
 }
 
 /** A routing table ready for the native side. */
@@ -62,7 +72,7 @@ function checkPattern(pattern: unknown, where: string): string {
 }
 
 function fromValue(value: unknown, where: string): Route {
-  if (value instanceof Response) return withETag(value);
+  if (value instanceof Response) return staticRoute(value);
   if (typeof value === "function") {
     return { target: value as H3Handler, streaming: (value as { [STREAMING]?: boolean })[STREAMING] === true };
   }
@@ -70,28 +80,29 @@ function fromValue(value: unknown, where: string): Route {
 }
 
 /**
- * The route of a static Response. A 200 with an in-memory body and no ETag
- * of its own gets one, a hash of the body, as with Bun.serve: a GET or HEAD
- * whose If-None-Match names it gets 304 (see ifNoneMatch).
+ * The route of a static Response. One whose body is in memory (or empty) and
+ * has no trailers is read once here and answered by the native side without
+ * a round trip to JS, as Bun.serve serves static routes. A 200 gets an ETag
+ * (a hash of the body) unless it has its own, and a GET or HEAD whose
+ * If-None-Match names the ETag gets 304. Files and streams are sent by JS
+ * at each request (a file is read when asked for).
  */
-function withETag(res: Response): Route {
-  if (res.status !== 200 || res.headers.has("etag") || staticBodyKind(res) !== "blob") return { target: res, streaming: false };
+function staticRoute(res: Response): Route {
+  const route: Route = { target: res, streaming: false };
+  if (hasTrailers(res) || res.status < 200 || res.status > 599) return route;
+  const kind = staticBodyKind(res);
+  if (kind === "file" || (kind === "stream" && res.body !== null)) return route;
   const blob = Bun.peek(res.clone().blob()) as Blob;
   const body = Bun.peek(blob.bytes()) as Uint8Array;
-  const etag = `"${Bun.hash(body).toString(16)}"`;
   const headers = new Headers(res.headers);
   if (!headers.has("content-type") && blob.type) headers.set("content-type", blob.type);
-  headers.set("etag", etag);
-  return { target: new Response(body, { status: 200, statusText: res.statusText, headers }), streaming: false, etag };
-}
-
-/** Whether an If-None-Match value names etag or is "*" (weak comparison, RFC 9110 section 13.1.2). */
-export function ifNoneMatch(value: string, etag: string): boolean {
-  for (const tag of value.split(",")) {
-    const t = tag.trim();
-    if (t === "*" || t === etag || t === `W/${etag}`) return true;
-  }
-  return false;
+  if (res.status === 200 && !headers.has("etag")) headers.set("etag", `"${Bun.hash(body).toString(16)}"`);
+  const fields: [string, string][] = [];
+  for (const [name, value] of headers) if (name !== "set-cookie") fields.push([name, value]);
+  for (const cookie of headers.getSetCookie()) fields.push(["set-cookie", cookie]);
+  const etag = res.status === 200 ? headers.get("etag")! : "";
+  route.static = { status: res.status, headers: fields, body: Buffer.from(body).toString("base64"), etag };
+  return route;
 }
 
 type Entry = [method: string, pattern: string, route: Route];
@@ -184,6 +195,7 @@ export function buildRouteTable(options: H3ReloadOptions, firstTag: number): Rou
       streaming: route.streaming,
       datagrams: route.h3Datagram !== undefined,
       webtransport: route.webtransport !== undefined,
+      static: route.static,
     })),
     fallback,
     fallbackStreaming: fallback !== null && table[table.length - 1].streaming,

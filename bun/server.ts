@@ -9,8 +9,8 @@ import { EventReader, type EventSink, type RequestEvent } from "./events";
 import { Exchange } from "./exchange";
 import { H3DatagramContextImpl, QUICDatagramContextImpl } from "./datagram";
 import { sideDone, WTSession, type StreamTable } from "./webtransport";
-import { type BodyKind, HeaderEncoder, sendInternalError, sendResponse, sendStatus, staticBodyKind } from "./response";
-import { buildRouteTable, ifNoneMatch, type Route } from "./routes";
+import { type BodyKind, cloneResponse, HeaderEncoder, sendInternalError, sendResponse, sendStatus, staticBodyKind } from "./response";
+import { buildRouteTable, type Route } from "./routes";
 import type {
   H3ReloadOptions,
   H3Request,
@@ -230,10 +230,8 @@ export class H3ServerImpl implements H3Server, EventSink {
     const ex = new Exchange(ev.id, streaming, ev.method === "HEAD");
     this.#exchanges.set(ev.id, ex);
     if (target instanceof Response) {
-      const etag = noBody(ev.method) ? route.etag : undefined;
-      const inm = etag === undefined ? undefined : ev.headers.find(([name]) => name === "if-none-match");
-      const res = inm !== undefined && ifNoneMatch(inm[1], etag!) ? new Response(null, { status: 304, headers: { etag: etag! } }) : target.clone();
-      void this.#respond(ex, res, staticBodyKind(target));
+      // A static route the native side does not answer itself (a file, a stream, trailers).
+      void this.#respond(ex, cloneResponse(target), staticBodyKind(target));
       return;
     }
     let req: H3Request;

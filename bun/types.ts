@@ -90,10 +90,13 @@ export interface RouteDefinition {
 }
 
 /**
- * A handler or a static `Response` (served as a fresh clone to each
- * request; a 200 with an in-memory body and no ETag of its own gets an
- * ETag, and GET/HEAD with a matching `If-None-Match` get 304, as with
- * `Bun.serve`). Response bodies may be anything `Response` takes: in-memory
+ * A handler or a static `Response`. A static `Response` whose body is in
+ * memory (or empty) is read once, when the routes are installed, and then
+ * answered by the native side without running any JS, as `Bun.serve`
+ * answers static routes: a 200 gets an ETag (a hash of the body) unless it
+ * has its own, and GET/HEAD with a matching `If-None-Match` get 304. One
+ * with a file or stream body, or trailers, is sent as a fresh clone to each
+ * request. Response bodies may be anything `Response` takes: in-memory
  * bodies are sent at once; `Bun.file(path)` is sent by the native side
  * straight from the file, with `Range` requests answered with 206/416; a
  * `ReadableStream` or async generator is sent as it is produced, read only

@@ -83,10 +83,12 @@ func (h QueueHandler) ServeRequest(req *Request, res *Response) {
 	}
 }
 
-// QueueRouteSpec is the JSON form of a routing table whose routes all go to
+// QueueRouteSpec is the JSON form of a routing table whose routes go to
 // the event queue: {"routes":[{"method":"GET","pattern":"/x","tag":1,
 // "streaming":false}],"fallback":0}. A missing or null fallback means
-// unmatched requests get 404/405.
+// unmatched requests get 404/405. A route with "static" is answered by the
+// server itself (StaticHandler), never queued: {"status":200,"headers":
+// [["content-type","text/plain"]],"body":"<base64>","etag":"\"v1\""}.
 type QueueRouteSpec struct {
 	Routes []struct {
 		Method       string `json:"method"`
@@ -95,6 +97,12 @@ type QueueRouteSpec struct {
 		Streaming    bool   `json:"streaming"`
 		Datagrams    bool   `json:"datagrams"`
 		WebTransport bool   `json:"webtransport"`
+		Static       *struct {
+			Status  int         `json:"status"`
+			Headers [][2]string `json:"headers"`
+			Body    []byte      `json:"body"` // base64 in the JSON
+			ETag    string      `json:"etag"`
+		} `json:"static"`
 	} `json:"routes"`
 	Fallback          *uint32 `json:"fallback"`
 	FallbackStreaming bool    `json:"fallbackStreaming"`
@@ -108,7 +116,21 @@ func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
 	}
 	var b RouterBuilder[Handler]
 	for _, r := range rs.Routes {
-		if err := b.Add(r.Method, r.Pattern, QueueHandler{Server: s, Tag: r.Tag, Streaming: r.Streaming, Datagrams: r.Datagrams, WebTransport: r.WebTransport}); err != nil {
+		var h Handler = QueueHandler{Server: s, Tag: r.Tag, Streaming: r.Streaming, Datagrams: r.Datagrams, WebTransport: r.WebTransport}
+		if st := r.Static; st != nil {
+			if err := checkStatus(st.Status); err != nil {
+				return nil, fmt.Errorf("%w: route %s %s: static status %d", ErrInvalidArgument, r.Method, r.Pattern, st.Status)
+			}
+			fields := make([]HeaderField, len(st.Headers))
+			for i, f := range st.Headers {
+				fields[i] = HeaderField{Name: f[0], Value: f[1]}
+			}
+			if err := validateFields(fields); err != nil {
+				return nil, fmt.Errorf("%w: route %s %s: static headers: %v", ErrInvalidArgument, r.Method, r.Pattern, err)
+			}
+			h = &StaticHandler{Status: st.Status, Header: fields, Body: st.Body, ETag: st.ETag}
+		}
+		if err := b.Add(r.Method, r.Pattern, h); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
 		}
 	}

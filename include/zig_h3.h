@@ -611,10 +611,17 @@ int64_t zig_h3_server_event_size(zig_h3_server *server);
  *                "streaming":false, "datagrams":false, "webtransport":false}, ...],
  *     "fallback": 0}
  *  tag is echoed in each request event; "fallback" (a tag, or null) takes
- *  requests no route matches. Allowed before and after start (reload):
- *  requests already dispatched keep their handler. Creates the event queue
- *  if needed. Errors: BAD_HANDLE, INVALID_ARG (bad JSON, method or
- *  pattern), IO. */
+ *  requests no route matches. A route with a "static" object is answered by
+ *  the server itself and never queued:
+ *    "static":{"status":200,"headers":[["content-type","text/plain"]],
+ *              "body":"aG9tZQ==","etag":"\"v1\""}
+ *  body is base64; the response's Content-Length is the body's; HEAD gets
+ *  the head without the body; when etag is set, a GET or HEAD whose
+ *  If-None-Match names it (or is "*") gets 304 with the ETag.
+ *  Allowed before and after start (reload): requests already dispatched
+ *  keep their handler. Creates the event queue if needed. Errors:
+ *  BAD_HANDLE, INVALID_ARG (bad JSON, method, pattern, or a static status
+ *  or header), IO. */
 int zig_h3_server_set_event_routes(zig_h3_server *server, const char *spec, size_t len);
 
 /** Answers a request in one call: status, headers, body and, if end != 0,

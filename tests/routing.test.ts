@@ -1,6 +1,10 @@
 /** Routing: params, precedence, fallback, 405, HEAD/OPTIONS, both route forms, reload. */
 import { describe, expect, test } from "bun:test";
-import { h3fetch, serve } from "./helpers";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { withTrailers } from "../bun";
+import { H3CLIENT, h3clientJSON, h3fetch, serve, tables } from "./helpers";
 
 const text = async (url: URL | string, init?: RequestInit) => {
   const r = await h3fetch(url, init);
@@ -79,8 +83,45 @@ describe("routing", () => {
     expect(json.headers.get("etag")).toMatch(/^"[0-9a-f]+"$/);
     expect(await json.json()).toEqual({ a: 1 });
     expect((await h3fetch(u("/own"))).headers.get("etag")).toBe('"mine"');
+    const own = await h3fetch(u("/own"), { headers: { "if-none-match": '"mine"' } });
+    expect([own.status, own.headers.get("etag")]).toEqual([304, '"mine"']);
     const missing = await h3fetch(u("/missing"), { headers: { "if-none-match": "*" } });
     expect([missing.status, missing.headers.get("etag")]).toEqual([404, null]);
+  });
+
+  test("static responses in memory are answered natively: also while the JS thread is blocked", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "static-")), "f.txt");
+    writeFileSync(file, "from a file");
+    await using server = serve({
+      routes: {
+        "/static": new Response("cached", { headers: { "x-s": "1", "set-cookie": "a=1" } }),
+        "/moved": Response.redirect("/static", 301),
+        "/empty": new Response(null, { status: 204 }),
+        "/file": new Response(Bun.file(file)),
+        "/trailers": withTrailers(new Response("with trailers"), () => ({ "x-t": "1" })),
+      },
+    });
+    const u = (p: string) => new URL(p, server.url).href;
+    // The client starts while this thread is blocked for 1.5 s and prints the time it got its answer.
+    const client = Bun.spawn(["sh", "-c", `sleep 0.2; "${H3CLIENT}" -json "${u("/static")}" && date +%s%3N`], { stdout: "pipe", stderr: "pipe" });
+    Bun.sleepSync(1500);
+    const unblocked = Date.now();
+    const out = (await new Response(client.stdout).text()).trim().split("\n");
+    expect(await client.exited).toBe(0);
+    const answer = JSON.parse(out[0]);
+    expect([answer.status, answer.body, answer.headers["x-s"], answer.headers["set-cookie"]]).toEqual([200, "cached", ["1"], ["a=1"]]);
+    expect(Number(out[1])).toBeLessThan(unblocked);
+    expect(tables(server).pendingExchanges).toBe(0);
+
+    const moved = await h3fetch(u("/moved"), { redirect: "manual" });
+    expect([moved.status, moved.headers.get("location"), moved.headers.get("etag")]).toEqual([301, "/static", null]);
+    const empty = await h3fetch(u("/empty"));
+    expect([empty.status, empty.headers.get("content-length"), await empty.text()]).toEqual([204, null, ""]);
+    // Files and trailers stay with JS, and work as before.
+    const fromFile = await h3fetch(u("/file"));
+    expect([fromFile.status, await fromFile.text()]).toEqual([200, "from a file"]);
+    const [withT] = await h3clientJSON([u("/trailers")]);
+    expect([withT.body, withT.trailers["x-t"]]).toEqual(["with trailers", ["1"]]);
   });
 
   test("fallback takes unmatched requests; without it 404 and 405 with Allow", async () => {

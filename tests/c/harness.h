@@ -151,6 +151,7 @@ void check_connections(void);
 void check_stats(zig_h3_server *s);
 void check_stop_and_free(zig_h3_server *s);
 void check_force_stop(void);
+void check_static_routes(void);
 void check_graceful_inflight(void);
 
 /* ---- streaming_test.c: streaming routes, stream and connection close ---------- */

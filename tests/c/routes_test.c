@@ -441,3 +441,43 @@ void check_force_stop(void) {
     CHECK(rc == ZIG_H3_ERR_BAD_HANDLE, "aborted response: end returned %d, want BAD_HANDLE", rc);
     CHECK_RC(h3.server_free(s), ZIG_H3_OK);
 }
+
+/* Event routes with a "static" response are answered by the server itself:
+ * nothing is ever queued for them, and nobody drains the queue here. */
+void check_static_routes(void) {
+    zig_h3_server_config cfg = {0};
+    cfg.bind_addr = "127.0.0.1";
+    zig_h3_server *s = h3.server_new(&cfg);
+    CHECK(s != NULL, "server_new: %s", h3.last_error());
+    if (!s) return;
+    const char *bad = "{\"routes\":[{\"method\":\"GET\",\"pattern\":\"/\",\"tag\":1,"
+                      "\"static\":{\"status\":200,\"headers\":[[\"bad name\",\"x\"]],\"body\":\"\"}}]}";
+    CHECK_RC(h3.server_set_event_routes(s, bad, strlen(bad)), ZIG_H3_ERR_INVALID_ARG);
+    /* "aG9tZQ==" is "home". */
+    const char *spec = "{\"routes\":[{\"method\":\"GET\",\"pattern\":\"/static\",\"tag\":1,"
+                       "\"static\":{\"status\":200,\"headers\":[[\"x-static\",\"1\"],[\"etag\",\"\\\"v1\\\"\"]],"
+                       "\"body\":\"aG9tZQ==\",\"etag\":\"\\\"v1\\\"\"}},"
+                       "{\"method\":\"GET\",\"pattern\":\"/queued\",\"tag\":2}]}";
+    CHECK_RC(h3.server_set_event_routes(s, spec, strlen(spec)), ZIG_H3_OK);
+    CHECK_RC(h3.server_start(s), ZIG_H3_OK);
+    int p = h3.server_port(s);
+
+    client_result r = client(1, "'https://127.0.0.1:%d/static'", p);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200, "static GET: exit %d output:\n%s", r.exit_code, r.out);
+    CHECK(has_header(r.out, "x-static: 1") && has_header(r.out, "content-length: 4"), "static GET head:\n%s", r.out);
+    CHECK(strcmp(body_of(r.out), "home") == 0, "static GET body: [%s]", body_of(r.out));
+    free_result(&r);
+    r = client(1, "-X HEAD 'https://127.0.0.1:%d/static'", p);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 200 && has_header(r.out, "content-length: 4") &&
+              strcmp(body_of(r.out), "") == 0,
+          "static HEAD: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    r = client(1, "-H 'if-none-match: \"v1\"' 'https://127.0.0.1:%d/static'", p);
+    CHECK(r.exit_code == 0 && status_of(r.out) == 304, "static If-None-Match: exit %d output:\n%s", r.exit_code, r.out);
+    free_result(&r);
+    CHECK(h3.server_event_size(s) == 0, "events queued for a static route: next size %lld",
+          (long long)h3.server_event_size(s));
+
+    CHECK_RC(h3.server_stop(s, 1), ZIG_H3_OK);
+    CHECK_RC(h3.server_free(s), ZIG_H3_OK);
+}
