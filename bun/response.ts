@@ -85,14 +85,16 @@ function headerText(headers: Headers): string {
 /**
  * What backs a response body. Bun offers no public way to tell without
  * consuming the body, so this reads Bun.inspect's description: a file
- * (FileRef), a Blob, or a ReadableStream. An empty body ("" or an empty
- * buffer) shows no body at all there; it is in memory too (GET and HEAD then
- * both get content-length 0). Anything else takes the stream path, which is
- * correct for every body, only slower.
+ * (FileRef), a Blob, or a ReadableStream. A Response built here with an
+ * empty body ("" or an empty buffer) shows no body at all there; it is in
+ * memory too (GET and HEAD then both get content-length 0). A fetch()
+ * response whose body is still arriving shows none either: it has a URL,
+ * and takes the stream path, as does anything else not recognised (correct
+ * for every body, only slower).
  */
 function bodyKind(res: Response): BodyKind {
   const m = /\n {2}(FileRef|Blob|ReadableStream)\b/.exec(Bun.inspect(res));
-  if (m === null) return res.body === null ? "stream" : "blob";
+  if (m === null) return res.body !== null && res.url === "" ? "blob" : "stream";
   return m[1] === "FileRef" ? "file" : m[1] === "Blob" ? "blob" : "stream";
 }
 

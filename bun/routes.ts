@@ -72,7 +72,13 @@ function checkPattern(pattern: unknown, where: string): string {
 }
 
 function fromValue(value: unknown, where: string): Route {
-  if (value instanceof Response) return staticRoute(value);
+  if (value instanceof Response) {
+    try {
+      return staticRoute(value);
+    } catch (err) {
+      throw new TypeError(`${where}: the static Response cannot be read: ${err}`);
+    }
+  }
   if (typeof value === "function") {
     return { target: value as H3Handler, streaming: (value as { [STREAMING]?: boolean })[STREAMING] === true };
   }
@@ -85,21 +91,26 @@ function fromValue(value: unknown, where: string): Route {
  * a round trip to JS, as Bun.serve serves static routes. A 200 gets an ETag
  * (a hash of the body) unless it has its own, and a GET or HEAD whose
  * If-None-Match names the ETag gets 304. Files and streams are sent by JS
- * at each request (a file is read when asked for).
+ * at each request (a file is read when asked for), and so is a head with
+ * bytes the route table's JSON would carry differently (a value with a
+ * character past 0x7f).
  */
 function staticRoute(res: Response): Route {
   const route: Route = { target: res, streaming: false };
   if (hasTrailers(res) || res.status < 200 || res.status > 599) return route;
   const kind = staticBodyKind(res);
   if (kind === "file" || (kind === "stream" && res.body !== null)) return route;
-  const blob = Bun.peek(res.clone().blob()) as Blob;
-  const body = Bun.peek(blob.bytes()) as Uint8Array;
+  const blob = Bun.peek(res.clone().blob());
+  const body = blob instanceof Blob ? Bun.peek(blob.bytes()) : undefined;
+  if (!(blob instanceof Blob) || !(body instanceof Uint8Array)) return route;
   const headers = new Headers(res.headers);
   if (!headers.has("content-type") && blob.type) headers.set("content-type", blob.type);
   if (res.status === 200 && !headers.has("etag")) headers.set("etag", `"${Bun.hash(body).toString(16)}"`);
   const fields: [string, string][] = [];
   for (const [name, value] of headers) if (name !== "set-cookie") fields.push([name, value]);
   for (const cookie of headers.getSetCookie()) fields.push(["set-cookie", cookie]);
+  // JSON carries text, and the native side sends it as UTF-8: a value past ASCII would not go out byte for byte.
+  if (fields.some(([, value]) => /[^\x00-\x7f]/.test(value))) return route;
   const etag = res.status === 200 ? headers.get("etag")! : "";
   route.static = { status: res.status, headers: fields, body: Buffer.from(body).toString("base64"), etag };
   return route;

@@ -231,7 +231,14 @@ export class H3ServerImpl implements H3Server, EventSink {
     this.#exchanges.set(ev.id, ex);
     if (target instanceof Response) {
       // A static route the native side does not answer itself (a file, a stream, trailers).
-      void this.#respond(ex, cloneResponse(target), staticBodyKind(target));
+      let res: Response;
+      try {
+        res = cloneResponse(target); // throws if its stream was read elsewhere
+      } catch (err) {
+        void this.#fail(ex, err);
+        return;
+      }
+      void this.#respond(ex, res, staticBodyKind(target));
       return;
     }
     let req: H3Request;

@@ -118,6 +118,9 @@ func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
 	for _, r := range rs.Routes {
 		var h Handler = QueueHandler{Server: s, Tag: r.Tag, Streaming: r.Streaming, Datagrams: r.Datagrams, WebTransport: r.WebTransport}
 		if st := r.Static; st != nil {
+			if r.Streaming || r.Datagrams || r.WebTransport {
+				return nil, fmt.Errorf("%w: route %s %s: a static route cannot stream, carry datagrams or sessions", ErrInvalidArgument, r.Method, r.Pattern)
+			}
 			if err := checkStatus(st.Status); err != nil {
 				return nil, fmt.Errorf("%w: route %s %s: static status %d", ErrInvalidArgument, r.Method, r.Pattern, st.Status)
 			}
@@ -128,7 +131,7 @@ func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
 			if err := validateFields(fields); err != nil {
 				return nil, fmt.Errorf("%w: route %s %s: static headers: %v", ErrInvalidArgument, r.Method, r.Pattern, err)
 			}
-			h = &StaticHandler{Status: st.Status, Header: fields, Body: st.Body, ETag: st.ETag}
+			h = NewStaticHandler(st.Status, fields, st.Body, st.ETag)
 		}
 		if err := b.Add(r.Method, r.Pattern, h); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)

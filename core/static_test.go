@@ -11,14 +11,16 @@ import (
 // to a route of any method get their answers, and only the dynamic route's
 // request is queued.
 func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
-	s, c, base := startServer(t, Config{}, nil)
+	s, c, base := startServer(t, Config{MaxRequestBodySize: 1000}, nil)
 	q, err := s.EventQueue()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// "aG9tZQ==" is "home" in base64.
 	routes, err := s.QueueRoutes([]byte(`{"routes":[
-		{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[["content-type","text/plain"],["etag","\"v1\""],["x-a","1"]],"body":"aG9tZQ==","etag":"\"v1\""}},
+		{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[["content-type","text/plain"],["etag","\"v1\""],["x-a","1"],["cache-control","max-age=60"],["content-length","99"]],"body":"aG9tZQ==","etag":"\"v1\""}},
+		{"method":"GET","pattern":"/weak","tag":4,"static":{"status":200,"headers":[["etag","W/\"w\""]],"body":"","etag":"W/\"w\""}},
+		{"method":"GET","pattern":"/missing","tag":5,"static":{"status":404,"headers":[["content-length","5"]],"body":"","etag":"\"n\""}},
 		{"method":"*","pattern":"/gone","tag":2,"static":{"status":410,"headers":[],"body":""}},
 		{"method":"GET","pattern":"/dynamic","tag":3}]}`))
 	if err != nil {
@@ -43,8 +45,23 @@ func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotModified || resp.Header.Get("Etag") != `"v1"` {
+		// A 304 repeats what a cache needs (RFC 9110 section 15.4.5), not the rest.
+		if resp.StatusCode != http.StatusNotModified || resp.Header.Get("Etag") != `"v1"` ||
+			resp.Header.Get("Cache-Control") != "max-age=60" || resp.Header.Get("X-A") != "" || resp.Header.Get("Content-Type") != "" {
 			t.Fatalf("If-None-Match %s: %d %v", inm, resp.StatusCode, resp.Header)
+		}
+	}
+	// Weak comparison both ways; no 304 for a response that is not a 2xx.
+	if code := statusWith(t, c, base+"/weak", `"w"`); code != http.StatusNotModified {
+		t.Errorf("weak ETag against a strong If-None-Match: %d", code)
+	}
+	if code := statusWith(t, c, base+"/missing", `"n"`); code != http.StatusNotFound {
+		t.Errorf("404 with an ETag: %d", code)
+	}
+	// A declared Content-Length gives way to the body's own, for GET and HEAD alike.
+	for _, method := range []string{"GET", "HEAD"} {
+		if resp, _ := get(t, c, method, base+"/missing", nil); resp.Header.Get("Content-Length") != "0" {
+			t.Errorf("%s /missing: Content-Length %q", method, resp.Header.Get("Content-Length"))
 		}
 	}
 	req, _ := http.NewRequest("GET", base+"/", nil)
@@ -54,7 +71,8 @@ func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	resp, body = get(t, c, "POST", base+"/gone", []byte("ignored"))
+	// The body is not read: past the size limit the answer is still the static one, not 413.
+	resp, body = get(t, c, "POST", base+"/gone", make([]byte, 100_000))
 	if resp.StatusCode != 410 || body != "" {
 		t.Fatalf("POST /gone: %d %q", resp.StatusCode, body)
 	}
@@ -90,12 +108,26 @@ func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
 	}
 }
 
+// statusWith is the status of a GET of url with If-None-Match inm.
+func statusWith(t *testing.T, c *http.Client, url, inm string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("If-None-Match", inm)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func TestStaticRouteSpecRefusesABadHead(t *testing.T) {
 	s, _, _ := startServer(t, Config{}, nil)
 	for _, spec := range []string{
 		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":99,"headers":[],"body":""}}]}`,
 		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[["bad name","x"]],"body":""}}]}`,
 		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[],"body":"not base64!"}}]}`,
+		`{"routes":[{"method":"POST","pattern":"/","tag":1,"streaming":true,"static":{"status":200,"headers":[],"body":""}}]}`,
 	} {
 		if _, err := s.QueueRoutes([]byte(spec)); err == nil {
 			t.Errorf("accepted %s", spec)

@@ -99,6 +99,8 @@ describe("routing", () => {
         "/empty": new Response(null, { status: 204 }),
         "/file": new Response(Bun.file(file)),
         "/trailers": withTrailers(new Response("with trailers"), () => ({ "x-t": "1" })),
+        "/cached": new Response("c", { headers: { etag: '"c1"', "cache-control": "max-age=60", vary: "accept", "x-other": "1" } }),
+        "/latin1": new Response("l", { headers: { "x-n": "caf\u00e9" } }),
       },
     });
     const u = (p: string) => new URL(p, server.url).href;
@@ -113,6 +115,12 @@ describe("routing", () => {
     expect(Number(out[1])).toBeLessThan(unblocked);
     expect(tables(server).pendingExchanges).toBe(0);
 
+    // A 304 repeats what a cache needs (RFC 9110 section 15.4.5).
+    const cached = await h3fetch(u("/cached"), { headers: { "if-none-match": '"c1"' } });
+    expect([cached.status, cached.headers.get("etag"), cached.headers.get("cache-control"), cached.headers.get("vary"), cached.headers.get("x-other")]).toEqual([304, '"c1"', "max-age=60", "accept", null]);
+    // A value past ASCII goes out byte for byte (latin1), as from a handler: such a route stays with JS.
+    const latin = await h3fetch(u("/latin1"));
+    expect([latin.status, await latin.text(), latin.headers.get("x-n")]).toEqual([200, "l", "caf\u00e9"]);
     const moved = await h3fetch(u("/moved"), { redirect: "manual" });
     expect([moved.status, moved.headers.get("location"), moved.headers.get("etag")]).toEqual([301, "/static", null]);
     const empty = await h3fetch(u("/empty"));

@@ -301,6 +301,32 @@ describe("streaming responses", () => {
     expect(pulled).toBeLessThanOrEqual(2); // the stream's own read-ahead at most (Bun.serve pulls one chunk too)
   });
 
+  test("a proxied fetch() response still arriving is streamed, not awaited whole", async () => {
+    // The upstream never ends: answering must not wait for the whole body.
+    const upstream = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response(new ReadableStream({ pull: async (c) => void (await Bun.sleep(20), c.enqueue(new Uint8Array(1000).fill(7))) })),
+    });
+    try {
+      await using server = serve({ fetch: () => fetch(`http://127.0.0.1:${upstream.port}/`) });
+      const ac = new AbortController();
+      const res = await h3fetch(server.url, { signal: ac.signal });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let got = 0;
+      while (got < 3000) {
+        const { value, done } = await reader.read();
+        expect(done).toBe(false);
+        got += value!.byteLength;
+      }
+      ac.abort();
+      await until(() => tables(server).pendingExchanges === 0);
+    } finally {
+      upstream.stop(true);
+    }
+  });
+
   test("an in-memory body with trailers gets its real length too", async () => {
     await using server = serve({
       fetch: () => withTrailers(new Response("hello", { headers: { "content-length": "3" } }), () => ({ "x-sum": "1" })),
