@@ -235,11 +235,12 @@ function checkRespond(rc: number): void {
   if (rc === Code.INVALID_ARG) throw new TypeError(`the response was refused: ${lastError()}`);
 }
 
-function fileSize(path: string): number {
+/** The size of the file at path, or -1 if it cannot be read (the native side then answers 404). */
+export function fileSize(path: string): number {
   try {
     return statSync(path).size;
   } catch {
-    return -1; // let the native side answer 404
+    return -1;
   }
 }
 

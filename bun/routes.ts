@@ -8,7 +8,7 @@
 import type { H3Handler, H3ReloadOptions, RouteDefinition, RoutesObject } from "./types";
 import type { H3DatagramContext } from "./datagram";
 import type { WTContext } from "./webtransport";
-import { hasTrailers, staticBodyKind } from "./response";
+import { fileSize, hasTrailers, staticBodyKind } from "./response";
 
 /** What runs for one tag: a handler or a static Response, how its body arrives, and its datagram or session handler. */
 export interface Route {
@@ -24,10 +24,12 @@ export interface Route {
 interface StaticSpec {
   status: number;
   headers: [string, string][];
-  /** The body in base64. */
-  body: string;
-  /** The entity tag If-None-Match is compared with ("" for none). */
-  etag: string;
+  /** The body in base64 (in-memory bodies). */
+  body?: string;
+  /** The file sent at each request (file bodies). */
+  file?: string;
+  /** The entity tag If-None-Match is compared with. */
+  etag?: string;
 }
 
 /** A routing table ready for the native side. */
@@ -86,33 +88,43 @@ function fromValue(value: unknown, where: string): Route {
 }
 
 /**
- * The route of a static Response. One whose body is in memory (or empty) and
- * has no trailers is read once here and answered by the native side without
- * a round trip to JS, as Bun.serve serves static routes. A 200 gets an ETag
- * (a hash of the body) unless it has its own, and a GET or HEAD whose
- * If-None-Match names the ETag gets 304. Files and streams are sent by JS
- * at each request (a file is read when asked for), and so is a head with
- * bytes the route table's JSON would carry differently (a value with a
- * character past 0x7f).
+ * The route of a static Response. One with no trailers whose body is in
+ * memory (or empty), or a whole file, is answered by the native side
+ * without a round trip to JS, as Bun.serve serves static routes: an
+ * in-memory body is read once here, a file at each request (with Range and
+ * conditional requests). An in-memory 200 gets an ETag (a hash of the body)
+ * unless it has its own, and a GET or HEAD whose If-None-Match names the
+ * ETag gets 304. Streams, file slices and trailers are sent by JS at each
+ * request, and so is a head with bytes the route table's JSON would carry
+ * differently (a value with a character past 0x7f).
  */
 function staticRoute(res: Response): Route {
   const route: Route = { target: res, streaming: false };
   if (hasTrailers(res) || res.status < 200 || res.status > 599) return route;
   const kind = staticBodyKind(res);
-  if (kind === "file" || (kind === "stream" && res.body !== null)) return route;
+  if (kind === "stream" && res.body !== null) return route;
   const blob = Bun.peek(res.clone().blob());
-  const body = blob instanceof Blob ? Bun.peek(blob.bytes()) : undefined;
-  if (!(blob instanceof Blob) || !(body instanceof Uint8Array)) return route;
+  if (!(blob instanceof Blob)) return route;
   const headers = new Headers(res.headers);
   if (!headers.has("content-type") && blob.type) headers.set("content-type", blob.type);
-  if (res.status === 200 && !headers.has("etag")) headers.set("etag", `"${Bun.hash(body).toString(16)}"`);
-  const fields: [string, string][] = [];
-  for (const [name, value] of headers) if (name !== "set-cookie") fields.push([name, value]);
-  for (const cookie of headers.getSetCookie()) fields.push(["set-cookie", cookie]);
+  const spec: StaticSpec = { status: res.status, headers: [] };
+  if (kind === "file") {
+    const path = (blob as Blob & { name?: unknown }).name;
+    const size = typeof path === "string" ? fileSize(path) : -2;
+    if (typeof path !== "string" || (size !== blob.size && size !== -1)) return route; // a slice or a descriptor
+    spec.file = path;
+  } else {
+    const body = Bun.peek(blob.bytes());
+    if (!(body instanceof Uint8Array)) return route;
+    if (res.status === 200 && !headers.has("etag")) headers.set("etag", `"${Bun.hash(body).toString(16)}"`);
+    spec.body = Buffer.from(body).toString("base64");
+    if (res.status === 200) spec.etag = headers.get("etag")!;
+  }
+  for (const [name, value] of headers) if (name !== "set-cookie") spec.headers.push([name, value]);
+  for (const cookie of headers.getSetCookie()) spec.headers.push(["set-cookie", cookie]);
   // JSON carries text, and the native side sends it as UTF-8: a value past ASCII would not go out byte for byte.
-  if (fields.some(([, value]) => /[^\x00-\x7f]/.test(value))) return route;
-  const etag = res.status === 200 ? headers.get("etag")! : "";
-  route.static = { status: res.status, headers: fields, body: Buffer.from(body).toString("base64"), etag };
+  if (spec.headers.some(([, value]) => /[^\x00-\x7f]/.test(value))) return route;
+  route.static = spec;
   return route;
 }
 

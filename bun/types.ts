@@ -91,12 +91,13 @@ export interface RouteDefinition {
 
 /**
  * A handler or a static `Response`. A static `Response` whose body is in
- * memory (or empty) is read once, when the routes are installed, and then
- * answered by the native side without running any JS, as `Bun.serve`
- * answers static routes: a 200 gets an ETag (a hash of the body) unless it
- * has its own, and GET/HEAD with a matching `If-None-Match` get 304. One
- * with a file or stream body, or trailers, is sent as a fresh clone to each
- * request. Response bodies may be anything `Response` takes: in-memory
+ * memory (or empty) or a whole `Bun.file` is answered by the native side
+ * without running any JS, as `Bun.serve` answers static routes: an
+ * in-memory body is read once, when the routes are installed (a 200 gets an
+ * ETag, a hash of the body, unless it has its own, and GET/HEAD with a
+ * matching `If-None-Match` get 304); a file is read at each request. One
+ * with a stream body, a file slice or trailers is sent as a fresh clone to
+ * each request. Response bodies may be anything `Response` takes: in-memory
  * bodies are sent at once; `Bun.file(path)` is sent by the native side
  * straight from the file, with `Range` requests answered with 206/416; a
  * `ReadableStream` or async generator is sent as it is produced, read only

@@ -88,7 +88,8 @@ func (h QueueHandler) ServeRequest(req *Request, res *Response) {
 // "streaming":false}],"fallback":0}. A missing or null fallback means
 // unmatched requests get 404/405. A route with "static" is answered by the
 // server itself (StaticHandler), never queued: {"status":200,"headers":
-// [["content-type","text/plain"]],"body":"<base64>","etag":"\"v1\""}.
+// [["content-type","text/plain"]],"body":"<base64>","etag":"\"v1\""}, or
+// with "file":"/path" instead of body and etag.
 type QueueRouteSpec struct {
 	Routes []struct {
 		Method       string `json:"method"`
@@ -101,6 +102,7 @@ type QueueRouteSpec struct {
 			Status  int         `json:"status"`
 			Headers [][2]string `json:"headers"`
 			Body    []byte      `json:"body"` // base64 in the JSON
+			File    string      `json:"file"` // instead of body: a file read at each request
 			ETag    string      `json:"etag"`
 		} `json:"static"`
 	} `json:"routes"`
@@ -131,7 +133,14 @@ func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
 			if err := validateFields(fields); err != nil {
 				return nil, fmt.Errorf("%w: route %s %s: static headers: %v", ErrInvalidArgument, r.Method, r.Pattern, err)
 			}
-			h = NewStaticHandler(st.Status, fields, st.Body, st.ETag)
+			if st.File != "" {
+				if len(st.Body) > 0 || st.ETag != "" {
+					return nil, fmt.Errorf("%w: route %s %s: a static file has no body or etag", ErrInvalidArgument, r.Method, r.Pattern)
+				}
+				h = NewStaticFileHandler(st.Status, fields, st.File)
+			} else {
+				h = NewStaticHandler(st.Status, fields, st.Body, st.ETag)
+			}
 		}
 		if err := b.Add(r.Method, r.Pattern, h); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)

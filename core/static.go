@@ -6,9 +6,9 @@ import (
 )
 
 // StaticHandler answers every request with one response fixed in advance:
-// the static routes of the Bun wrapper (`"/": new Response("home")`), served
-// without a round trip to the consumer, as Bun.serve serves its static
-// routes natively. Use NewStaticHandler.
+// the static routes of the Bun wrapper (`"/": new Response("home")`, or a
+// file), served without a round trip to the consumer, as Bun.serve serves
+// its static routes natively. Use NewStaticHandler or NewStaticFileHandler.
 //
 // HEAD gets the head of GET (with the body's length, without the body). When
 // the response is a 2xx with an ETag, a GET or HEAD whose If-None-Match names
@@ -18,6 +18,7 @@ type StaticHandler struct {
 	status      int
 	header      []HeaderField
 	body        []byte
+	file        string // sent with Response.SendFile instead of body when set
 	etag        string
 	notModified []HeaderField
 }
@@ -51,6 +52,15 @@ func NewStaticHandler(status int, header []HeaderField, body []byte, etag string
 	return h
 }
 
+// NewStaticFileHandler makes the handler of a static route whose body is
+// the file at path, read at each request (Response.SendFile: Range and
+// conditional requests, 404 when the file is missing).
+func NewStaticFileHandler(status int, header []HeaderField, path string) *StaticHandler {
+	h := NewStaticHandler(status, header, nil, "")
+	h.file = path
+	return h
+}
+
 // StreamsBody implements BodyStreamer: the body is not read (and not
 // buffered) before the answer, which does not depend on it.
 func (h *StaticHandler) StreamsBody() bool { return true }
@@ -64,6 +74,10 @@ func (h *StaticHandler) ServeRequest(req *Request, res *Response) {
 				return
 			}
 		}
+	}
+	if h.file != "" {
+		_ = res.SendFile(h.status, h.header, h.file)
+		return
 	}
 	_ = res.Respond(h.status, h.header, h.body, true)
 }

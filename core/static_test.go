@@ -1,7 +1,10 @@
 package core
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 )
@@ -121,6 +124,45 @@ func statusWith(t *testing.T, c *http.Client, url, inm string) int {
 	return resp.StatusCode
 }
 
+// A static file is read at each request: Range works, a change shows, a
+// missing file gives 404.
+func TestStaticFileRoute(t *testing.T) {
+	path := tempFile(t, "f.bin", "0123456789")
+	s, c, base := startServer(t, Config{}, nil)
+	spec, _ := json.Marshal(map[string]any{"routes": []any{
+		map[string]any{"method": "GET", "pattern": "/f", "tag": 1, "static": map[string]any{"status": 200, "headers": [][2]string{{"x-f", "1"}}, "file": path}},
+	}})
+	routes, err := s.QueueRoutes(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetRoutes(routes)
+	if resp, body := get(t, c, "GET", base+"/f", nil); resp.StatusCode != 200 || body != "0123456789" || resp.Header.Get("X-F") != "1" {
+		t.Fatalf("GET: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	req, _ := http.NewRequest("GET", base+"/f", nil)
+	req.Header.Set("Range", "bytes=2-4")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || string(b) != "234" {
+		t.Fatalf("Range: %d %q", resp.StatusCode, b)
+	}
+	if err := os.WriteFile(path, []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, c, "GET", base+"/f", nil); body != "changed" {
+		t.Fatalf("after a change: %q", body)
+	}
+	os.Remove(path)
+	if resp, _ := get(t, c, "GET", base+"/f", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("missing file: %d", resp.StatusCode)
+	}
+}
+
 func TestStaticRouteSpecRefusesABadHead(t *testing.T) {
 	s, _, _ := startServer(t, Config{}, nil)
 	for _, spec := range []string{
@@ -128,6 +170,7 @@ func TestStaticRouteSpecRefusesABadHead(t *testing.T) {
 		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[["bad name","x"]],"body":""}}]}`,
 		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[],"body":"not base64!"}}]}`,
 		`{"routes":[{"method":"POST","pattern":"/","tag":1,"streaming":true,"static":{"status":200,"headers":[],"body":""}}]}`,
+		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[],"body":"aG9tZQ==","file":"/etc/hostname"}}]}`,
 	} {
 		if _, err := s.QueueRoutes([]byte(spec)); err == nil {
 			t.Errorf("accepted %s", spec)

@@ -615,7 +615,10 @@ int64_t zig_h3_server_event_size(zig_h3_server *server);
  *  the server itself and never queued:
  *    "static":{"status":200,"headers":[["content-type","text/plain"]],
  *              "body":"aG9tZQ==","etag":"\"v1\""}
- *  body is base64; header values are sent as their UTF-8 bytes; a
+ *  or "file":"/path" instead of body and etag (the file is sent at each
+ *  request as by zig_h3_response_send_file: Range, conditional requests,
+ *  404 when missing). body is base64; header values are sent as their
+ *  UTF-8 bytes; a
  *  Content-Length among them is dropped (the body's own is sent); HEAD gets
  *  the head without the body; the request body is never read (the client
  *  is told to stop sending it). When etag is set and status is 2xx, a GET

@@ -89,7 +89,7 @@ describe("routing", () => {
     expect([missing.status, missing.headers.get("etag")]).toEqual([404, null]);
   });
 
-  test("static responses in memory are answered natively: also while the JS thread is blocked", async () => {
+  test("static responses in memory and files are answered natively: also while the JS thread is blocked", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "static-")), "f.txt");
     writeFileSync(file, "from a file");
     await using server = serve({
@@ -98,6 +98,7 @@ describe("routing", () => {
         "/moved": Response.redirect("/static", 301),
         "/empty": new Response(null, { status: 204 }),
         "/file": new Response(Bun.file(file)),
+        "/slice": new Response(Bun.file(file).slice(0, 4)),
         "/trailers": withTrailers(new Response("with trailers"), () => ({ "x-t": "1" })),
         "/cached": new Response("c", { headers: { etag: '"c1"', "cache-control": "max-age=60", vary: "accept", "x-other": "1" } }),
         "/latin1": new Response("l", { headers: { "x-n": "caf\u00e9" } }),
@@ -105,14 +106,18 @@ describe("routing", () => {
     });
     const u = (p: string) => new URL(p, server.url).href;
     // The client starts while this thread is blocked for 1.5 s and prints the time it got its answer.
-    const client = Bun.spawn(["sh", "-c", `sleep 0.2; "${H3CLIENT}" -json "${u("/static")}" && date +%s%3N`], { stdout: "pipe", stderr: "pipe" });
+    const client = Bun.spawn(["sh", "-c", `sleep 0.2; "${H3CLIENT}" -json "${u("/static")}" && "${H3CLIENT}" -json "${u("/file")}" && date +%s%3N`], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     Bun.sleepSync(1500);
     const unblocked = Date.now();
     const out = (await new Response(client.stdout).text()).trim().split("\n");
     expect(await client.exited).toBe(0);
-    const answer = JSON.parse(out[0]);
+    const [answer, fileAnswer] = [JSON.parse(out[0]), JSON.parse(out[1])];
     expect([answer.status, answer.body, answer.headers["x-s"], answer.headers["set-cookie"]]).toEqual([200, "cached", ["1"], ["a=1"]]);
-    expect(Number(out[1])).toBeLessThan(unblocked);
+    expect([fileAnswer.status, fileAnswer.body, fileAnswer.headers["content-type"]]).toEqual([200, "from a file", ["text/plain;charset=utf-8"]]);
+    expect(Number(out[2])).toBeLessThan(unblocked);
     expect(tables(server).pendingExchanges).toBe(0);
 
     // A 304 repeats what a cache needs (RFC 9110 section 15.4.5).
@@ -125,9 +130,12 @@ describe("routing", () => {
     expect([moved.status, moved.headers.get("location"), moved.headers.get("etag")]).toEqual([301, "/static", null]);
     const empty = await h3fetch(u("/empty"));
     expect([empty.status, empty.headers.get("content-length"), await empty.text()]).toEqual([204, null, ""]);
-    // Files and trailers stay with JS, and work as before.
-    const fromFile = await h3fetch(u("/file"));
-    expect([fromFile.status, await fromFile.text()]).toEqual([200, "from a file"]);
+    // A static file is read at each request, with Range; a slice and trailers stay with JS.
+    writeFileSync(file, "from a file, changed");
+    const ranged = await h3fetch(u("/file"), { headers: { range: "bytes=0-3" } });
+    expect([ranged.status, await ranged.text(), await (await h3fetch(u("/file"))).text()]).toEqual([206, "from", "from a file, changed"]);
+    const slice = await h3fetch(u("/slice"));
+    expect([slice.status, await slice.text()]).toEqual([200, "from"]);
     const [withT] = await h3clientJSON([u("/trailers")]);
     expect([withT.body, withT.trailers["x-t"]]).toEqual(["with trailers", ["1"]]);
   });
