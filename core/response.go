@@ -133,7 +133,11 @@ func (r *Response) End(p []byte) error {
 	return r.endLocked(p)
 }
 
-func (r *Response) endLocked(p []byte) error {
+func (r *Response) endLocked(p []byte) error { return r.endWith(p, false) }
+
+// endWith ends the response with p as the last body bytes; shared p is
+// kept as it is instead of copied (it must never change).
+func (r *Response) endWith(p []byte, shared bool) error {
 	if r.finished || r.ended {
 		return ErrClosed
 	}
@@ -143,7 +147,11 @@ func (r *Response) endLocked(p []byte) error {
 		// body keeps a declared length: it describes the body a GET would get.
 		r.header.Set("Content-Length", strconv.Itoa(len(p)))
 	}
-	r.body.add(p)
+	if shared {
+		r.body.addShared(p)
+	} else {
+		r.body.add(p)
+	}
 	r.ended = true
 	r.signal()
 	return nil
@@ -163,6 +171,17 @@ func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bo
 	}
 	r.writeLocked(body)
 	return nil
+}
+
+// respondShared is Respond with end for a body that never changes (a
+// static route's): it is sent without being copied.
+func (r *Response) respondShared(status int, fields []HeaderField, body []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.setHeadLocked(status, fields); err != nil {
+		return err
+	}
+	return r.endWith(body, true)
 }
 
 // setHeadLocked validates and records status and header fields.

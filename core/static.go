@@ -79,7 +79,7 @@ func (h *StaticHandler) ServeRequest(req *Request, res *Response) {
 		_ = res.SendFile(h.status, h.header, h.file)
 		return
 	}
-	_ = res.Respond(h.status, h.header, h.body, true)
+	_ = res.respondShared(h.status, h.header, h.body)
 }
 
 // ifNoneMatch reports whether an If-None-Match value names etag or is "*",
