@@ -146,7 +146,16 @@ function fromArray(routes: RouteDefinition[]): Entry[] {
     if (r.webtransport !== undefined && typeof r.webtransport !== "function") {
       throw new TypeError(`${where}.webtransport: expected a function`);
     }
-    if (r.fetch !== undefined && typeof r.fetch !== "function") throw new TypeError(`${where}.fetch: expected a handler function`);
+    if (r.fetch instanceof Response) {
+      if (r.h3Datagram !== undefined || r.webtransport !== undefined || r.mode === "streaming") {
+        throw new TypeError(`${where}.fetch: a static Response cannot answer a streaming, h3Datagram or webtransport route`);
+      }
+      out.push([method, pattern, fromValue(r.fetch, `${where}.fetch`)]);
+      return;
+    }
+    if (r.fetch !== undefined && typeof r.fetch !== "function") {
+      throw new TypeError(`${where}.fetch: expected a handler function or a static Response`);
+    }
     if (r.h3Datagram !== undefined && r.fetch === undefined) {
       throw new TypeError(`${where}.fetch: a route with h3Datagram needs fetch to answer the request carrying the flow`);
     }

@@ -64,8 +64,8 @@ export interface RouteDefinition {
    * In the object form of `routes`, wrap the handler in `streaming()`.
    */
   mode?: RouteMode;
-  /** The handler. */
-  fetch?: H3Handler;
+  /** The handler, or a static `Response` (see {@link RouteValue}). */
+  fetch?: H3Handler | Response;
   /**
    * HTTP/3 datagrams (RFC 9297) on this route's requests. `fetch` still
    * answers the request that carries the flow; the flow lasts while that

@@ -85,6 +85,8 @@ describe("invalid options throw at construction, naming the field", () => {
     const ok = () => new Response("");
     expect(() => serve({ routes: [{ method: "POST", pattern: "/", h3Datagram: () => {} }] })).toThrow(/h3Datagram needs fetch/);
     expect(() => serve({ routes: [{ method: "CONNECT", pattern: "/", webtransport: 5 as never }] })).toThrow(/webtransport: expected a function/);
+    expect(() => serve({ routes: [{ method: "POST", pattern: "/", mode: "streaming", fetch: new Response("x") }] })).toThrow(/static Response cannot/);
+    expect(() => serve({ routes: [{ method: "GET", pattern: "/", fetch: "x" as never }] })).toThrow(/handler function or a static Response/);
     expect(() => serve({ fetch: ok, quicDatagram: "x" as never })).toThrow(/quicDatagram/);
     expect(() => serve({ fetch: ok, quicAlpn: ["h3"] })).toThrow(/quicAlpn/);
     expect(() => serve({ fetch: ok, webtransport: { allowedOrigins: "x" as never } })).toThrow(/webtransport/);

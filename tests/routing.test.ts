@@ -89,6 +89,13 @@ describe("routing", () => {
     expect([missing.status, missing.headers.get("etag")]).toEqual([404, null]);
   });
 
+  test("the array form takes a static Response in fetch", async () => {
+    await using server = serve({ routes: [{ method: "GET", pattern: "/s", fetch: new Response("static in an array") }] });
+    const r = await h3fetch(new URL("/s", server.url));
+    expect([r.status, await r.text(), r.headers.get("etag")?.startsWith('"')]).toEqual([200, "static in an array", true]);
+    expect((await h3fetch(new URL("/s", server.url), { method: "POST" })).status).toBe(405);
+  });
+
   test("static responses in memory and files are answered natively: also while the JS thread is blocked", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "static-")), "f.txt");
     writeFileSync(file, "from a file");

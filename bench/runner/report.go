@@ -507,7 +507,8 @@ func writeMethod(b *strings.Builder, rep *Report) {
 - **Same core, same settings:** (a), (b) and (d) run with HTTP/3 datagrams and WebTransport enabled (bun-lib's
   /dgram and /wt routes turn them on, so go-core and c-server enable them too): connections then take the same
   path in the core (webtransport-go's ServeQUICConn).
-- **Routes:** GET /small ("hello"), POST /echo-small (1 KiB echo), GET /download?bytes=N (a body produced
+- **Routes:** GET /small ("hello" from a handler), GET /static (the same "hello" as a static route:
+  `+"`new Response(\"hello\")`"+` in (a) and (c), which both answer it natively, core.NewStaticHandler in (b)), POST /echo-small (1 KiB echo), GET /download?bytes=N (a body produced
   while sending: a JS `+"`ReadableStream`"+` of 64 KiB chunks in (a) and (c), Response.Send paced on Pending in (b), a
   writer thread on zig_h3_response_send in (d)), GET /file (`+"`Bun.file`"+`, Response.SendFile, zig_h3_response_send_file),
   POST /upload (a streaming route that counts the bytes: `+"`mode: \"streaming\"`"+` in (a), `+"`req.body`"+` in (c),

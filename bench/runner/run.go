@@ -206,6 +206,8 @@ func (r *run) scenarios() []*scenario {
 			Args: []string{"-c", "64", "-conns", "1"}, Feature: "http", Metric: "ops", Unit: "req/s"}),
 		timed(&scenario{ID: "small-c64-4conn", Short: "small GET c=64, 4 conns", Title: "small GET, c=64, 4 conns", Kind: "requests", Path: "/small",
 			Args: []string{"-c", "64", "-conns", "4"}, Feature: "http", Metric: "ops", Unit: "req/s"}),
+		timed(&scenario{ID: "small-static", Short: "small GET c=64, static route", Title: "small GET, static route, c=64, 4 conns", Kind: "requests", Path: "/static",
+			Args: []string{"-c", "64", "-conns", "4"}, Feature: "static", Metric: "ops", Unit: "req/s"}),
 		timed(&scenario{ID: "post-1k", Short: "POST 1 KiB echo c=64", Title: "POST 1 KiB echo, c=64, 4 conns", Kind: "requests", Path: "/echo-small",
 			Args: []string{"-method", "POST", "-body", "1024", "-c", "64", "-conns", "4"}, Feature: "http", Metric: "ops", Unit: "req/s"}),
 		bulk(&scenario{ID: "download-stream", Short: mb + " download, stream", Title: mb + " download, streamed body (JS ReadableStream / Go / C writer)", Kind: "download",

@@ -31,7 +31,8 @@ type serverDef struct {
 	Label string   `json:"label"`
 	Cmd   []string `json:"cmd"`
 	// Features it serves: "http" (small, echo, download, file, upload),
-	// "dgram" (POST /dgram), "wt" (CONNECT /wt), "stats" (GET /stats).
+	// "static" (GET /static, a static route), "dgram" (POST /dgram), "wt"
+	// (CONNECT /wt), "stats" (GET /stats).
 	Features []string `json:"features"`
 	// Rows limits a reference server to these scenario ids (nil: all);
 	// "conns" and "memory" name those rows.
@@ -50,11 +51,11 @@ const bun = "node_modules/.bin/bun"
 
 var serverDefs = []*serverDef{
 	{Key: "a", Name: "bun-lib", Label: "this library, Bun handler (createH3Server)",
-		Cmd: []string{bun, "run", "bench/servers/bun-lib.ts"}, Features: []string{"http", "dgram", "wt", "stats"}},
+		Cmd: []string{bun, "run", "bench/servers/bun-lib.ts"}, Features: []string{"http", "static", "dgram", "wt", "stats"}},
 	{Key: "b", Name: "go-core", Label: "same core, Go handler (ceiling)",
-		Cmd: []string{"build/bench/go-core"}, Features: []string{"http", "dgram", "wt", "stats"}},
+		Cmd: []string{"build/bench/go-core"}, Features: []string{"http", "static", "dgram", "wt", "stats"}},
 	{Key: "c", Name: "bun-native", Label: "Bun.serve({ http3: true, http1: false })",
-		Cmd: []string{bun, "run", "bench/servers/bun-native.ts"}, Features: []string{"http"}},
+		Cmd: []string{bun, "run", "bench/servers/bun-native.ts"}, Features: []string{"http", "static"}},
 	{Key: "d", Name: "c-abi", Label: "this library, C handler through the C ABI",
 		Cmd: []string{"build/bench/c-server", "build/libzigh3.so"}, Features: []string{"http", "stats"}},
 	{Key: "e", Name: "pure-h3", Label: "reference: quic-go's http3.Server + webtransport-go, net/http handlers, no core",

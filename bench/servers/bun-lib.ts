@@ -1,6 +1,6 @@
 /**
  * Benchmark server (a): this library with Bun handlers (createH3Server).
- * Routes: GET /small, POST /echo-small, GET /download?bytes=N (a JS
+ * Routes: GET /small, GET /static (a static route), POST /echo-small, GET /download?bytes=N (a JS
  * ReadableStream), GET /file (Bun.file of $BENCH_FILE), POST /upload
  * (streaming route, answers the byte count), POST /dgram (HTTP/3 datagram
  * echo), CONNECT /wt (WebTransport: datagram and bidi stream echo), GET
@@ -29,6 +29,7 @@ function wtEcho(ctx: WTContext): void {
 
 const routes: RouteDefinition[] = [
   { method: "GET", pattern: "/small", fetch: () => new Response("hello") },
+  { method: "GET", pattern: "/static", fetch: new Response("hello") }, // answered natively
   { method: "POST", pattern: "/echo-small", fetch: async (req) => new Response(await req.arrayBuffer()) },
   {
     method: "GET",

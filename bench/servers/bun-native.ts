@@ -17,6 +17,7 @@ const server = Bun.serve({
   http1: false,
   routes: {
     "/small": { GET: () => new Response("hello") },
+    "/static": new Response("hello"),
     "/echo-small": { POST: async (req) => new Response(await req.arrayBuffer()) },
     "/download": { GET: (req) => new Response(bytesStream(Number(new URL(req.url).searchParams.get("bytes") ?? 0))) },
     "/file": { GET: () => new Response(Bun.file(FILE)) },

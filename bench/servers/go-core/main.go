@@ -2,7 +2,7 @@
 // handlers (core.NewServer, Route, core.HandlerFunc), no C ABI and no JS. It
 // is the ceiling the Bun path is measured against.
 //
-// Routes: GET /small, POST /echo-small, GET /download?bytes=N (streamed with
+// Routes: GET /small, GET /static (core.NewStaticHandler), POST /echo-small, GET /download?bytes=N (streamed with
 // Response.Send, paced on Response.Pending), GET /file (Response.SendFile of
 // $BENCH_FILE), POST /upload (streaming body, answers the byte count),
 // POST /dgram (HTTP/3 datagram echo: a handler implementing
@@ -58,6 +58,7 @@ func main() {
 	must(srv.Route("GET", "/small", core.HandlerFunc(func(_ *core.Request, res *core.Response) {
 		_ = res.Respond(200, plain, small, true)
 	})))
+	must(srv.Route("GET", "/static", core.NewStaticHandler(200, []core.HeaderField{{Name: "content-type", Value: "text/plain;charset=utf-8"}}, []byte("hello"), "")))
 	must(srv.Route("POST", "/echo-small", core.HandlerFunc(func(req *core.Request, res *core.Response) {
 		_ = res.Respond(200, nil, req.Body, true)
 	})))
