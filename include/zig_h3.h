@@ -618,10 +618,10 @@ int64_t zig_h3_server_event_size(zig_h3_server *server);
  *  or "file":"/path" instead of body and etag (the file is sent at each
  *  request as by zig_h3_response_send_file: Range, conditional requests,
  *  404 when missing). body is base64; header values are sent as their
- *  UTF-8 bytes; a
- *  Content-Length among them is dropped (the body's own is sent); HEAD gets
- *  the head without the body; the request body is never read (the client
- *  is told to stop sending it). When etag is set and status is 2xx, a GET
+ *  UTF-8 bytes; a Content-Length among them is dropped (the body's own is
+ *  sent); HEAD gets the head without the body; the request body is never
+ *  read (the client is told to stop sending it). When etag is set and
+ *  status is 2xx, a GET
  *  or HEAD whose If-None-Match names it (weak comparison) or is "*" gets 304
  *  with the Cache-Control, Content-Location, ETag, Expires, Last-Modified
  *  and Vary of the headers. A static route cannot be streaming or carry
