@@ -621,11 +621,10 @@ int64_t zig_h3_server_event_size(zig_h3_server *server);
  *  UTF-8 bytes; a Content-Length among them is dropped (the body's own is
  *  sent); HEAD gets the head without the body; the request body is never
  *  read (the client is told to stop sending it). When etag is set and
- *  status is 2xx, a GET
- *  or HEAD whose If-None-Match names it (weak comparison) or is "*" gets 304
- *  with the Cache-Control, Content-Location, ETag, Expires, Last-Modified
- *  and Vary of the headers. A static route cannot be streaming or carry
- *  datagrams or sessions.
+ *  status is 2xx, a GET or HEAD whose If-None-Match names it (weak
+ *  comparison) or is "*" gets 304 with the Cache-Control, Content-Location,
+ *  ETag, Expires, Last-Modified and Vary of the headers. A static route
+ *  cannot be streaming or carry datagrams or sessions.
  *  Allowed before and after start (reload): requests already dispatched
  *  keep their handler. Creates the event queue if needed. Errors:
  *  BAD_HANDLE, INVALID_ARG (bad JSON, method, pattern, or a static status
