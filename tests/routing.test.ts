@@ -212,5 +212,11 @@ describe("routing", () => {
     expect(server.getStats().connectionsTotal).toBe(1);
     expect(() => server.reload({ routes: { "no-slash": () => new Response("") } as never })).toThrow(TypeError);
     expect(await text(u("/v"))).toBe("200 v2");
+    // Static routes (answered natively) are swapped too.
+    const before = (await h3fetch(u("/s"))).status;
+    server.reload({ routes: { "/v": new Response("v3"), "/s": new Response("static") } });
+    const s = await h3fetch(u("/s"));
+    expect([before, s.status, await s.text(), await text(u("/v"))]).toEqual([404, 200, "static", "200 v3"]);
+    expect(server.getStats().connectionsTotal).toBe(1);
   });
 });
