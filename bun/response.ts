@@ -65,11 +65,25 @@ export class HeaderEncoder {
 
   /** Encodes text (plus content-type if given) and returns the scratch buffer and length. */
   encode(text: string, contentType = ""): [Buffer, number] {
-    if (contentType) text += "content-type\0" + contentType + "\0";
+    text = withType(text, contentType);
     // latin1: header values are byte strings (one char per byte).
     if (text.length > this.#scratch.byteLength) this.#scratch = Buffer.allocUnsafe(text.length * 2);
     return [this.#scratch, this.#scratch.write(text, 0, "latin1")];
   }
+}
+
+/** text with a content-type field appended, if contentType is not "". */
+function withType(text: string, contentType: string): string {
+  return contentType ? text + "content-type\0" + contentType + "\0" : text;
+}
+
+/**
+ * The head fields of a static route as the native side takes them: the
+ * latin1 bytes of "name\0value\0..." (as HeaderEncoder sends them), with
+ * the content-type the body implies when the headers name none.
+ */
+export function staticHead(headers: Headers, blob: Blob): Buffer {
+  return Buffer.from(withType(headerText(headers), impliedType(headers.has("content-type"), blob)), "latin1");
 }
 
 /** Flattens headers to "name\0value\0..." text; set-cookie values stay separate. */
@@ -92,7 +106,7 @@ function headerText(headers: Headers): string {
  * and takes the stream path, as does anything else not recognised (correct
  * for every body, only slower).
  */
-function bodyKind(res: Response): BodyKind {
+export function bodyKind(res: Response): BodyKind {
   const m = /\n {2}(FileRef|Blob|ReadableStream)\b/.exec(Bun.inspect(res));
   if (m === null) return res.body !== null && res.url === "" ? "blob" : "stream";
   return m[1] === "FileRef" ? "file" : m[1] === "Blob" ? "blob" : "stream";
@@ -101,24 +115,12 @@ function bodyKind(res: Response): BodyKind {
 /** What backs a response body (see bodyKind). */
 export type BodyKind = "file" | "blob" | "stream";
 
-const staticKinds = new WeakMap<Response, BodyKind>();
-
-/**
- * The body kind of a static route's Response, read once: its clones, sent
- * for each request, have the same kind.
- */
-export function staticBodyKind(res: Response): BodyKind {
-  let kind = staticKinds.get(res);
-  if (kind === undefined) staticKinds.set(res, (kind = bodyKind(res)));
-  return kind;
-}
-
 /**
  * Sends res as the answer to response handle id. In-memory bodies without
  * trailers (the common case) are handed over before this returns, and it
  * returns undefined; otherwise it returns a promise that resolves when all
  * of the response is handed over. knownKind skips telling the body's kind
- * (static routes, see staticBodyKind).
+ * (static routes, whose kind is read once).
  */
 export function sendResponse(
   id: Handle,
@@ -188,9 +190,8 @@ async function sendBlob(
 ): Promise<void> {
   const blob = await pendingBlob;
   const contentType = impliedType(hasType, blob);
-  const path = kind === "file" ? (blob as Blob & { name?: string }).name : undefined;
-  const size = path ? fileSize(path) : -2;
-  if (path && trailers === undefined && (size === blob.size || size === -1)) {
+  const path = kind === "file" ? wholeFilePath(blob) : undefined;
+  if (path !== undefined && trailers === undefined) {
     const [headers, headersLen] = encoder.encode(text, contentType);
     const p = Buffer.from(path);
     checkRespond(native().zig_h3_response_send_file(id, status, headers, headersLen, p, p.byteLength));
@@ -235,13 +236,22 @@ function checkRespond(rc: number): void {
   if (rc === Code.INVALID_ARG) throw new TypeError(`the response was refused: ${lastError()}`);
 }
 
-/** The size of the file at path, or -1 if it cannot be read (the native side then answers 404). */
-export function fileSize(path: string): number {
+/**
+ * The path of a file Blob (Bun.file) that stands for the whole file, which
+ * the native side can then send itself; undefined for a slice or a
+ * descriptor. A file that cannot be read counts as whole: the native side
+ * answers 404.
+ */
+export function wholeFilePath(blob: Blob): string | undefined {
+  const path = (blob as Blob & { name?: unknown }).name;
+  if (typeof path !== "string") return undefined;
+  let size: number;
   try {
-    return statSync(path).size;
+    size = statSync(path).size;
   } catch {
-    return -1;
+    return path;
   }
+  return size === blob.size ? path : undefined;
 }
 
 /** Sends the head, then the stream's chunks with backpressure, then the end (and trailers). */

@@ -8,7 +8,7 @@
 import type { H3Handler, H3ReloadOptions, RouteDefinition, RoutesObject } from "./types";
 import type { H3DatagramContext } from "./datagram";
 import type { WTContext } from "./webtransport";
-import { fileSize, hasTrailers, staticBodyKind } from "./response";
+import { bodyKind, hasTrailers, staticHead, wholeFilePath, type BodyKind } from "./response";
 
 /** What runs for one tag: a handler or a static Response, how its body arrives, and its datagram or session handler. */
 export interface Route {
@@ -16,6 +16,8 @@ export interface Route {
   streaming: boolean;
   /** A static Response answered by the native side (see staticRoute); its requests never reach JS. */
   static?: StaticSpec;
+  /** What backs a static Response's body, read once (see bodyKind). */
+  kind?: BodyKind;
   h3Datagram?: (payload: Uint8Array, ctx: H3DatagramContext) => void;
   webtransport?: (ctx: WTContext) => void | Promise<void>;
 }
@@ -23,13 +25,12 @@ export interface Route {
 /** The "static" object of a route in the native routing table. */
 interface StaticSpec {
   status: number;
-  headers: [string, string][];
+  /** The head fields in base64 (see staticHead). */
+  head: string;
   /** The body in base64 (in-memory bodies). */
   body?: string;
   /** The file sent at each request (file bodies). */
   file?: string;
-  /** The entity tag If-None-Match is compared with. */
-  etag?: string;
 }
 
 /** A routing table ready for the native side. */
@@ -95,35 +96,27 @@ function fromValue(value: unknown, where: string): Route {
  * conditional requests). An in-memory 200 gets an ETag (a hash of the body)
  * unless it has its own, and a GET or HEAD whose If-None-Match names the
  * ETag gets 304. Streams, file slices and trailers are sent by JS at each
- * request, and so is a head with bytes the route table's JSON would carry
- * differently (a value with a character past 0x7f).
+ * request.
  */
 function staticRoute(res: Response): Route {
-  const route: Route = { target: res, streaming: false };
+  const kind = bodyKind(res);
+  const route: Route = { target: res, streaming: false, kind };
   if (hasTrailers(res) || res.status < 200 || res.status > 599) return route;
-  const kind = staticBodyKind(res);
   if (kind === "stream" && res.body !== null) return route;
   const blob = Bun.peek(res.clone().blob());
   if (!(blob instanceof Blob)) return route;
   const headers = new Headers(res.headers);
-  if (!headers.has("content-type") && blob.type) headers.set("content-type", blob.type);
-  const spec: StaticSpec = { status: res.status, headers: [] };
+  const spec: StaticSpec = { status: res.status, head: "" };
   if (kind === "file") {
-    const path = (blob as Blob & { name?: unknown }).name;
-    const size = typeof path === "string" ? fileSize(path) : -2;
-    if (typeof path !== "string" || (size !== blob.size && size !== -1)) return route; // a slice or a descriptor
-    spec.file = path;
+    spec.file = wholeFilePath(blob);
+    if (spec.file === undefined) return route; // a slice or a descriptor
   } else {
     const body = Bun.peek(blob.bytes());
     if (!(body instanceof Uint8Array)) return route;
     if (res.status === 200 && !headers.has("etag")) headers.set("etag", `"${Bun.hash(body).toString(16)}"`);
     spec.body = Buffer.from(body).toString("base64");
-    if (res.status === 200) spec.etag = headers.get("etag")!;
   }
-  for (const [name, value] of headers) if (name !== "set-cookie") spec.headers.push([name, value]);
-  for (const cookie of headers.getSetCookie()) spec.headers.push(["set-cookie", cookie]);
-  // JSON carries text, and the native side sends it as UTF-8: a value past ASCII would not go out byte for byte.
-  if (spec.headers.some(([, value]) => /[^\x00-\x7f]/.test(value))) return route;
+  spec.head = staticHead(headers, blob).toString("base64");
   route.static = spec;
   return route;
 }

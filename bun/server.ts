@@ -9,7 +9,7 @@ import { EventReader, type EventSink, type RequestEvent } from "./events";
 import { Exchange } from "./exchange";
 import { H3DatagramContextImpl, QUICDatagramContextImpl } from "./datagram";
 import { sideDone, WTSession, type StreamTable } from "./webtransport";
-import { type BodyKind, cloneResponse, HeaderEncoder, sendInternalError, sendResponse, sendStatus, staticBodyKind } from "./response";
+import { type BodyKind, cloneResponse, HeaderEncoder, sendInternalError, sendResponse, sendStatus } from "./response";
 import { buildRouteTable, type Route } from "./routes";
 import type {
   H3ReloadOptions,
@@ -230,7 +230,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     const ex = new Exchange(ev.id, streaming, ev.method === "HEAD");
     this.#exchanges.set(ev.id, ex);
     if (target instanceof Response) {
-      // A static route the native side does not answer itself (a file, a stream, trailers).
+      // A static route the native side does not answer itself (a stream, a file slice, trailers).
       let res: Response;
       try {
         res = cloneResponse(target); // throws if its stream was read elsewhere
@@ -238,7 +238,7 @@ export class H3ServerImpl implements H3Server, EventSink {
         void this.#fail(ex, err);
         return;
       }
-      void this.#respond(ex, res, staticBodyKind(target));
+      void this.#respond(ex, res, route.kind);
       return;
     }
     let req: H3Request;

@@ -158,12 +158,20 @@ func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
 // requests and their streaming bodies to its event queue.
 func startStreamingQueue(t *testing.T, pattern string) (*EventQueue, *http.Client, string) {
 	t.Helper()
-	s, c, base := startServer(t, Config{}, nil)
+	q, c, base := startQueue(t, Config{}, `{"routes":[{"method":"POST","pattern":"`+pattern+`","tag":7,"streaming":true}]}`)
+	return q, c, base
+}
+
+// startQueue starts a server routed by the queue route spec (JSON) and
+// returns its event queue, a client and the base URL.
+func startQueue(t *testing.T, cfg Config, spec string) (*EventQueue, *http.Client, string) {
+	t.Helper()
+	s, c, base := startServer(t, cfg, nil)
 	q, err := s.EventQueue()
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes, err := s.QueueRoutes([]byte(`{"routes":[{"method":"POST","pattern":"` + pattern + `","tag":7,"streaming":true}]}`))
+	routes, err := s.QueueRoutes([]byte(spec))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,12 +54,20 @@ func getEventBuf(size int) []byte {
 	return make([]byte, 0, minEventBuf<<c)
 }
 
-// putEventBuf gives b's buffer back for reuse. Only buffers of exactly a
-// class size are kept; b must not be used by anyone afterwards.
+// putEventBuf gives b's buffer back for reuse, in the largest class it can
+// fill; one past the largest class is left to the collector. b must not be
+// used by anyone afterwards.
 func putEventBuf(b []byte) {
-	b = b[:cap(b)]
-	if len(b) < minEventBuf || len(b) > maxEventBuf || len(b)&(len(b)-1) != 0 {
-		return
+	if c := putClass(cap(b)); c >= 0 {
+		eventBufPools[c].Put(unsafe.Pointer(unsafe.SliceData(b[:cap(b)])))
 	}
-	eventBufPools[bits.Len(uint(len(b)))-1-minEventBufShift].Put(unsafe.Pointer(unsafe.SliceData(b)))
+}
+
+// putClass is the pool index for a free buffer of capacity n: the largest
+// class no bigger than n, or -1.
+func putClass(n int) int {
+	if n < minEventBuf || n > maxEventBuf {
+		return -1
+	}
+	return bits.Len(uint(n)) - 1 - minEventBufShift
 }

@@ -55,13 +55,10 @@ func TestEventBufOldBytesDoNotShow(t *testing.T) {
 	}
 }
 
-// Events go through a queue and back to the pool many times over, intact.
-func TestEventBufRecycledThroughQueue(t *testing.T) {
-	q, err := NewEventQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+// Events of many sizes (classes) go through a queue intact, one after
+// another through the same recycled buffers.
+func TestEventBufQueueRoundTrip(t *testing.T) {
+	q := newTestQueue(t)
 	dst := make([]byte, 1<<20)
 	for i := range 100 {
 		payload := bytes.Repeat([]byte{byte(i)}, 100+i*37)
@@ -76,21 +73,21 @@ func TestEventBufRecycledThroughQueue(t *testing.T) {
 	}
 }
 
-func TestPutEventBufIgnoresOddSizes(t *testing.T) {
-	putEventBuf(make([]byte, 0, 300))           // not a class size
-	putEventBuf(make([]byte, 0, 2*maxEventBuf)) // beyond the classes
-	putEventBuf(nil)
-	if b := getEventBuf(300); cap(b) != 512 {
-		t.Fatalf("cap %d, want 512", cap(b))
+// A free buffer goes to the largest class it can fill, never a larger one.
+func TestPutEventBufClasses(t *testing.T) {
+	for _, tc := range []struct{ cap, class int }{
+		{0, -1}, {minEventBuf - 1, -1}, {minEventBuf, 0}, {300, 0}, {2*minEventBuf - 1, 0},
+		{2 * minEventBuf, 1}, {maxEventBuf - 1, len(eventBufPools) - 2}, {maxEventBuf, len(eventBufPools) - 1}, {maxEventBuf + 1, -1},
+	} {
+		if c := putClass(tc.cap); c != tc.class || c >= 0 && minEventBuf<<c > tc.cap {
+			t.Errorf("putClass(%d) = %d, want %d", tc.cap, c, tc.class)
+		}
 	}
+	putEventBuf(nil) // nothing to keep, no panic
 }
 
 func BenchmarkEncodeBodyChunk(b *testing.B) {
-	q, err := NewEventQueue()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer q.Close()
+	q := newTestQueue(b)
 	data := make([]byte, 8<<10)
 	dst := make([]byte, 64<<10)
 	b.ReportAllocs()

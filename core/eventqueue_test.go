@@ -38,7 +38,7 @@ func drainAll(q *EventQueue, size int) []byte {
 	}
 }
 
-func newTestQueue(t *testing.T) *EventQueue {
+func newTestQueue(t testing.TB) *EventQueue {
 	t.Helper()
 	q, err := NewEventQueue()
 	if err != nil {

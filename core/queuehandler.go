@@ -87,9 +87,9 @@ func (h QueueHandler) ServeRequest(req *Request, res *Response) {
 // the event queue: {"routes":[{"method":"GET","pattern":"/x","tag":1,
 // "streaming":false}],"fallback":0}. A missing or null fallback means
 // unmatched requests get 404/405. A route with "static" is answered by the
-// server itself (StaticHandler), never queued: {"status":200,"headers":
-// [["content-type","text/plain"]],"body":"<base64>","etag":"\"v1\""}, or
-// with "file":"/path" instead of body and etag.
+// server itself (StaticHandler), never queued: {"status":200,"head":
+// "<base64 of name\0value\0...>","body":"<base64>"}, or with "file":"/path"
+// instead of body.
 type QueueRouteSpec struct {
 	Routes []struct {
 		Method       string `json:"method"`
@@ -99,15 +99,32 @@ type QueueRouteSpec struct {
 		Datagrams    bool   `json:"datagrams"`
 		WebTransport bool   `json:"webtransport"`
 		Static       *struct {
-			Status  int         `json:"status"`
-			Headers [][2]string `json:"headers"`
-			Body    []byte      `json:"body"` // base64 in the JSON
-			File    string      `json:"file"` // instead of body: a file read at each request
-			ETag    string      `json:"etag"`
+			Status int    `json:"status"`
+			Head   []byte `json:"head"` // base64 of "name\0value\0..." (DecodeHeaders)
+			Body   []byte `json:"body"` // base64
+			File   string `json:"file"` // instead of body: a file read at each request
 		} `json:"static"`
 	} `json:"routes"`
 	Fallback          *uint32 `json:"fallback"`
 	FallbackStreaming bool    `json:"fallbackStreaming"`
+}
+
+// staticHandler makes the handler of a route's "static" object.
+func staticHandler(streamsOrFlows bool, status int, head, body []byte, file string) (*StaticHandler, error) {
+	if streamsOrFlows {
+		return nil, fmt.Errorf("%w: a static route cannot stream or carry datagrams or sessions", ErrInvalidArgument)
+	}
+	fields, err := DecodeHeaders(head)
+	if err != nil {
+		return nil, fmt.Errorf("%w: head is not name\\0value\\0 pairs", ErrInvalidArgument)
+	}
+	if file == "" {
+		return NewStaticHandler(status, fields, body)
+	}
+	if len(body) > 0 {
+		return nil, fmt.Errorf("%w: a static file has no body", ErrInvalidArgument)
+	}
+	return NewStaticFileHandler(status, fields, file)
 }
 
 // QueueRoutes builds a routing table from a QueueRouteSpec in JSON.
@@ -120,26 +137,9 @@ func (s *Server) QueueRoutes(spec []byte) (*Routes, error) {
 	for _, r := range rs.Routes {
 		var h Handler = QueueHandler{Server: s, Tag: r.Tag, Streaming: r.Streaming, Datagrams: r.Datagrams, WebTransport: r.WebTransport}
 		if st := r.Static; st != nil {
-			if r.Streaming || r.Datagrams || r.WebTransport {
-				return nil, fmt.Errorf("%w: route %s %s: a static route cannot stream, carry datagrams or sessions", ErrInvalidArgument, r.Method, r.Pattern)
-			}
-			if err := checkStatus(st.Status); err != nil {
-				return nil, fmt.Errorf("%w: route %s %s: static status %d", ErrInvalidArgument, r.Method, r.Pattern, st.Status)
-			}
-			fields := make([]HeaderField, len(st.Headers))
-			for i, f := range st.Headers {
-				fields[i] = HeaderField{Name: f[0], Value: f[1]}
-			}
-			if err := validateFields(fields); err != nil {
-				return nil, fmt.Errorf("%w: route %s %s: static headers: %v", ErrInvalidArgument, r.Method, r.Pattern, err)
-			}
-			if st.File != "" {
-				if len(st.Body) > 0 || st.ETag != "" {
-					return nil, fmt.Errorf("%w: route %s %s: a static file has no body or etag", ErrInvalidArgument, r.Method, r.Pattern)
-				}
-				h = NewStaticFileHandler(st.Status, fields, st.File)
-			} else {
-				h = NewStaticHandler(st.Status, fields, st.Body, st.ETag)
+			var err error
+			if h, err = staticHandler(r.Streaming || r.Datagrams || r.WebTransport, st.Status, st.Head, st.Body, st.File); err != nil {
+				return nil, fmt.Errorf("%w: route %s %s: static: %v", ErrInvalidArgument, r.Method, r.Pattern, err)
 			}
 		}
 		if err := b.Add(r.Method, r.Pattern, h); err != nil {

@@ -173,13 +173,21 @@ func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bo
 	return nil
 }
 
-// respondShared is Respond with end for a body that never changes (a
-// static route's): it is sent without being copied.
-func (r *Response) respondShared(status int, fields []HeaderField, body []byte) error {
+// respondPrepared ends a fresh response with a head checked and built in
+// advance (a static route's): header is copied, body is sent without being
+// copied (it must never change), or, when file is set, the file is sent as
+// by SendFile.
+func (r *Response) respondPrepared(status int, header http.Header, body []byte, file string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.setHeadLocked(status, fields); err != nil {
+	if err := r.checkHead(); err != nil {
 		return err
+	}
+	r.status, r.header = status, header.Clone()
+	if file != "" {
+		r.filePath, r.ended = file, true
+		r.signal()
+		return nil
 	}
 	return r.endWith(body, true)
 }

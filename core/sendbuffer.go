@@ -14,11 +14,7 @@ type sendBuffer struct {
 
 // add copies p in (the caller may reuse p at once) and arms the buffer at
 // the high-water mark.
-func (b *sendBuffer) add(p []byte) {
-	if len(p) > 0 {
-		b.addShared(append([]byte(nil), p...))
-	}
-}
+func (b *sendBuffer) add(p []byte) { b.addShared(append([]byte(nil), p...)) }
 
 // addShared is add without the copy, for bytes that never change.
 func (b *sendBuffer) addShared(p []byte) {

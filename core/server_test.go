@@ -45,11 +45,16 @@ func mustRoute(t *testing.T, s *Server, method, pattern string, h HandlerFunc) {
 	}
 }
 
-func get(t *testing.T, c *http.Client, method, url string, body []byte) (*http.Response, string) {
+// get sends one request with body (nil: none) and header name, value
+// pairs, and returns the response with its whole body read.
+func get(t *testing.T, c *http.Client, method, url string, body []byte, header ...string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
 	if body == nil {
 		req.Body = nil
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
 	}
 	resp, err := c.Do(req)
 	if err != nil {

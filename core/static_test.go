@@ -2,34 +2,51 @@ package core
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"testing"
 	"time"
 )
 
+// staticRoute is one route of a queue route spec with a "static" object
+// (encoding/json sends the []byte fields in base64, as the spec wants):
+// head holds name, value pairs.
+func staticRoute(t *testing.T, method, pattern string, status int, body, file string, head ...string) map[string]any {
+	t.Helper()
+	var block string
+	for _, s := range head {
+		block += s + "\x00"
+	}
+	st := map[string]any{"status": status, "head": []byte(block), "body": []byte(body)}
+	if file != "" {
+		st["file"] = file
+	}
+	return map[string]any{"method": method, "pattern": pattern, "tag": 1, "static": st}
+}
+
+// routeSpec is the JSON of a queue route spec with these routes.
+func routeSpec(t *testing.T, routes ...map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"routes": routes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // Static routes of a queue routing table are answered by the server: with
 // nothing ever drained from the queue, GET, HEAD, If-None-Match and a POST
 // to a route of any method get their answers, and only the dynamic route's
 // request is queued.
 func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
-	s, c, base := startServer(t, Config{MaxRequestBodySize: 1000}, nil)
-	q, err := s.EventQueue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// "aG9tZQ==" is "home" in base64.
-	routes, err := s.QueueRoutes([]byte(`{"routes":[
-		{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[["content-type","text/plain"],["etag","\"v1\""],["x-a","1"],["cache-control","max-age=60"],["content-length","99"]],"body":"aG9tZQ==","etag":"\"v1\""}},
-		{"method":"GET","pattern":"/weak","tag":4,"static":{"status":200,"headers":[["etag","W/\"w\""]],"body":"","etag":"W/\"w\""}},
-		{"method":"GET","pattern":"/missing","tag":5,"static":{"status":404,"headers":[["content-length","5"]],"body":"","etag":"\"n\""}},
-		{"method":"*","pattern":"/gone","tag":2,"static":{"status":410,"headers":[],"body":""}},
-		{"method":"GET","pattern":"/dynamic","tag":3}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetRoutes(routes)
+	q, c, base := startQueue(t, Config{MaxRequestBodySize: 1000}, routeSpec(t,
+		staticRoute(t, "GET", "/", 200, "home", "", "content-type", "text/plain", "etag", `"v1"`, "x-a", "1",
+			"cache-control", "max-age=60", "content-length", "99"),
+		staticRoute(t, "GET", "/weak", 200, "", "", "etag", `W/"w"`),
+		staticRoute(t, "GET", "/missing", 404, "", "", "content-length", "5", "etag", `"n"`),
+		staticRoute(t, "*", "/gone", 410, "", ""),
+		map[string]any{"method": "GET", "pattern": "/dynamic", "tag": 3},
+	))
 
 	resp, body := get(t, c, "GET", base+"/", nil)
 	if resp.StatusCode != 200 || body != "home" || resp.Header.Get("Content-Type") != "text/plain" ||
@@ -41,13 +58,7 @@ func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
 		t.Fatalf("HEAD: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
 	for _, inm := range []string{`"v1"`, `W/"v1"`, `"x", "v1"`, `*`} {
-		req, _ := http.NewRequest("GET", base+"/", nil)
-		req.Header.Set("If-None-Match", inm)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := get(t, c, "GET", base+"/", nil, "If-None-Match", inm)
 		// A 304 repeats what a cache needs (RFC 9110 section 15.4.5), not the rest.
 		if resp.StatusCode != http.StatusNotModified || resp.Header.Get("Etag") != `"v1"` ||
 			resp.Header.Get("Cache-Control") != "max-age=60" || resp.Header.Get("X-A") != "" || resp.Header.Get("Content-Type") != "" {
@@ -55,11 +66,11 @@ func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
 		}
 	}
 	// Weak comparison both ways; no 304 for a response that is not a 2xx.
-	if code := statusWith(t, c, base+"/weak", `"w"`); code != http.StatusNotModified {
-		t.Errorf("weak ETag against a strong If-None-Match: %d", code)
+	if resp, _ := get(t, c, "GET", base+"/weak", nil, "If-None-Match", `"w"`); resp.StatusCode != http.StatusNotModified {
+		t.Errorf("weak ETag against a strong If-None-Match: %d", resp.StatusCode)
 	}
-	if code := statusWith(t, c, base+"/missing", `"n"`); code != http.StatusNotFound {
-		t.Errorf("404 with an ETag: %d", code)
+	if resp, _ := get(t, c, "GET", base+"/missing", nil, "If-None-Match", `"n"`); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("404 with an ETag: %d", resp.StatusCode)
 	}
 	// A declared Content-Length gives way to the body's own, for GET and HEAD alike.
 	for _, method := range []string{"GET", "HEAD"} {
@@ -67,12 +78,8 @@ func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
 			t.Errorf("%s /missing: Content-Length %q", method, resp.Header.Get("Content-Length"))
 		}
 	}
-	req, _ := http.NewRequest("GET", base+"/", nil)
-	req.Header.Set("If-None-Match", `"other"`)
-	if resp, err := c.Do(req); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("a different ETag: %v %v", resp, err)
-	} else {
-		resp.Body.Close()
+	if resp, _ := get(t, c, "GET", base+"/", nil, "If-None-Match", `"other"`); resp.StatusCode != 200 {
+		t.Fatalf("a different ETag: %d", resp.StatusCode)
 	}
 	// The body is not read: past the size limit the answer is still the static one, not 413.
 	resp, body = get(t, c, "POST", base+"/gone", make([]byte, 100_000))
@@ -106,50 +113,26 @@ func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
 	if err := res.Respond(200, nil, []byte("dynamic"), true); err != nil {
 		t.Fatal(err)
 	}
-	if resp := <-done; resp == nil || resp.StatusCode != 200 {
-		t.Fatalf("dynamic: %v", resp)
+	select {
+	case resp := <-done:
+		if resp == nil || resp.StatusCode != 200 {
+			t.Fatalf("dynamic: %v", resp)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dynamic route's answer never arrived")
 	}
-}
-
-// statusWith is the status of a GET of url with If-None-Match inm.
-func statusWith(t *testing.T, c *http.Client, url, inm string) int {
-	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("If-None-Match", inm)
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 // A static file is read at each request: Range works, a change shows, a
 // missing file gives 404.
 func TestStaticFileRoute(t *testing.T) {
 	path := tempFile(t, "f.bin", "0123456789")
-	s, c, base := startServer(t, Config{}, nil)
-	spec, _ := json.Marshal(map[string]any{"routes": []any{
-		map[string]any{"method": "GET", "pattern": "/f", "tag": 1, "static": map[string]any{"status": 200, "headers": [][2]string{{"x-f", "1"}}, "file": path}},
-	}})
-	routes, err := s.QueueRoutes(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetRoutes(routes)
+	_, c, base := startQueue(t, Config{}, routeSpec(t, staticRoute(t, "GET", "/f", 200, "", path, "x-f", "1")))
 	if resp, body := get(t, c, "GET", base+"/f", nil); resp.StatusCode != 200 || body != "0123456789" || resp.Header.Get("X-F") != "1" {
 		t.Fatalf("GET: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
-	req, _ := http.NewRequest("GET", base+"/f", nil)
-	req.Header.Set("Range", "bytes=2-4")
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusPartialContent || string(b) != "234" {
-		t.Fatalf("Range: %d %q", resp.StatusCode, b)
+	if resp, body := get(t, c, "GET", base+"/f", nil, "Range", "bytes=2-4"); resp.StatusCode != http.StatusPartialContent || body != "234" {
+		t.Fatalf("Range: %d %q", resp.StatusCode, body)
 	}
 	if err := os.WriteFile(path, []byte("changed"), 0o644); err != nil {
 		t.Fatal(err)
@@ -165,12 +148,15 @@ func TestStaticFileRoute(t *testing.T) {
 
 func TestStaticRouteSpecRefusesABadHead(t *testing.T) {
 	s, _, _ := startServer(t, Config{}, nil)
+	streaming := staticRoute(t, "POST", "/", 200, "", "")
+	streaming["streaming"] = true
 	for _, spec := range []string{
-		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":99,"headers":[],"body":""}}]}`,
-		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[["bad name","x"]],"body":""}}]}`,
-		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[],"body":"not base64!"}}]}`,
-		`{"routes":[{"method":"POST","pattern":"/","tag":1,"streaming":true,"static":{"status":200,"headers":[],"body":""}}]}`,
-		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"headers":[],"body":"aG9tZQ==","file":"/etc/hostname"}}]}`,
+		routeSpec(t, staticRoute(t, "GET", "/", 99, "", "")),
+		routeSpec(t, staticRoute(t, "GET", "/", 200, "", "", "bad name", "x")),
+		routeSpec(t, staticRoute(t, "GET", "/", 200, "home", "/etc/hostname")),
+		routeSpec(t, streaming),
+		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"body":"not base64!"}}]}`,
+		`{"routes":[{"method":"GET","pattern":"/","tag":1,"static":{"status":200,"head":"` + "eA==" + `"}}]}`, // "x": no NUL after the name
 	} {
 		if _, err := s.QueueRoutes([]byte(spec)); err == nil {
 			t.Errorf("accepted %s", spec)

@@ -613,18 +613,20 @@ int64_t zig_h3_server_event_size(zig_h3_server *server);
  *  tag is echoed in each request event; "fallback" (a tag, or null) takes
  *  requests no route matches. A route with a "static" object is answered by
  *  the server itself and never queued:
- *    "static":{"status":200,"headers":[["content-type","text/plain"]],
- *              "body":"aG9tZQ==","etag":"\"v1\""}
- *  or "file":"/path" instead of body and etag (the file is sent at each
+ *    "static":{"status":200,"head":"<base64>","body":"aG9tZQ=="}
+ *  head is the base64 of the header fields as "name\0value\0..." bytes (the
+ *  encoding of zig_h3_response_respond's headers), body the base64 of the
+ *  body; or "file":"/path" instead of body (the file is sent at each
  *  request as by zig_h3_response_send_file: Range, conditional requests,
- *  404 when missing). body is base64; header values are sent as their
- *  UTF-8 bytes; a Content-Length among them is dropped (the body's own is
- *  sent); HEAD gets the head without the body; the request body is never
- *  read (the client is told to stop sending it). When etag is set and
- *  status is 2xx, a GET or HEAD whose If-None-Match names it (weak
- *  comparison) or is "*" gets 304 with the Cache-Control, Content-Location,
- *  ETag, Expires, Last-Modified and Vary of the headers. A static route
- *  cannot be streaming or carry datagrams or sessions.
+ *  404 when missing). A Content-Length among the fields is dropped (the
+ *  body's own is sent); HEAD gets the head without the body; the request
+ *  body is never read (the client is told to stop sending it). When the
+ *  status is 2xx and the fields have an ETag, a GET or HEAD whose
+ *  If-None-Match names it (weak comparison) or is "*" gets 304 with the
+ *  Cache-Control, Content-Location, ETag, Expires, Last-Modified and Vary
+ *  of the fields (not for files: they answer conditional requests by their
+ *  modification time). A static route cannot be streaming or carry
+ *  datagrams or sessions.
  *  Allowed before and after start (reload): requests already dispatched
  *  keep their handler. Creates the event queue if needed. Errors:
  *  BAD_HANDLE, INVALID_ARG (bad JSON, method, pattern, or a static status

@@ -10,6 +10,7 @@ import { createHash, createPublicKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { withTimeout } from "./helpers";
 
 /** The browser binary; override with CHROMIUM_PATH. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -29,14 +30,6 @@ export function requireChromium(): void {
   }
 }
 
-/** Rejects after `ms` with a message naming `what`; the timer never keeps the process alive. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 export interface LaunchOptions {
   /** "127.0.0.1:PORT": Chromium speaks HTTP/3 to this origin at once (no Alt-Svc needed). */

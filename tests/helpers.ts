@@ -20,6 +20,15 @@ export function tables(server: H3Server): { pendingExchanges: number; pendingSes
   return server as unknown as { pendingExchanges: number; pendingSessions: { sessions: number; streams: number } };
 }
 
+/** Rejects after `ms` with a message naming `what`; the timer never keeps the process alive. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Waits (bounded, polling every 10 ms) until cond holds; throws if it still does not after ms. */
 export async function until(cond: () => boolean, ms = 5000): Promise<void> {
   for (let i = 0; i < ms / 10 && !cond(); i++) await Bun.sleep(10);

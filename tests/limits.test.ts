@@ -1,6 +1,6 @@
 /** Security defaults and limits: connections, streams per connection, header bytes. */
 import { describe, expect, test } from "bun:test";
-import { h3client, serve } from "./helpers";
+import { h3client, serve, until } from "./helpers";
 
 describe("limits", () => {
   test("maxConnections refuses handshakes beyond the limit, counted; room frees when one closes", async () => {
@@ -12,14 +12,13 @@ describe("limits", () => {
       routes: { "/hold": async () => { inflight++; await gate; return new Response("held"); }, "/": () => new Response("ok") },
     });
     const held = [h3client([new URL("/hold", server.url).href]), h3client([new URL("/hold", server.url).href])];
-    for (let i = 0; i < 200 && inflight < 2; i++) await Bun.sleep(10);
-    expect(inflight).toBe(2);
+    await until(() => inflight === 2, 2000);
     const refused = await h3client(["-timeout", "3s", server.url.href]);
     expect(refused.code).not.toBe(0);
     expect(server.getStats().connectionsRefused).toBeGreaterThanOrEqual(1);
     release();
     for (const h of held) expect((await h).out).toContain("held");
-    for (let i = 0; i < 200 && server.getStats().connectionsActive > 0; i++) await Bun.sleep(10);
+    await until(() => server.getStats().connectionsActive === 0, 2000);
     expect((await h3client([server.url.href])).out).toContain("HTTP/3 200");
   });
 

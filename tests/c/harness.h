@@ -120,6 +120,10 @@ const char *body_of(const char *out);
 int header_count(const char *out, const char *line);
 int has_header(const char *out, const char *line);
 
+/* A server with the default configuration on 127.0.0.1 (not started), or NULL
+ * after a failed check naming what. */
+zig_h3_server *new_local_server(const char *what);
+
 /* ---- Helpers for request callbacks ------------------------------------------- */
 
 void add_note(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

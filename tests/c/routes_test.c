@@ -365,10 +365,7 @@ void check_stop_and_free(zig_h3_server *s) {
 /* A third server, stopped gracefully while a deferred response is open: the
  * stop waits for it and the client gets the whole response. */
 void check_graceful_inflight(void) {
-    zig_h3_server_config cfg = {0};
-    cfg.bind_addr = "127.0.0.1";
-    zig_h3_server *s = h3.server_new(&cfg);
-    CHECK(s != NULL, "third server_new: %s", h3.last_error());
+    zig_h3_server *s = new_local_server("third");
     if (!s) return;
     CHECK_RC(h3.server_route(s, "GET", "/slow", cb_slow, NULL, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_start(s), ZIG_H3_OK);
@@ -397,10 +394,7 @@ void check_graceful_inflight(void) {
 
 /* A second server, stopped with force while a deferred response is open. */
 void check_force_stop(void) {
-    zig_h3_server_config cfg = {0};
-    cfg.bind_addr = "127.0.0.1";
-    zig_h3_server *s = h3.server_new(&cfg);
-    CHECK(s != NULL, "second server_new: %s", h3.last_error());
+    zig_h3_server *s = new_local_server("second");
     if (!s) return;
     CHECK_RC(h3.server_route(s, "GET", "/hang", cb_hang, NULL, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_start(s), ZIG_H3_OK);
@@ -445,18 +439,15 @@ void check_force_stop(void) {
 /* Event routes with a "static" response are answered by the server itself:
  * nothing is ever queued for them, and nobody drains the queue here. */
 void check_static_routes(void) {
-    zig_h3_server_config cfg = {0};
-    cfg.bind_addr = "127.0.0.1";
-    zig_h3_server *s = h3.server_new(&cfg);
-    CHECK(s != NULL, "server_new: %s", h3.last_error());
+    zig_h3_server *s = new_local_server("static-routes");
     if (!s) return;
+    /* head: base64 of "bad name\0x\0". */
     const char *bad = "{\"routes\":[{\"method\":\"GET\",\"pattern\":\"/\",\"tag\":1,"
-                      "\"static\":{\"status\":200,\"headers\":[[\"bad name\",\"x\"]],\"body\":\"\"}}]}";
+                      "\"static\":{\"status\":200,\"head\":\"YmFkIG5hbWUAeAA=\",\"body\":\"\"}}]}";
     CHECK_RC(h3.server_set_event_routes(s, bad, strlen(bad)), ZIG_H3_ERR_INVALID_ARG);
-    /* "aG9tZQ==" is "home". */
+    /* head: base64 of "x-static\01\0etag\0\"v1\"\0"; body: "aG9tZQ==" is "home". */
     const char *spec = "{\"routes\":[{\"method\":\"GET\",\"pattern\":\"/static\",\"tag\":1,"
-                       "\"static\":{\"status\":200,\"headers\":[[\"x-static\",\"1\"],[\"etag\",\"\\\"v1\\\"\"]],"
-                       "\"body\":\"aG9tZQ==\",\"etag\":\"\\\"v1\\\"\"}},"
+                       "\"static\":{\"status\":200,\"head\":\"eC1zdGF0aWMAMQBldGFnACJ2MSIA\",\"body\":\"aG9tZQ==\"}},"
                        "{\"method\":\"GET\",\"pattern\":\"/queued\",\"tag\":2}]}";
     CHECK_RC(h3.server_set_event_routes(s, spec, strlen(spec)), ZIG_H3_OK);
     CHECK_RC(h3.server_start(s), ZIG_H3_OK);
@@ -477,6 +468,10 @@ void check_static_routes(void) {
     free_result(&r);
     CHECK(h3.server_event_size(s) == 0, "events queued for a static route: next size %lld",
           (long long)h3.server_event_size(s));
+    /* The control: a request to the other route is queued (nobody answers it here). */
+    r = client(1, "-timeout 1s 'https://127.0.0.1:%d/queued'", p);
+    free_result(&r);
+    CHECK(h3.server_event_size(s) > 0, "the /queued request was not queued");
 
     CHECK_RC(h3.server_stop(s, 1), ZIG_H3_OK);
     CHECK_RC(h3.server_free(s), ZIG_H3_OK);

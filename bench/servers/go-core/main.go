@@ -58,7 +58,9 @@ func main() {
 	must(srv.Route("GET", "/small", core.HandlerFunc(func(_ *core.Request, res *core.Response) {
 		_ = res.Respond(200, plain, small, true)
 	})))
-	must(srv.Route("GET", "/static", core.NewStaticHandler(200, []core.HeaderField{{Name: "content-type", Value: "text/plain;charset=utf-8"}}, []byte("hello"), "")))
+	static, err := core.NewStaticHandler(200, []core.HeaderField{{Name: "content-type", Value: "text/plain;charset=utf-8"}}, []byte("hello"))
+	must(err)
+	must(srv.Route("GET", "/static", static))
 	must(srv.Route("POST", "/echo-small", core.HandlerFunc(func(req *core.Request, res *core.Response) {
 		_ = res.Respond(200, nil, req.Body, true)
 	})))
