@@ -38,7 +38,25 @@ type streamingBody struct {
 
 	onPeerReset func() // a read failed before the end, not by DiscardBody
 	onProgress  func() // body bytes arrived
-	onDiscard   func() // DiscardBody was called (a pump waiting for credit must stop)
+
+	// ctx ends the body's pumps: stop is called by DiscardBody (so also
+	// when the request finishes), and ctx ends with the request too.
+	ctx  context.Context
+	stop context.CancelFunc
+}
+
+func newStreamingBody(hr *http.Request, endAtLength bool) *streamingBody {
+	ctx, stop := context.WithCancel(hr.Context())
+	return &streamingBody{rc: hr.Body, hr: hr, endAtLength: endAtLength, ctx: ctx, stop: stop}
+}
+
+// bodyContext is the context of work that feeds on the streaming body: it
+// ends when the request goes away or the body is discarded.
+func (r *Request) bodyContext() context.Context {
+	if r.body == nil {
+		return r.Context
+	}
+	return r.body.ctx
 }
 
 // ReadBody reads the next part of a streaming body, io.Reader style; it
@@ -94,17 +112,13 @@ func (r *Request) DiscardBody() {
 		return
 	}
 	r.body.mu.Lock()
-	first := !r.body.discard
 	done := r.body.eof || r.body.discard
 	r.body.discard = true
-	onDiscard := r.body.onDiscard
 	r.body.mu.Unlock()
 	if !done {
 		_ = r.body.rc.Close() // cancels reading; a no-op after EOF
 	}
-	if first && onDiscard != nil {
-		onDiscard()
-	}
+	r.body.stop() // a pump waiting for credit or queue room stops
 }
 
 // GoBody runs f on its own goroutine; the request is not finished before f
@@ -157,8 +171,7 @@ func (r *Request) finishBody() {
 type credit struct {
 	mu       sync.Mutex
 	inflight int
-	closed   bool
-	more     chan struct{} // closed and replaced when credit returns to a full window, closed by close
+	more     chan struct{} // closed and replaced when credit returns to a full window
 }
 
 func newCredit() *credit { return &credit{more: make(chan struct{})} }
@@ -168,10 +181,6 @@ func newCredit() *credit { return &credit{more: make(chan struct{})} }
 func (c *credit) wait(ctx context.Context) (int, error) {
 	for {
 		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return 0, ErrClosed
-		}
 		if free := BodyWindow - c.inflight; free > 0 {
 			c.mu.Unlock()
 			return min(free, bodyChunk), nil
@@ -197,20 +206,9 @@ func (c *credit) ack(n int) {
 	c.mu.Lock()
 	wasFull := c.inflight >= BodyWindow // only then may the pump wait on more
 	c.inflight = max(0, c.inflight-n)
-	if wasFull && !c.closed {
+	if wasFull {
 		close(c.more)
 		c.more = make(chan struct{})
-	}
-	c.mu.Unlock()
-}
-
-// close ends the credit: wait returns ErrClosed from now on, also to a
-// pump already waiting (the consumer will acknowledge nothing more).
-func (c *credit) close() {
-	c.mu.Lock()
-	if !c.closed {
-		c.closed = true
-		close(c.more)
 	}
 	c.mu.Unlock()
 }
@@ -247,7 +245,7 @@ func (r *Response) DiscardBody() error {
 // pumpBodyToQueue delivers a streaming body as EventBodyChunk events and a
 // final EventBodyEnd, never more than BodyWindow unacknowledged.
 func pumpBodyToQueue(q *EventQueue, req *Request, res *Response, c *credit) {
-	pumpToQueue(req.Context, q, c, req.ReadBody,
+	pumpToQueue(req.bodyContext(), q, c, req.ReadBody,
 		func(b []byte) []byte { return encodeBodyChunk(res.ID, b) },
 		func(err error) []byte {
 			if err == io.EOF {

@@ -92,7 +92,7 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	if streaming {
-		req.body = &streamingBody{rc: hr.Body, hr: hr, endAtLength: datagramFlow}
+		req.body = newStreamingBody(hr, datagramFlow)
 	} else if len(hr.Trailer) > 0 {
 		req.trailer = headerFields(hr.Trailer)
 	}

@@ -61,13 +61,6 @@ func (h QueueHandler) ServeRequest(req *Request, res *Response) {
 	var c *credit
 	if h.Streaming {
 		c = newCredit()
-		if req.body != nil {
-			// A discarded body (the response was sent without reading it)
-			// ends a pump waiting for credit the consumer will never return.
-			req.body.mu.Lock()
-			req.body.onDiscard = c.close
-			req.body.mu.Unlock()
-		}
 	}
 	res.mu.Lock()
 	res.autoEnd, res.queued, res.bodyCredit = false, true, c
