@@ -191,7 +191,7 @@ func (s *Server) answerUnrouted(w http.ResponseWriter, hr *http.Request, allowed
 		}
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		if hr.Method == http.MethodOptions {
-			w.Header()["Content-Length"] = nil // none on a 204 (http3 would add 0)
+			dropImpliedLength(w.Header(), http.StatusNoContent)
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}

@@ -41,15 +41,23 @@ func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
 	// says nothing about the length a GET would get.
 	_, declared := dst["Content-Length"]
 	switch {
-	case status == http.StatusNoContent:
-		dst["Content-Length"] = nil
 	case status == http.StatusResetContent:
 		dst["Content-Length"] = []string{"0"}
 	case declared:
-	case status == http.StatusNotModified, r.isHead() && r.bodyStarted:
+	case r.isHead() && r.bodyStarted:
 		dst["Content-Length"] = nil
 	}
+	dropImpliedLength(dst, status)
 	w.WriteHeader(status)
+}
+
+// dropImpliedLength keeps http3 from adding a Content-Length to a 204,
+// which must carry none, or to a 304 that declares none: a 304's length is
+// the 200's (RFC 9110, section 8.6).
+func dropImpliedLength(h http.Header, status int) {
+	if _, declared := h["Content-Length"]; status == http.StatusNoContent || status == http.StatusNotModified && !declared {
+		h["Content-Length"] = nil
+	}
 }
 
 // declaredLengthLocked checks the Content-Length of a head about to go out
@@ -81,14 +89,12 @@ func (r *Response) sendsBody(status int) bool {
 	return bodyAllowed(status) && !r.isHead()
 }
 
-// notModifiedWithoutLength keeps http3 from adding Content-Length: 0 to
-// the 304 that http.ServeContent answers a conditional request with.
+// notModifiedWithoutLength applies dropImpliedLength to the heads
+// http.ServeContent writes (its 304 answer to a conditional request).
 type notModifiedWithoutLength struct{ http.ResponseWriter }
 
 func (w notModifiedWithoutLength) WriteHeader(status int) {
-	if status == http.StatusNotModified {
-		w.Header()["Content-Length"] = nil
-	}
+	dropImpliedLength(w.Header(), status)
 	w.ResponseWriter.WriteHeader(status)
 }
 
