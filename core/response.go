@@ -213,19 +213,8 @@ func (r *Response) setHeadLocked(status int, fields []HeaderField) error {
 
 // SendTrailers records trailer fields and ends the response.
 func (r *Response) SendTrailers(fields []HeaderField) error {
-	if err := validateFields(fields); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.finished || r.ended {
-		return ErrClosed
-	}
-	if err := r.endLocked(nil); err != nil {
-		return err
-	}
-	r.setTrailersLocked(fields)
-	return nil
+	_, err := r.Send(nil, true, fields)
+	return err
 }
 
 // setTrailersLocked records the trailers of a response that has just ended
@@ -247,19 +236,18 @@ func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.finished || r.ended {
-		return 0, ErrClosed
-	}
-	switch {
-	case !end:
+	if !end {
+		if r.finished || r.ended {
+			return 0, ErrClosed
+		}
 		r.writeLocked(p)
-	default:
-		if err := r.endLocked(p); err != nil {
-			return 0, err
-		}
-		if len(trailers) > 0 {
-			r.setTrailersLocked(trailers)
-		}
+		return r.body.pending, nil
+	}
+	if err := r.endLocked(p); err != nil {
+		return 0, err
+	}
+	if len(trailers) > 0 {
+		r.setTrailersLocked(trailers)
 	}
 	return r.body.pending, nil
 }
