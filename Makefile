@@ -81,4 +81,5 @@ bench: deps $(LIB)
 	mkdir -p build/bench
 	$(GO) build -o build/bench/ ./bench/loadgen ./bench/runner ./bench/servers/go-core ./bench/servers/pure-h3
 	$(CC) -O2 -Wall -Wextra -o build/bench/c-server bench/servers/c-server.c -ldl -lpthread
+	$(CC) -O2 -Wall -Wextra -o build/bench/c-queue bench/servers/c-queue.c -ldl -lpthread
 	build/bench/runner $(BENCH_ARGS)

@@ -4,7 +4,7 @@
 // bench/results/*.json and generates docs/BENCHMARKS.md and
 // bench/benchmarks.svg.
 //
-//	runner [-duration 2s] [-rounds 2] [-servers a,b,c,d] [-only id,id] [-budget 9m] [-quick]
+//	runner [-duration 2s] [-rounds 2] [-servers a,b,c,d,e,f] [-only id,id] [-budget 9m] [-quick]
 //
 // Run from the repository root after building build/libzigh3.so,
 // build/bench/{loadgen,go-core,pure-h3,c-server} (make bench does all of it).
@@ -50,7 +50,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured time of each time-bounded cell")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds of the time-bounded scenarios (A B A B)")
 	flag.IntVar(&o.bulkRounds, "bulk-rounds", 2, "rounds of the download and upload transfers (100 MB, 10 MB with -quick)")
-	flag.StringVar(&o.servers, "servers", "a,b,c,d,e", "servers to measure: a bun-lib, b go-core, c bun-native, d c-abi, e pure-h3 (reference, two rows)")
+	flag.StringVar(&o.servers, "servers", "a,b,c,d,e,f", "servers to measure: a bun-lib, b go-core, c bun-native, d c-abi, e pure-h3 and f c-queue (references, a few rows)")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario ids to run (default: all)")
 	flag.DurationVar(&o.budget, "budget", 525*time.Second, "time budget of the run after the build; the memory row is cut to fit")
 	flag.IntVar(&o.memRequests, "mem-requests", 1_000_000, "requests of the memory row")

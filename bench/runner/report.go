@@ -227,7 +227,7 @@ func writeDocs(rep *Report, docPath, chartPath string) error {
 	w("\n")
 
 	w("## Servers\n\n| | server | what | source |\n|---|---|---|---|\n")
-	src := map[string]string{"a": "bench/servers/bun-lib.ts", "b": "bench/servers/go-core/main.go", "c": "bench/servers/bun-native.ts", "d": "bench/servers/c-server.c", "e": "bench/servers/pure-h3/main.go"}
+	src := map[string]string{"a": "bench/servers/bun-lib.ts", "b": "bench/servers/go-core/main.go", "c": "bench/servers/bun-native.ts", "d": "bench/servers/c-server.c", "e": "bench/servers/pure-h3/main.go", "f": "bench/servers/c-queue.c"}
 	for _, k := range rep.Order {
 		d := serverByKey(k)
 		w("| (%s) | %s | %s | `%s` |\n", k, d.Name, d.Label, src[k])
@@ -385,14 +385,23 @@ func writeTargets(b *strings.Builder, rep *Report) {
 	}
 	w("\n")
 	w("For reference: what the C ABI and the core cost, (d)/(b) and (b)/(e) with (e) quic-go and webtransport-go\n")
-	w("without the core (throughput ratios, 1.0 = no cost).\n\n| row | (d)/(b) | (b)/(e) | (a)/(e) |\n|---|---|---|---|\n")
+	w("without the core; and where (a)'s distance to (b) lies: (f)/(b) is the event queue and its hand-offs\n")
+	w("between threads, with a C consumer in Bun's place, and (a)/(f) is running the handler in Bun (throughput\n")
+	w("ratios, 1.0 = no cost; the c=1 row also gives the p50 ratio, lower is better).\n\n")
+	w("| row | (d)/(b) | (b)/(e) | (a)/(e) | (f)/(b) | (a)/(f) |\n|---|---|---|---|---|---|\n")
 	for _, s := range rep.Scenarios {
 		id := s.Scenario.ID
 		d, be, ae := ratio(rep, id, "d", "b"), ratio(rep, id, "b", "e"), ratio(rep, id, "a", "e")
-		if math.IsNaN(d) && math.IsNaN(be) {
+		fb, af := ratio(rep, id, "f", "b"), ratio(rep, id, "a", "f")
+		if math.IsNaN(d) && math.IsNaN(be) && math.IsNaN(fb) {
 			continue
 		}
-		w("| %s | %s | %s | %s |\n", s.Scenario.Title, fmtRatio(d), fmtRatio(be), fmtRatio(ae))
+		fbs, afs := fmtRatio(fb), fmtRatio(af)
+		if id == "small-c1" {
+			fbs += fmt.Sprintf(" (p50 %s)", fmtRatio(p50Ratio(rep, id, "f", "b")))
+			afs += fmt.Sprintf(" (p50 %s)", fmtRatio(p50Ratio(rep, id, "a", "f")))
+		}
+		w("| %s | %s | %s | %s | %s | %s |\n", s.Scenario.Title, fmtRatio(d), fmtRatio(be), fmtRatio(ae), fbs, afs)
 	}
 	w("\n")
 }
@@ -525,17 +534,20 @@ func writeMethod(b *strings.Builder, rep *Report) {
 - **(e) pure-h3** is a reference, not one of the issue's servers: quic-go's own http3.Server and
   webtransport-go with net/http handlers and no core (every connection through webtransport-go, as in the
   core), run in a few rows only (%s) to show what the core costs on top of quic-go.
+- **(f) c-queue** is a reference too: the library in event-queue mode, as Bun drives it (one thread polls the
+  event fd, drains the queue in batches and answers with zig_h3_response_respond), with a C consumer that
+  answers at once, run in the target rows of small requests only (%s).
 - **Not measured:** (c) has no datagrams or WebTransport in %s; (d) serves the HTTP rows only.
   %s
 
 `, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["bulkRounds"], transferSize(rep), fmtOpt(o["memRequests"]), budget(rep.Meta),
-		fmtOpt(o["conns"]), strings.Join(serverByKey("e").Rows, ", "), bunVersion(rep.Meta), clientShare(rep))
+		fmtOpt(o["conns"]), strings.Join(serverByKey("e").Rows, ", "), strings.Join(serverByKey("f").Rows, ", "), bunVersion(rep.Meta), clientShare(rep))
 }
 
 // chartSVG draws one group per scenario: each server's throughput relative
 // to (b), labelled with the absolute value.
 func chartSVG(rep *Report) string {
-	colors := map[string]string{"a": "#e4572e", "b": "#29335c", "c": "#f3a712", "d": "#669bbc", "e": "#8a8a8a"}
+	colors := map[string]string{"a": "#e4572e", "b": "#29335c", "c": "#f3a712", "d": "#669bbc", "e": "#8a8a8a", "f": "#9bc53d"}
 	const (
 		width   = 920
 		labelW  = 300

@@ -61,6 +61,9 @@ var serverDefs = []*serverDef{
 	{Key: "e", Name: "pure-h3", Label: "reference: quic-go's http3.Server + webtransport-go, net/http handlers, no core",
 		Cmd: []string{"build/bench/pure-h3"}, Features: []string{"http", "dgram", "wt"},
 		Rows: []string{"small-c64-4conn", "download-stream", "h3-dgram", "wt-dgram", "wt-stream"}},
+	{Key: "f", Name: "c-queue", Label: "reference: this library in event-queue mode (Bun's architecture), C consumer on one thread",
+		Cmd: []string{"build/bench/c-queue", "build/libzigh3.so"}, Features: []string{"http"},
+		Rows: []string{"small-c1", "small-c64-4conn"}},
 }
 
 func serverByKey(k string) *serverDef {

@@ -14,35 +14,19 @@
  * Prints the UDP port on stdout when ready; stops on SIGTERM/SIGINT.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../../include/zig_h3.h"
-
+#define PROG "c-server"
 #define FUNCS(X)                                                                          \
     X(last_error) X(server_new) X(server_start) X(server_stop) X(server_free)             \
     X(server_port) X(server_route) X(server_route_streaming) X(server_set_stream_close_cb) \
     X(response_respond) X(response_send) X(response_send_file) X(response_defer_end)      \
     X(response_process_partial) X(response_end) X(server_counters)
-
-#define FIELD(name) __typeof__(&zig_h3_##name) name;
-static struct { FUNCS(FIELD) } h3;
+#include "c-bench.h"
 
 static const char *bench_file;
-static const char plain[] = "content-type\0text/plain;charset=utf-8\0";
-static const char octets[] = "content-type\0application/octet-stream\0";
-
-static void die(const char *what) {
-    fprintf(stderr, "c-server: %s: %s\n", what, h3.last_error ? h3.last_error() : "");
-    exit(1);
-}
 
 static void on_small(void *user, const zig_h3_request *req, zig_h3_response *resp) {
     (void)user, (void)req;
@@ -223,42 +207,12 @@ static void on_stats(void *user, const zig_h3_request *req, zig_h3_response *res
 /* ---- main ------------------------------------------------------------------ */
 
 int main(int argc, char **argv) {
-    /* Block the stop signals before the Go runtime starts its threads
-     * (they inherit the mask), so that only sigwait below receives them. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    const char *lib_path = argc > 1 ? argv[1] : "build/libzigh3.so";
-    void *lib = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        fprintf(stderr, "c-server: dlopen %s: %s\n", lib_path, dlerror());
-        return 1;
-    }
-#define LOAD(name)                                                                   \
-    if (!(h3.name = (__typeof__(&zig_h3_##name))dlsym(lib, "zig_h3_" #name))) {      \
-        fprintf(stderr, "c-server: dlsym zig_h3_" #name ": %s\n", dlerror());        \
-        return 1;                                                                    \
-    }
-    FUNCS(LOAD)
-#undef LOAD
+    bench_load(argc, argv, &set);
     memset(chunk, 'x', sizeof chunk);
     bench_file = getenv("BENCH_FILE");
     if (!bench_file) bench_file = "";
-    const char *port = getenv("BENCH_PORT");
-    zig_h3_server_config cfg = {
-        .cert_path = getenv("BENCH_CERT"),
-        .key_path = getenv("BENCH_KEY"),
-        .bind_addr = "127.0.0.1",
-        .bind_port = (uint16_t)(port ? atoi(port) : 0),
-        /* As in bun-lib.ts and go-core, whose datagram and WebTransport
-         * routes turn these on: connections take the same path in the core. */
-        .enable_dgram = 1,
-        .enable_webtransport = 1,
-    };
-    zig_h3_server *s = server = h3.server_new(&cfg);
-    if (!s) die("server_new");
+    zig_h3_server *s = server = bench_server();
     if (h3.server_route(s, "GET", "/small", on_small, NULL, NULL, NULL) ||
         h3.server_route(s, "POST", "/echo-small", on_echo, NULL, NULL, NULL) ||
         h3.server_route(s, "GET", "/download", on_download, NULL, NULL, NULL) ||
@@ -268,8 +222,7 @@ int main(int argc, char **argv) {
         h3.server_set_stream_close_cb(s, on_stream_close, NULL))
         die("route");
     if (h3.server_start(s)) die("start");
-    printf("%d\n", h3.server_port(s));
-    fflush(stdout);
+    bench_ready(s);
 
     int sig;
     sigwait(&set, &sig);

@@ -1,0 +1,98 @@
+/*
+ * c-queue.c - benchmark server (f): this library in event-queue mode, with
+ * a C consumer on one thread: the architecture Bun uses (requests become
+ * events; one thread waits on the event fd, drains the queue in batches
+ * and answers each request with zig_h3_response_respond), without Bun.
+ * Between (b) and (f) lies the cost of the queue and its hand-offs between
+ * threads; between (f) and (a), the cost of running the handler in Bun.
+ *
+ * Routes: GET /small, POST /echo-small.
+ *
+ *   cc -O2 -o build/bench/c-queue bench/servers/c-queue.c -ldl -lpthread
+ *   BENCH_CERT=... BENCH_KEY=... build/bench/c-queue build/libzigh3.so
+ *
+ * Prints the UDP port on stdout when ready; stops on SIGTERM/SIGINT.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROG "c-queue"
+#define FUNCS(X)                                                                              \
+    X(last_error) X(server_new) X(server_start) X(server_stop) X(server_free) X(server_port)    \
+    X(server_event_fd) X(server_drain) X(server_event_size) X(server_set_event_routes)        \
+    X(response_respond)
+#include "c-bench.h"
+
+enum { TAG_SMALL = 1, TAG_ECHO = 2 };
+static const char routes[] = "{\"routes\":["
+                             "{\"method\":\"GET\",\"pattern\":\"/small\",\"tag\":1},"
+                             "{\"method\":\"POST\",\"pattern\":\"/echo-small\",\"tag\":2}]}";
+
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* Answers one event (see "Event-queue mode" in zig_h3.h); e is its start. */
+static void handle_event(const uint8_t *e) {
+    if (e[4] != ZIG_H3_EVENT_REQUEST) return; /* log lines, aborts: nothing to do here */
+    const uint8_t *f = e + 8;
+    zig_h3_response *resp = (zig_h3_response *)(uintptr_t)rd64(f);
+    uint32_t tag = rd32(f + 16), head_len = rd32(f + 20), body_len = rd32(f + 24);
+    if (tag == TAG_SMALL)
+        h3.response_respond(resp, 200, (const uint8_t *)plain, sizeof plain - 1, (const uint8_t *)"hello", 5, 1);
+    else
+        h3.response_respond(resp, 200, (const uint8_t *)octets, sizeof octets - 1, f + 36 + head_len, body_len, 1);
+}
+
+/* Waits on the event fd and drains the queue until the stop pipe is readable. */
+static void serve(zig_h3_server *s, int stop_fd) {
+    int fd = h3.server_event_fd(s);
+    if (fd < 0) die("server_event_fd");
+    size_t cap = 64 * 1024;
+    uint8_t *buf = malloc(cap);
+    if (!buf) die("malloc");
+    for (;;) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) continue;
+        if (p[1].revents) break;
+        uint64_t v;
+        if (read(fd, &v, sizeof v) < 0) { /* non-blocking: EAGAIN is fine */ }
+        for (int64_t n; (n = h3.server_drain(s, buf, cap)) != 0;) {
+            if (n == ZIG_H3_ERR_BUFFER_TOO_SMALL) {
+                cap = (size_t)h3.server_event_size(s);
+                if (!(buf = realloc(buf, cap))) die("realloc");
+                continue;
+            }
+            if (n < 0) die("server_drain");
+            for (int64_t off = 0; off + 8 <= n && rd32(buf + off) >= 8; off += rd32(buf + off)) handle_event(buf + off);
+        }
+    }
+    free(buf);
+}
+
+static int stop_pipe[2];
+
+static void *wait_for_signal(void *arg) {
+    sigset_t *set = arg;
+    int sig;
+    sigwait(set, &sig);
+    if (write(stop_pipe[1], "x", 1) < 0) _exit(1);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    static sigset_t set;
+    bench_load(argc, argv, &set);
+    zig_h3_server *s = bench_server();
+    if (h3.server_set_event_routes(s, routes, sizeof routes - 1)) die("set_event_routes");
+    if (h3.server_start(s)) die("start");
+    if (pipe(stop_pipe)) die("pipe");
+    pthread_t waiter;
+    if (pthread_create(&waiter, NULL, wait_for_signal, &set)) die("pthread_create");
+    bench_ready(s);
+    serve(s, stop_pipe[0]);
+    h3.server_stop(s, 1);
+    h3.server_free(s);
+    return 0;
+}
