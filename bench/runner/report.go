@@ -599,10 +599,10 @@ func chartSVG(rep *Report) string {
 	w(`<rect width="100%%" height="100%%" fill="#ffffff"/>` + "\n")
 	w(`<text x="10" y="20" font-size="14" font-weight="bold">Throughput relative to (b) go-core (1.0 = the Go handler on the same core)</text>` + "\n")
 	w(`<text x="10" y="38" fill="#555">%d cores, %s; %s</text>`+"\n", rep.Meta.Cores, html.EscapeString(rep.Meta.CPUModel), rep.Meta.Started.UTC().Format(time.DateOnly))
-	lx := float64(labelW)
+	lx, step := float64(labelW), min(118, float64(width-labelW)/float64(max(len(rep.Order), 1)))
 	for _, k := range rep.Order {
 		w(`<rect x="%.0f" y="46" width="10" height="10" fill="%s"/><text x="%.0f" y="55">(%s) %s</text>`+"\n", lx, colors[k], lx+14, k, serverByKey(k).Name)
-		lx += 118
+		lx += step
 	}
 	y := float64(top)
 	for _, g := range groups {
