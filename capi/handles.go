@@ -43,6 +43,17 @@ func lookupServer(p unsafe.Pointer) (*server, C.int) {
 	return v.(*server), C.ZIG_H3_OK
 }
 
+// takeServer resolves a server handle and retires it in one step, so that
+// of calls racing to free a server exactly one gets it. On failure it
+// returns nil and the badHandle code.
+func takeServer(p unsafe.Pointer) (*server, C.int) {
+	v, ok := servers.LoadAndDelete(uintptr(p))
+	if !ok {
+		return nil, badHandle("server")
+	}
+	return v.(*server), C.ZIG_H3_OK
+}
+
 // lookupResponse resolves a response handle; p is never dereferenced. On
 // failure it returns nil and the badHandle code.
 func lookupResponse(p unsafe.Pointer) (*core.Response, C.int) {

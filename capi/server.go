@@ -49,11 +49,10 @@ func goStringOrEmpty(p *C.char) string {
 
 //export zig_h3_server_free
 func zig_h3_server_free(h *C.zig_h3_server) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := takeServer(unsafe.Pointer(h))
 	if s == nil {
 		return code
 	}
-	servers.Delete(uintptr(unsafe.Pointer(h)))
 	s.core.Close()
 	return C.ZIG_H3_OK
 }

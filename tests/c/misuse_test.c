@@ -437,6 +437,44 @@ static void check_hammer(void) {
     check_bad_server(srv2, "server 2, freed under traffic");
 }
 
+/* Threads racing to free one server: exactly one call frees it, the others
+ * get BAD_HANDLE (the hammer above saw two frees succeed, once in ~20 runs). */
+#define FREE_RACERS 4
+static struct { zig_h3_server *s; int go, ok, bad, other; } free_race;
+
+static void *free_racer(void *arg) {
+    (void)arg;
+    while (!LOAD(free_race.go)) { /* spin: all racers call at once */ }
+    int rc = h3.server_free(free_race.s);
+    INC(*(rc == ZIG_H3_OK ? &free_race.ok : rc == ZIG_H3_ERR_BAD_HANDLE ? &free_race.bad : &free_race.other));
+    return NULL;
+}
+
+static void check_free_race(void) {
+    int rounds = 0, wrong = 0;
+    char first[128] = "";
+    for (; rounds < 200; rounds++) {
+        zig_h3_server *s = new_server(0);
+        if (!s) return;
+        free_race.s = s;
+        STORE(free_race.go, 0), STORE(free_race.ok, 0), STORE(free_race.bad, 0), STORE(free_race.other, 0);
+        pthread_t th[FREE_RACERS];
+        int n = 0;
+        for (; n < FREE_RACERS && pthread_create(&th[n], NULL, free_racer, NULL) == 0; n++) {}
+        STORE(free_race.go, 1);
+        for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
+        CHECK(n == FREE_RACERS, "pthread_create: %d of %d racers", n, FREE_RACERS);
+        if (LOAD(free_race.ok) != 1 || LOAD(free_race.bad) != n - 1 || LOAD(free_race.other) != 0) {
+            if (!wrong++)
+                snprintf(first, sizeof first, "%d OK, %d BAD_HANDLE, %d other", LOAD(free_race.ok), LOAD(free_race.bad),
+                         LOAD(free_race.other));
+        }
+        if (n < FREE_RACERS) break;
+    }
+    CHECK(wrong == 0, "racing frees went wrong in %d of %d rounds; first: %s", wrong, rounds, first);
+    printf("free race: %d rounds of %d threads, %d wrong\n", rounds, FREE_RACERS, wrong);
+}
+
 /* ---- 4. A WebTransport session and its streams ---------------------------------- */
 
 static zig_h3_wt_session *wt_sess;
@@ -483,6 +521,6 @@ static void check_session(void) {
 
 void check_misuse(void) {
     double t0 = now_ms();
-    check_server_lengths(), check_hammer(), check_session();
+    check_server_lengths(), check_hammer(), check_free_race(), check_session();
     printf("misuse: %.0f ms\n", now_ms() - t0);
 }
