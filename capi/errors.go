@@ -28,6 +28,8 @@ func result(err error) C.int {
 	}
 	code := C.int(C.ZIG_H3_ERR_INTERNAL)
 	switch {
+	case errors.Is(err, core.ErrServerClosed): // a freed server: its handle was taken by a racing free
+		code = C.ZIG_H3_ERR_BAD_HANDLE
 	case errors.Is(err, core.ErrInvalidArgument):
 		code = C.ZIG_H3_ERR_INVALID_ARG
 	case errors.Is(err, core.ErrState):

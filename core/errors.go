@@ -13,6 +13,9 @@ var (
 	// ErrClosed: the response or server is finished (ended, aborted by the
 	// peer, or stopped).
 	ErrClosed = errors.New("already closed")
+	// ErrServerClosed: the server was closed (Server.Close); it takes no
+	// more calls that would need new resources.
+	ErrServerClosed = errors.New("the server was closed")
 	// ErrQueueFull: a bounded queue had no room and the item was dropped.
 	ErrQueueFull = errors.New("queue full")
 )

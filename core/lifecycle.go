@@ -138,10 +138,15 @@ func (s *Server) StopAsync(force bool) error {
 }
 
 // Close stops the server at once if it runs and releases the event queue.
-// The event queue's consumer must have stopped waiting on its fd.
+// The event queue's consumer must have stopped waiting on its fd. Calls
+// that would create a queue fail with ErrServerClosed from then on.
 func (s *Server) Close() {
 	_ = s.Stop(true)
-	if q := s.events.Load(); q != nil {
+	s.mu.Lock()
+	s.closed = true
+	q := s.events.Load()
+	s.mu.Unlock()
+	if q != nil {
 		q.Close()
 	}
 }

@@ -79,6 +79,7 @@ type Server struct {
 
 	mu         sync.Mutex
 	state      serverState
+	closed     bool // Close was called: no new event queue
 	udp        *net.UDPConn
 	transport  *quic.Transport
 	listener   *quic.EarlyListener
@@ -167,9 +168,14 @@ func (s *Server) CertificateHash() [32]byte { return CertificateHash(s.cert) }
 func (s *Server) DevCertificate() bool { return s.devCert }
 
 // EventQueue returns the server's event queue, creating it on first use.
+// After Close it returns ErrServerClosed: a queue made then would never be
+// closed.
 func (s *Server) EventQueue() (*EventQueue, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrServerClosed
+	}
 	if q := s.events.Load(); q != nil {
 		return q, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -277,6 +278,33 @@ func TestServerLifecycleErrors(t *testing.T) {
 	for _, cfg := range []Config{{Port: 70000}, {BindAddr: "nowhere"}, {CertPEM: []byte("x")}, {CertPath: "/nonexistent", KeyPath: "/nonexistent"}} {
 		if _, err := NewServer(cfg); err == nil {
 			t.Errorf("NewServer(%+v) accepted", cfg)
+		}
+	}
+}
+
+// A call that creates the event queue after Close (a C caller racing a
+// free) gets ErrServerClosed instead of a queue, and its eventfd, that
+// nothing would close.
+func TestServerClosedMakesNoEventQueue(t *testing.T) {
+	for _, queued := range []bool{false, true} {
+		s, err := NewServer(Config{BindAddr: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if queued {
+			if _, err := s.EventQueue(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		if q, err := s.EventQueue(); q != nil || !errors.Is(err, ErrServerClosed) {
+			t.Errorf("queued %v: EventQueue after Close: %v, %v", queued, q, err)
+		}
+		if err := s.StopAsync(false); !errors.Is(err, ErrServerClosed) {
+			t.Errorf("queued %v: StopAsync after Close: %v", queued, err)
+		}
+		if err := s.QueueQUICDatagrams(); !errors.Is(err, ErrServerClosed) {
+			t.Errorf("queued %v: QueueQUICDatagrams after Close: %v", queued, err)
 		}
 	}
 }

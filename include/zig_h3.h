@@ -231,8 +231,10 @@ zig_h3_server *zig_h3_server_new(const zig_h3_server_config *config);
  *  In event-queue mode, stop waiting on the event fd before freeing: the fd
  *  is closed here. Like zig_h3_server_stop, it must not be called from a
  *  request callback (it waits for running callbacks). Returns ZIG_H3_OK or
- *  ZIG_H3_ERR_BAD_HANDLE (also to all but one of calls racing to free the
- *  same server: exactly one frees it). */
+ *  ZIG_H3_ERR_BAD_HANDLE. Of calls racing to free the same server exactly
+ *  one frees it; the others get BAD_HANDLE at once, possibly before that
+ *  free has finished. Other calls racing a free act on the server before it
+ *  goes or get BAD_HANDLE (an event fd they got is closed by the free). */
 int zig_h3_server_free(zig_h3_server *server);
 
 /** Binds the UDP socket and starts serving. Errors: BAD_HANDLE, STATE

@@ -10,6 +10,7 @@
  */
 #include "harness.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/wait.h>
@@ -437,42 +438,66 @@ static void check_hammer(void) {
     check_bad_server(srv2, "server 2, freed under traffic");
 }
 
-/* Threads racing to free one server: exactly one call frees it, the others
- * get BAD_HANDLE (the hammer above saw two frees succeed, once in ~20 runs). */
+/* Threads racing on one server: two free it, two ask for its event fd (which
+ * creates the event queue). Exactly one free succeeds, the other gets
+ * BAD_HANDLE; event_fd gives an fd or BAD_HANDLE; no eventfd outlives the
+ * server. (The hammer above once saw two frees succeed.) */
 #define FREE_RACERS 4
-static struct { zig_h3_server *s; int go, ok, bad, other; } free_race;
+static struct { zig_h3_server *s; int go, ok, bad, other, fds, fd_bad, fd_other; } free_race;
 
 static void *free_racer(void *arg) {
-    (void)arg;
+    int i = (int)(intptr_t)arg;
     while (!LOAD(free_race.go)) { /* spin: all racers call at once */ }
-    int rc = h3.server_free(free_race.s);
-    INC(*(rc == ZIG_H3_OK ? &free_race.ok : rc == ZIG_H3_ERR_BAD_HANDLE ? &free_race.bad : &free_race.other));
+    if (i < 2) {
+        int rc = h3.server_free(free_race.s);
+        INC(*(rc == ZIG_H3_OK ? &free_race.ok : rc == ZIG_H3_ERR_BAD_HANDLE ? &free_race.bad : &free_race.other));
+    } else {
+        int rc = h3.server_event_fd(free_race.s);
+        INC(*(rc >= 0 ? &free_race.fds : rc == ZIG_H3_ERR_BAD_HANDLE ? &free_race.fd_bad : &free_race.fd_other));
+    }
     return NULL;
 }
 
+static int open_fds(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));) n += e->d_name[0] != '.';
+    if (d) closedir(d);
+    return n;
+}
+
 static void check_free_race(void) {
-    int rounds = 0, wrong = 0;
-    char first[128] = "";
-    for (; rounds < 200; rounds++) {
+    int rounds = 0, wrong = 0, fds = 0, fd_bad = 0, fds_before = open_fds();
+    char first[160] = "";
+    while (rounds < 200) {
         zig_h3_server *s = new_server(0);
         if (!s) return;
+        rounds++;
         free_race.s = s;
         STORE(free_race.go, 0), STORE(free_race.ok, 0), STORE(free_race.bad, 0), STORE(free_race.other, 0);
+        STORE(free_race.fds, 0), STORE(free_race.fd_bad, 0), STORE(free_race.fd_other, 0);
         pthread_t th[FREE_RACERS];
         int n = 0;
-        for (; n < FREE_RACERS && pthread_create(&th[n], NULL, free_racer, NULL) == 0; n++) {}
+        for (; n < FREE_RACERS && pthread_create(&th[n], NULL, free_racer, (void *)(intptr_t)n) == 0; n++) {}
         STORE(free_race.go, 1);
         for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
-        CHECK(n == FREE_RACERS, "pthread_create: %d of %d racers", n, FREE_RACERS);
-        if (LOAD(free_race.ok) != 1 || LOAD(free_race.bad) != n - 1 || LOAD(free_race.other) != 0) {
-            if (!wrong++)
-                snprintf(first, sizeof first, "%d OK, %d BAD_HANDLE, %d other", LOAD(free_race.ok), LOAD(free_race.bad),
-                         LOAD(free_race.other));
+        if (n < FREE_RACERS) {
+            CHECK(0, "pthread_create: %d of %d racers", n, FREE_RACERS);
+            if (n < 1) h3.server_free(s);
+            break;
         }
-        if (n < FREE_RACERS) break;
+        fds += LOAD(free_race.fds), fd_bad += LOAD(free_race.fd_bad);
+        if (LOAD(free_race.ok) != 1 || LOAD(free_race.bad) != 1 || LOAD(free_race.other) || LOAD(free_race.fd_other)) {
+            if (!wrong++)
+                snprintf(first, sizeof first, "frees: %d OK, %d BAD_HANDLE, %d other; event_fd: %d other",
+                         LOAD(free_race.ok), LOAD(free_race.bad), LOAD(free_race.other), LOAD(free_race.fd_other));
+        }
     }
-    CHECK(wrong == 0, "racing frees went wrong in %d of %d rounds; first: %s", wrong, rounds, first);
-    printf("free race: %d rounds of %d threads, %d wrong\n", rounds, FREE_RACERS, wrong);
+    CHECK(wrong == 0, "racing calls went wrong in %d of %d rounds; first: %s", wrong, rounds, first);
+    int fds_after = open_fds();
+    CHECK(fds_after == fds_before, "open fds %d before, %d after (an event fd outlived its server)", fds_before, fds_after);
+    printf("free race: %d rounds, %d wrong; event_fd gave %d fds and %d BAD_HANDLE; open fds %d -> %d\n", rounds,
+           wrong, fds, fd_bad, fds_before, fds_after);
 }
 
 /* ---- 4. A WebTransport session and its streams ---------------------------------- */
