@@ -7,7 +7,7 @@
 //	runner [-duration 2s] [-rounds 2] [-servers a,b,c,d,e,f] [-only id,id] [-budget 9m] [-quick]
 //
 // Run from the repository root after building build/libzigh3.so,
-// build/bench/{loadgen,go-core,pure-h3,c-server} (make bench does all of it).
+// build/bench/{loadgen,go-core,pure-h3,c-server,c-queue} (make bench does all of it).
 package main
 
 import (

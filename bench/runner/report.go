@@ -398,12 +398,20 @@ func writeTargets(b *strings.Builder, rep *Report) {
 		}
 		fbs, afs := fmtRatio(fb), fmtRatio(af)
 		if id == "small-c1" {
-			fbs += fmt.Sprintf(" (p50 %s)", fmtRatio(p50Ratio(rep, id, "f", "b")))
-			afs += fmt.Sprintf(" (p50 %s)", fmtRatio(p50Ratio(rep, id, "a", "f")))
+			fbs += withP50(p50Ratio(rep, id, "f", "b"))
+			afs += withP50(p50Ratio(rep, id, "a", "f"))
 		}
 		w("| %s | %s | %s | %s | %s | %s |\n", s.Scenario.Title, fmtRatio(d), fmtRatio(be), fmtRatio(ae), fbs, afs)
 	}
 	w("\n")
+}
+
+// withP50 is " (p50 r)", or "" when r was not measured.
+func withP50(r float64) string {
+	if math.IsNaN(r) {
+		return ""
+	}
+	return " (p50 " + fmtRatio(r) + ")"
 }
 
 func writeMemory(b *strings.Builder, rep *Report) {
@@ -504,7 +512,7 @@ func writeMethod(b *strings.Builder, rep *Report) {
 	fmt.Fprintf(b, `## Method
 
 - **One command:** `+"`make bench`"+` builds the library, bench/loadgen, bench/servers/go-core,
-  bench/servers/pure-h3 and bench/servers/c-server, then runs bench/runner, which writes bench/results/*.json (every cell, with all
+  bench/servers/pure-h3, bench/servers/c-server and bench/servers/c-queue, then runs bench/runner, which writes bench/results/*.json (every cell, with all
   rounds), this file and the chart. `+"`make bench BENCH_ARGS=-quick`"+` is a 1-minute smoke run; other flags:
   `+"`build/bench/runner -h`"+`.
 - **Layout:** the servers run at once, each in its own process, on 127.0.0.1; the load generator is one more

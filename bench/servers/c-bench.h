@@ -9,11 +9,13 @@
 #define C_BENCH_H
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../include/zig_h3.h"
 
@@ -24,8 +26,15 @@ static struct { FUNCS(FIELD) } h3;
 static const char plain[] = "content-type\0text/plain;charset=utf-8\0";
 static const char octets[] = "content-type\0application/octet-stream\0";
 
+/* Exits after a failed library call, with the library's reason. */
 static void die(const char *what) {
     fprintf(stderr, PROG ": %s: %s\n", what, h3.last_error ? h3.last_error() : "");
+    exit(1);
+}
+
+/* Exits after a failed system call, with errno's reason. */
+static void __attribute__((unused)) die_errno(const char *what) {
+    fprintf(stderr, PROG ": %s: %s\n", what, strerror(errno));
     exit(1);
 }
 

@@ -14,6 +14,7 @@
  * Prints the UDP port on stdout when ready; stops on SIGTERM/SIGINT.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,7 +42,7 @@ static void handle_event(const uint8_t *e) {
     uint32_t tag = rd32(f + 16), head_len = rd32(f + 20), body_len = rd32(f + 24);
     if (tag == TAG_SMALL)
         h3.response_respond(resp, 200, (const uint8_t *)plain, sizeof plain - 1, (const uint8_t *)"hello", 5, 1);
-    else
+    else if (tag == TAG_ECHO)
         h3.response_respond(resp, 200, (const uint8_t *)octets, sizeof octets - 1, f + 36 + head_len, body_len, 1);
 }
 
@@ -51,17 +52,21 @@ static void serve(zig_h3_server *s, int stop_fd) {
     if (fd < 0) die("server_event_fd");
     size_t cap = 64 * 1024;
     uint8_t *buf = malloc(cap);
-    if (!buf) die("malloc");
+    if (!buf) die_errno("malloc");
     for (;;) {
         struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0) continue;
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            die_errno("poll");
+        }
         if (p[1].revents) break;
         uint64_t v;
         if (read(fd, &v, sizeof v) < 0) { /* non-blocking: EAGAIN is fine */ }
         for (int64_t n; (n = h3.server_drain(s, buf, cap)) != 0;) {
             if (n == ZIG_H3_ERR_BUFFER_TOO_SMALL) {
-                cap = (size_t)h3.server_event_size(s);
-                if (!(buf = realloc(buf, cap))) die("realloc");
+                int64_t need = h3.server_event_size(s);
+                if (need < 0) die("server_event_size");
+                if (need > 0 && !(buf = realloc(buf, cap = (size_t)need))) die_errno("realloc");
                 continue;
             }
             if (n < 0) die("server_drain");
@@ -76,7 +81,7 @@ static int stop_pipe[2];
 static void *wait_for_signal(void *arg) {
     sigset_t *set = arg;
     int sig;
-    sigwait(set, &sig);
+    while (sigwait(set, &sig) != 0) {}
     if (write(stop_pipe[1], "x", 1) < 0) _exit(1);
     return NULL;
 }
@@ -87,9 +92,9 @@ int main(int argc, char **argv) {
     zig_h3_server *s = bench_server();
     if (h3.server_set_event_routes(s, routes, sizeof routes - 1)) die("set_event_routes");
     if (h3.server_start(s)) die("start");
-    if (pipe(stop_pipe)) die("pipe");
+    if (pipe(stop_pipe)) die_errno("pipe");
     pthread_t waiter;
-    if (pthread_create(&waiter, NULL, wait_for_signal, &set)) die("pthread_create");
+    if ((errno = pthread_create(&waiter, NULL, wait_for_signal, &set))) die_errno("pthread_create");
     bench_ready(s);
     serve(s, stop_pipe[0]);
     h3.server_stop(s, 1);
