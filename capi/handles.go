@@ -36,18 +36,18 @@ func newServerHandle(s *server) uintptr {
 // lookupServer resolves a server handle; p is never dereferenced. On
 // failure it returns nil and the badHandle code.
 func lookupServer(p unsafe.Pointer) (*server, C.int) {
-	v, ok := servers.Load(uintptr(p))
-	if !ok {
-		return nil, badHandle("server")
-	}
-	return v.(*server), C.ZIG_H3_OK
+	return serverFound(servers.Load(uintptr(p)))
 }
 
 // takeServer resolves a server handle and retires it in one step, so that
 // of calls racing to free a server exactly one gets it. On failure it
 // returns nil and the badHandle code.
 func takeServer(p unsafe.Pointer) (*server, C.int) {
-	v, ok := servers.LoadAndDelete(uintptr(p))
+	return serverFound(servers.LoadAndDelete(uintptr(p)))
+}
+
+// serverFound is the result of a lookup in servers.
+func serverFound(v any, ok bool) (*server, C.int) {
 	if !ok {
 		return nil, badHandle("server")
 	}

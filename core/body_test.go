@@ -125,10 +125,7 @@ func TestQueueStreamingBodyRespectsWindow(t *testing.T) {
 	if delivered != BodyWindow {
 		t.Fatalf("delivered %d bytes without acks, want exactly the window %d", delivered, BodyWindow)
 	}
-	res, ok := LookupResponse(r.id)
-	if !ok {
-		t.Fatal("no open response")
-	}
+	res := r.open(t)
 	for ended := false; !ended; {
 		if time.Now().After(deadline.Add(10 * time.Second)) {
 			t.Fatalf("body did not end: %d of %d", delivered, total)
@@ -158,8 +155,7 @@ func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
 // requests and their streaming bodies to its event queue.
 func startStreamingQueue(t *testing.T, pattern string) (*EventQueue, *http.Client, string) {
 	t.Helper()
-	q, c, base := startQueue(t, Config{}, `{"routes":[{"method":"POST","pattern":"`+pattern+`","tag":7,"streaming":true}]}`)
-	return q, c, base
+	return startQueue(t, Config{}, `{"routes":[{"method":"POST","pattern":"`+pattern+`","tag":7,"streaming":true}]}`)
 }
 
 // startQueue starts a server routed by the queue route spec (JSON) and
@@ -188,6 +184,17 @@ type bodyReader struct {
 }
 
 func newBodyReader(q *EventQueue) *bodyReader { return &bodyReader{q: q, buf: make([]byte, 1<<20)} }
+
+// open returns the response of the last request event drained, which must
+// still be open.
+func (r *bodyReader) open(t *testing.T) *Response {
+	t.Helper()
+	res, ok := LookupResponse(r.id)
+	if !ok {
+		t.Fatalf("no open response for request %d", r.id)
+	}
+	return res
+}
 
 // drain takes what is queued, passing each body chunk to chunk; it reports
 // whether the body ended.
@@ -324,10 +331,7 @@ func TestQueueAnswerWithoutReadingAFullWindow(t *testing.T) {
 		}
 		r.drain(func(b []byte) { delivered += len(b) })
 	}
-	res, ok := LookupResponse(r.id)
-	if !ok {
-		t.Fatal("no open response")
-	}
+	res := r.open(t)
 	if err := res.Respond(401, nil, []byte("no"), true); err != nil {
 		t.Fatal(err)
 	}

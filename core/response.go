@@ -204,11 +204,16 @@ func (r *Response) setHeadLocked(status int, fields []HeaderField) error {
 		return err
 	}
 	r.status = status
+	addFields(r.header, fields)
+	return nil
+}
+
+// addFields adds fields (validated) to h under their canonical names.
+func addFields(h http.Header, fields []HeaderField) {
 	for _, f := range fields {
 		k := http.CanonicalHeaderKey(f.Name)
-		r.header[k] = append(r.header[k], f.Value)
+		h[k] = append(h[k], f.Value)
 	}
-	return nil
 }
 
 // SendTrailers records trailer fields and ends the response.

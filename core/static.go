@@ -44,14 +44,11 @@ func NewStaticHandler(status int, fields []HeaderField, body []byte) (*StaticHan
 		return nil, err
 	}
 	h := &StaticHandler{status: status, body: body, header: http.Header{}, notModified: http.Header{}}
-	for _, f := range fields {
-		k := http.CanonicalHeaderKey(f.Name)
-		if k == "Content-Length" {
-			continue
-		}
-		h.header[k] = append(h.header[k], f.Value)
-		if notModifiedFields[k] {
-			h.notModified[k] = append(h.notModified[k], f.Value)
+	addFields(h.header, fields)
+	delete(h.header, "Content-Length")
+	for k := range notModifiedFields {
+		if v, ok := h.header[k]; ok {
+			h.notModified[k] = v
 		}
 	}
 	if etag := h.header.Get("Etag"); etag != "" && status < 300 {

@@ -106,10 +106,7 @@ func TestStaticRoutesAnsweredWithoutTheQueue(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	res, ok := LookupResponse(r.id)
-	if !ok {
-		t.Fatal("no request event for the dynamic route")
-	}
+	res := r.open(t)
 	if err := res.Respond(200, nil, []byte("dynamic"), true); err != nil {
 		t.Fatal(err)
 	}

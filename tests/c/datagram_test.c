@@ -37,12 +37,7 @@ static void check_notes(const char *what) {
 
 
 static zig_h3_server *new_server(uint8_t wt, const char *options) {
-    zig_h3_server_config cfg = {0};
-    cfg.bind_addr = "127.0.0.1";
-    cfg.enable_dgram = 1;
-    cfg.enable_webtransport = wt;
-    zig_h3_server *s = h3.server_new(&cfg);
-    CHECK(s != NULL, "server_new: %s", h3.last_error());
+    zig_h3_server *s = new_local_server("datagram", 1, wt);
     if (s) CHECK_RC(h3.server_set_options(s, options, strlen(options)), ZIG_H3_OK);
     return s;
 }

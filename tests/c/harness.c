@@ -202,9 +202,8 @@ const zig_h3_header *find_header(const zig_h3_request *req, const char *name) {
     return NULL;
 }
 
-zig_h3_server *new_local_server(const char *what) {
-    zig_h3_server_config cfg = {0};
-    cfg.bind_addr = "127.0.0.1";
+zig_h3_server *new_local_server(const char *what, uint8_t dgram, uint8_t wt) {
+    zig_h3_server_config cfg = {.bind_addr = "127.0.0.1", .enable_dgram = dgram, .enable_webtransport = wt};
     zig_h3_server *s = h3.server_new(&cfg);
     CHECK(s != NULL, "%s server_new: %s", what, h3.last_error());
     return s;

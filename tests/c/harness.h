@@ -120,9 +120,10 @@ const char *body_of(const char *out);
 int header_count(const char *out, const char *line);
 int has_header(const char *out, const char *line);
 
-/* A server with the default configuration on 127.0.0.1 (not started), or NULL
+/* A server on 127.0.0.1 (not started) with the default configuration but
+ * for HTTP/3 datagrams and WebTransport (on when dgram or wt is 1), or NULL
  * after a failed check naming what. */
-zig_h3_server *new_local_server(const char *what);
+zig_h3_server *new_local_server(const char *what, uint8_t dgram, uint8_t wt);
 
 /* ---- Helpers for request callbacks ------------------------------------------- */
 

@@ -110,12 +110,6 @@ static void cb_stash(void *user, const zig_h3_request *req, zig_h3_response *res
     else h3.response_end(resp, NULL, 0);
 }
 
-static zig_h3_server *new_server(uint8_t wt) {
-    zig_h3_server_config cfg = {.bind_addr = "127.0.0.1", .enable_webtransport = wt};
-    zig_h3_server *s = h3.server_new(&cfg);
-    CHECK(s != NULL, "server_new: %s", h3.last_error());
-    return s;
-}
 
 /* A client (a shell command) on a thread of its own. */
 typedef struct { pthread_t t; char cmd[512]; client_result r; int done, started; } bg_client;
@@ -144,7 +138,7 @@ static void bg_join(bg_client *c) { if (c->started) pthread_join(c->t, NULL); }
 /* ---- 1. A fresh server; calls after free ---------------------------------------- */
 
 static void check_server_lengths(void) {
-    zig_h3_server *s = new_server(0);
+    zig_h3_server *s = new_local_server("lengths", 0, 0);
     if (!s) return;
     uint8_t buf[64];
     uint64_t c[ZIG_H3_COUNTER_COUNT];
@@ -397,7 +391,7 @@ static void report_hammer(tally *ts, double ms) {
 }
 
 static void check_hammer(void) {
-    srv1 = new_server(0), srv2 = new_server(0);
+    srv1 = new_local_server("hammer 1", 0, 0), srv2 = new_local_server("hammer 2", 0, 0);
     if (!srv1 || !srv2) return;
     for (int i = 0; i < 2; i++) {
         IS_OK(server_route(i ? srv2 : srv1, "GET", "/stash", cb_stash, NULL, NULL, NULL));
@@ -470,7 +464,7 @@ static void check_free_race(void) {
     int rounds = 0, wrong = 0, fds = 0, fd_bad = 0, fds_before = open_fds();
     char first[160] = "";
     while (rounds < 200) {
-        zig_h3_server *s = new_server(0);
+        zig_h3_server *s = new_local_server("free race", 0, 0);
         if (!s) return;
         rounds++;
         free_race.s = s;
@@ -507,7 +501,7 @@ static zig_h3_wt_session *wt_sess;
 static void cb_session(void *u, const zig_h3_request *r, zig_h3_wt_session *s) { (void)u, (void)r, STORE(wt_sess, s); }
 
 static void check_session(void) {
-    zig_h3_server *s = new_server(1);
+    zig_h3_server *s = new_local_server("session", 0, 1);
     if (!s) return;
     IS_OK(server_route(s, "CONNECT", "/wt", cb_stash, NULL, cb_session, NULL)); IS_OK(server_start(s));
     bg_client c = {0};

@@ -365,7 +365,7 @@ void check_stop_and_free(zig_h3_server *s) {
 /* A third server, stopped gracefully while a deferred response is open: the
  * stop waits for it and the client gets the whole response. */
 void check_graceful_inflight(void) {
-    zig_h3_server *s = new_local_server("third");
+    zig_h3_server *s = new_local_server("third", 0, 0);
     if (!s) return;
     CHECK_RC(h3.server_route(s, "GET", "/slow", cb_slow, NULL, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_start(s), ZIG_H3_OK);
@@ -394,7 +394,7 @@ void check_graceful_inflight(void) {
 
 /* A second server, stopped with force while a deferred response is open. */
 void check_force_stop(void) {
-    zig_h3_server *s = new_local_server("second");
+    zig_h3_server *s = new_local_server("second", 0, 0);
     if (!s) return;
     CHECK_RC(h3.server_route(s, "GET", "/hang", cb_hang, NULL, NULL, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_start(s), ZIG_H3_OK);
@@ -439,7 +439,7 @@ void check_force_stop(void) {
 /* Event routes with a "static" response are answered by the server itself:
  * nothing is ever queued for them, and nobody drains the queue here. */
 void check_static_routes(void) {
-    zig_h3_server *s = new_local_server("static-routes");
+    zig_h3_server *s = new_local_server("static-routes", 0, 0);
     if (!s) return;
     /* head: base64 of "bad name\0x\0". */
     const char *bad = "{\"routes\":[{\"method\":\"GET\",\"pattern\":\"/\",\"tag\":1,"
