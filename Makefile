@@ -4,7 +4,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO   ?= go
 BUN  := node_modules/.bin/bun
 LIB  := build/libzigh3.so
-GO_SOURCES := $(shell find core capi -name '*.go' -o -name '*.c' -o -name '*.h') include/zig_h3.h go.mod go.sum
+GO_SOURCES := $(shell find server bridge capi internal -name '*.go' -o -name '*.c' -o -name '*.h') include/zig_h3.h go.mod go.sum
 
 .PHONY: all lib deps run test test-go test-c test-bun test-soak typecheck stress stress-bun fuzz clean
 
@@ -58,8 +58,8 @@ stress: deps $(LIB) build/h3client build/dgclient
 	tests/repeat.sh $(or $(N),100)
 
 fuzz:
-	for f in FuzzRouter FuzzHeaders FuzzEventEncoding; do \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./core || exit 1; \
+	for f in server:FuzzRouter server:FuzzHeaders bridge:FuzzHeaderBlock bridge:FuzzEventEncoding; do \
+		$(GO) test -run '^$$' -fuzz "^$${f#*:}$$" -fuzztime $(FUZZTIME) ./$${f%%:*} || exit 1; \
 	done
 
 typecheck: node_modules/.installed

@@ -8,52 +8,53 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
+	"github.com/zig-h3/h3bun/server"
 )
 
 //export zig_h3_server_set_quic_datagram_cb
 func zig_h3_server_set_quic_datagram_cb(h *C.zig_h3_server, cb C.zig_h3_quic_datagram_cb, user unsafe.Pointer) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if cb == nil {
-		s.core.OnQUICDatagram(nil)
+		s.OnQUICDatagram(nil)
 		return C.ZIG_H3_OK
 	}
-	s.core.OnQUICDatagram(func(c *core.Conn, b []byte) {
+	s.OnQUICDatagram(func(c *server.Conn, b []byte) {
 		id, idLen := bytesPointer(c.ID)
 		p, n := bytesPointer(b)
-		C.zig_h3_call_quic_datagram_cb(cb, user, handlePointer(uintptr(c.Handle)), id, idLen, p, n)
+		C.zig_h3_call_quic_datagram_cb(cb, user, handlePointer(bridge.ConnHandle(c)), id, idLen, p, n)
 	})
 	return C.ZIG_H3_OK
 }
 
 //export zig_h3_server_queue_quic_datagrams
 func zig_h3_server_queue_quic_datagrams(h *C.zig_h3_server) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
-	return result(s.core.QueueQUICDatagrams())
+	return result(s.QueueQUICDatagrams())
 }
 
 // lookupConn resolves a conn_ptr of a server's connection.
-func lookupConn(h *C.zig_h3_server, conn unsafe.Pointer) (*server, *core.Conn, C.int) {
-	s, code := lookupServer(unsafe.Pointer(h))
+func lookupConn(h *C.zig_h3_server, conn unsafe.Pointer) (*server.Conn, C.int) {
+	s, code := lookupServer(h)
 	if s == nil {
-		return nil, nil, code
+		return nil, code
 	}
-	c, ok := core.LookupConn(uint64(uintptr(conn)))
-	if !ok || c.Server() != s.core {
-		return nil, nil, badHandle("connection")
+	c, ok := s.Conn(uint64(uintptr(conn)))
+	if !ok {
+		return nil, badHandle("connection")
 	}
-	return s, c, C.ZIG_H3_OK
+	return c, C.ZIG_H3_OK
 }
 
 //export zig_h3_server_send_quic_datagram
 func zig_h3_server_send_quic_datagram(h *C.zig_h3_server, conn unsafe.Pointer, data *C.uint8_t, n C.size_t) C.int {
-	s, c, code := lookupConn(h, conn)
+	c, code := lookupConn(h, conn)
 	if c == nil {
 		return code
 	}
@@ -61,12 +62,12 @@ func zig_h3_server_send_quic_datagram(h *C.zig_h3_server, conn unsafe.Pointer, d
 	if !ok {
 		return invalid("data is NULL with a non-zero length")
 	}
-	return result(s.core.SendDatagram(c, b))
+	return result(c.SendDatagram(b))
 }
 
 //export zig_h3_server_max_datagram_size
 func zig_h3_server_max_datagram_size(h *C.zig_h3_server, conn unsafe.Pointer) C.int {
-	_, c, code := lookupConn(h, conn)
+	c, code := lookupConn(h, conn)
 	if c == nil {
 		return code
 	}
@@ -75,12 +76,12 @@ func zig_h3_server_max_datagram_size(h *C.zig_h3_server, conn unsafe.Pointer) C.
 
 //export zig_h3_response_send_h3_datagram
 func zig_h3_response_send_h3_datagram(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.int {
-	return withBytes(h, data, n, (*core.Response).SendDatagram)
+	return withBytes(h, data, n, (*bridge.Response).SendDatagram)
 }
 
 //export zig_h3_response_max_datagram_size
 func zig_h3_response_max_datagram_size(h *C.zig_h3_response) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}

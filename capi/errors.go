@@ -9,7 +9,8 @@ import (
 	"errors"
 	"unsafe"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
+	"github.com/zig-h3/h3bun/server"
 )
 
 // fail records msg as the calling thread's last error and returns code.
@@ -28,19 +29,19 @@ func result(err error) C.int {
 	}
 	code := C.int(C.ZIG_H3_ERR_INTERNAL)
 	switch {
-	case errors.Is(err, core.ErrServerClosed): // a freed server: its handle was taken by a racing free
+	case errors.Is(err, bridge.ErrServerClosed): // a freed server: its handle was taken by a racing free
 		code = C.ZIG_H3_ERR_BAD_HANDLE
-	case errors.Is(err, core.ErrInvalidArgument):
+	case errors.Is(err, server.ErrInvalidArgument):
 		code = C.ZIG_H3_ERR_INVALID_ARG
-	case errors.Is(err, core.ErrState):
+	case errors.Is(err, server.ErrState):
 		code = C.ZIG_H3_ERR_STATE
-	case errors.Is(err, core.ErrClosed):
+	case errors.Is(err, server.ErrClosed):
 		code = C.ZIG_H3_ERR_CLOSED
-	case errors.Is(err, core.ErrQueueFull):
+	case errors.Is(err, bridge.ErrQueueFull):
 		code = C.ZIG_H3_ERR_QUEUE_FULL
-	case errors.Is(err, core.ErrConfig):
+	case errors.Is(err, server.ErrConfig):
 		code = C.ZIG_H3_ERR_CONFIG
-	case errors.Is(err, core.ErrDatagramTooLarge):
+	case errors.Is(err, server.ErrDatagramTooLarge):
 		code = C.ZIG_H3_ERR_TOO_LARGE
 	default:
 		code = C.ZIG_H3_ERR_IO

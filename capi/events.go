@@ -8,16 +8,16 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
 )
 
 //export zig_h3_server_event_fd
 func zig_h3_server_event_fd(h *C.zig_h3_server) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
-	q, err := s.core.EventQueue()
+	q, err := s.EventQueue()
 	if err != nil {
 		return result(err)
 	}
@@ -25,12 +25,12 @@ func zig_h3_server_event_fd(h *C.zig_h3_server) C.int {
 }
 
 // queueOf returns the server's event queue if it has one.
-func queueOf(h *C.zig_h3_server) (*core.EventQueue, C.int) {
-	s, code := lookupServer(unsafe.Pointer(h))
+func queueOf(h *C.zig_h3_server) (*bridge.EventQueue, C.int) {
+	s, code := lookupServer(h)
 	if s == nil {
 		return nil, code
 	}
-	q, err := s.core.ExistingEventQueue()
+	q, err := s.ExistingEventQueue()
 	if err != nil {
 		return nil, result(err)
 	}
@@ -65,15 +65,5 @@ func zig_h3_server_event_size(h *C.zig_h3_server) C.int64_t {
 
 //export zig_h3_server_set_event_routes
 func zig_h3_server_set_event_routes(h *C.zig_h3_server, spec *C.char, n C.size_t) C.int {
-	return withSpec(h, spec, n, func(s *server, b []byte) error {
-		if _, err := s.core.EventQueue(); err != nil {
-			return err
-		}
-		routes, err := s.core.QueueRoutes(b)
-		if err != nil {
-			return err
-		}
-		s.core.SetRoutes(routes)
-		return nil
-	})
+	return withSpec(h, spec, n, (*bridge.Server).SetEventRoutes)
 }

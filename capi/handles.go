@@ -6,65 +6,43 @@ package main
 import "C"
 
 import (
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
 )
 
-// serverHandleBase tags server handles. Like response ids (see
-// core.ResponseIDBase) they lie above user space and below 2^53.
-const serverHandleBase = 1 << 49
-
-// server is what a zig_h3_server handle stands for.
-type server struct {
-	core *core.Server
+// lookup resolves a handle of table t; p is never dereferenced. On failure
+// it returns the zero value and the BAD_HANDLE code naming what.
+func lookup[T any](t *bridge.Table[T], p unsafe.Pointer, what string) (T, C.int) {
+	return found(t.Get(uint64(uintptr(p))))(what)
 }
 
-var (
-	servers    sync.Map // uintptr -> *server
-	lastServer atomic.Uint64
-)
-
-func newServerHandle(s *server) uintptr {
-	h := uintptr(serverHandleBase + lastServer.Add(1))
-	servers.Store(h, s)
-	return h
+// take resolves a handle of table t and retires it in one step, so that of
+// calls racing to free an object exactly one gets it.
+func take[T any](t *bridge.Table[T], p unsafe.Pointer, what string) (T, C.int) {
+	return found(t.Take(uint64(uintptr(p))))(what)
 }
 
-// lookupServer resolves a server handle; p is never dereferenced. On
-// failure it returns nil and the badHandle code.
-func lookupServer(p unsafe.Pointer) (*server, C.int) {
-	return serverFound(servers.Load(uintptr(p)))
-}
-
-// takeServer resolves a server handle and retires it in one step, so that
-// of calls racing to free a server exactly one gets it. On failure it
-// returns nil and the badHandle code.
-func takeServer(p unsafe.Pointer) (*server, C.int) {
-	return serverFound(servers.LoadAndDelete(uintptr(p)))
-}
-
-// serverFound is the result of a lookup in servers.
-func serverFound(v any, ok bool) (*server, C.int) {
-	if !ok {
-		return nil, badHandle("server")
+// found turns a table's answer into a lookup result.
+func found[T any](v T, ok bool) func(what string) (T, C.int) {
+	return func(what string) (T, C.int) {
+		if !ok {
+			return v, badHandle(what)
+		}
+		return v, C.ZIG_H3_OK
 	}
-	return v.(*server), C.ZIG_H3_OK
 }
 
-// lookupResponse resolves a response handle; p is never dereferenced. On
-// failure it returns nil and the badHandle code.
-func lookupResponse(p unsafe.Pointer) (*core.Response, C.int) {
-	r, ok := core.LookupResponse(uint64(uintptr(p)))
-	if !ok {
-		return nil, badHandle("response")
-	}
-	return r, C.ZIG_H3_OK
+func lookupServer(h *C.zig_h3_server) (*bridge.Server, C.int) {
+	return lookup(bridge.Servers, unsafe.Pointer(h), "server")
+}
+
+func lookupResponse(h *C.zig_h3_response) (*bridge.Response, C.int) {
+	return lookup(bridge.Responses, unsafe.Pointer(h), "response")
 }
 
 // handlePointer turns a handle into the opaque pointer C sees.
-func handlePointer(h uintptr) unsafe.Pointer {
-	return *(*unsafe.Pointer)(unsafe.Pointer(&h)) // an opaque number, never dereferenced
+func handlePointer(h uint64) unsafe.Pointer {
+	p := uintptr(h)
+	return *(*unsafe.Pointer)(unsafe.Pointer(&p)) // an opaque number, never dereferenced
 }

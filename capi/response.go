@@ -9,7 +9,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
+	"github.com/zig-h3/h3bun/server"
 )
 
 // bytesArg views a (pointer, length) argument; ok is false for NULL with a
@@ -31,7 +32,7 @@ func stringArg(p *C.char, n C.size_t) (string, bool) {
 
 //export zig_h3_response_status
 func zig_h3_response_status(h *C.zig_h3_response, status C.uint16_t) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -40,7 +41,7 @@ func zig_h3_response_status(h *C.zig_h3_response, status C.uint16_t) C.int {
 
 //export zig_h3_response_header
 func zig_h3_response_header(h *C.zig_h3_response, name *C.char, nameLen C.size_t, value *C.char, valueLen C.size_t) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -54,8 +55,8 @@ func zig_h3_response_header(h *C.zig_h3_response, name *C.char, nameLen C.size_t
 
 // withBytes resolves a response handle and a (data, n) argument, then
 // calls f with them.
-func withBytes(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, f func(*core.Response, []byte) error) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+func withBytes(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, f func(*bridge.Response, []byte) error) C.int {
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -68,24 +69,24 @@ func withBytes(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, f func(*core.R
 
 //export zig_h3_response_write
 func zig_h3_response_write(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.int {
-	return withBytes(h, data, n, (*core.Response).Write)
+	return withBytes(h, data, n, (*bridge.Response).Write)
 }
 
 //export zig_h3_response_end
 func zig_h3_response_end(h *C.zig_h3_response, data *C.uint8_t, n C.size_t) C.int {
-	return withBytes(h, data, n, (*core.Response).End)
+	return withBytes(h, data, n, (*bridge.Response).End)
 }
 
 //export zig_h3_response_send_trailers
 func zig_h3_response_send_trailers(h *C.zig_h3_response, headers *C.zig_h3_header, count C.size_t) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
 	if headers == nil && count > 0 || count > 1<<20 {
 		return invalid("headers is NULL with a non-zero count, or count is absurd")
 	}
-	var fields []core.HeaderField
+	var fields []server.HeaderField
 	if count > 0 {
 		for _, hd := range unsafe.Slice(headers, int(count)) {
 			n, ok1 := stringArg(hd.name, hd.name_len)
@@ -93,7 +94,7 @@ func zig_h3_response_send_trailers(h *C.zig_h3_response, headers *C.zig_h3_heade
 			if !ok1 || !ok2 {
 				return invalid("a trailer name or value is NULL with a non-zero length")
 			}
-			fields = append(fields, core.HeaderField{Name: n, Value: v})
+			fields = append(fields, server.HeaderField{Name: n, Value: v})
 		}
 	}
 	return result(r.SendTrailers(fields))
@@ -101,7 +102,7 @@ func zig_h3_response_send_trailers(h *C.zig_h3_response, headers *C.zig_h3_heade
 
 //export zig_h3_response_defer_end
 func zig_h3_response_defer_end(h *C.zig_h3_response) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -111,7 +112,7 @@ func zig_h3_response_defer_end(h *C.zig_h3_response) C.int {
 
 //export zig_h3_response_set_auto_end
 func zig_h3_response_set_auto_end(h *C.zig_h3_response, on C.uint8_t) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -121,7 +122,7 @@ func zig_h3_response_set_auto_end(h *C.zig_h3_response, on C.uint8_t) C.int {
 
 //export zig_h3_response_should_auto_end
 func zig_h3_response_should_auto_end(h *C.zig_h3_response) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -133,7 +134,7 @@ func zig_h3_response_should_auto_end(h *C.zig_h3_response) C.int {
 
 //export zig_h3_response_process_partial
 func zig_h3_response_process_partial(h *C.zig_h3_response) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -146,7 +147,7 @@ func zig_h3_response_process_partial(h *C.zig_h3_response) C.int {
 
 //export zig_h3_response_set_timeout
 func zig_h3_response_set_timeout(h *C.zig_h3_response, ms C.uint32_t) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -156,7 +157,7 @@ func zig_h3_response_set_timeout(h *C.zig_h3_response, ms C.uint32_t) C.int {
 //export zig_h3_response_respond
 func zig_h3_response_respond(h *C.zig_h3_response, status C.uint16_t, headers *C.uint8_t, headersLen C.size_t,
 	body *C.uint8_t, bodyLen C.size_t, end C.uint8_t) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -165,7 +166,7 @@ func zig_h3_response_respond(h *C.zig_h3_response, status C.uint16_t, headers *C
 	if !ok1 || !ok2 {
 		return invalid("headers or body is NULL with a non-zero length")
 	}
-	fields, err := core.DecodeHeaders(hb)
+	fields, err := bridge.DecodeHeaders(hb)
 	if err != nil {
 		return invalid("malformed header block: each name and value must end with NUL")
 	}

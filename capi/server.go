@@ -9,7 +9,8 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
+	"github.com/zig-h3/h3bun/server"
 )
 
 var versionString = C.CString("0.1.0 (quic-go v0.64.1)")
@@ -19,9 +20,9 @@ func zig_h3_version() *C.char { return versionString }
 
 //export zig_h3_server_new
 func zig_h3_server_new(cfg *C.zig_h3_server_config) *C.zig_h3_server {
-	var c core.Config
+	var c server.Config
 	if cfg != nil {
-		c = core.Config{
+		c = server.Config{
 			CertPath:           goStringOrEmpty(cfg.cert_path),
 			KeyPath:            goStringOrEmpty(cfg.key_path),
 			BindAddr:           goStringOrEmpty(cfg.bind_addr),
@@ -32,12 +33,12 @@ func zig_h3_server_new(cfg *C.zig_h3_server_config) *C.zig_h3_server {
 			LogLevel:           int(cfg.log_level),
 		}
 	}
-	s, err := core.NewServer(c)
+	s, err := bridge.NewServer(c)
 	if err != nil {
 		result(err)
 		return nil
 	}
-	return (*C.zig_h3_server)(handlePointer(newServerHandle(&server{core: s})))
+	return (*C.zig_h3_server)(handlePointer(s.Handle))
 }
 
 func goStringOrEmpty(p *C.char) string {
@@ -49,62 +50,62 @@ func goStringOrEmpty(p *C.char) string {
 
 //export zig_h3_server_free
 func zig_h3_server_free(h *C.zig_h3_server) C.int {
-	s, code := takeServer(unsafe.Pointer(h))
+	s, code := take(bridge.Servers, unsafe.Pointer(h), "server")
 	if s == nil {
 		return code
 	}
-	s.core.Close()
+	s.Close()
 	return C.ZIG_H3_OK
 }
 
 //export zig_h3_server_start
 func zig_h3_server_start(h *C.zig_h3_server) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
-	return result(s.core.Start())
+	return result(s.Start())
 }
 
 //export zig_h3_server_stop
 func zig_h3_server_stop(h *C.zig_h3_server, force C.uint8_t) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
-	return result(s.core.Stop(force != 0))
+	return result(s.Stop(force != 0))
 }
 
 //export zig_h3_server_stop_async
 func zig_h3_server_stop_async(h *C.zig_h3_server, force C.uint8_t) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
-	return result(s.core.StopAsync(force != 0))
+	return result(s.StopAsync(force != 0))
 }
 
 //export zig_h3_server_port
 func zig_h3_server_port(h *C.zig_h3_server) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
-	return C.int(s.core.Port())
+	return C.int(s.Port())
 }
 
 //export zig_h3_server_certificate_hash
 func zig_h3_server_certificate_hash(h *C.zig_h3_server, out *C.uint8_t) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if out == nil {
 		return invalid("out32 is NULL")
 	}
-	sum := s.core.CertificateHash()
+	sum := s.CertificateHash()
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(out)), len(sum)), sum[:])
-	if s.core.DevCertificate() {
+	if s.DevCertificate() {
 		return 1
 	}
 	return 0
@@ -113,27 +114,28 @@ func zig_h3_server_certificate_hash(h *C.zig_h3_server, out *C.uint8_t) C.int {
 //export zig_h3_server_route
 func zig_h3_server_route(h *C.zig_h3_server, method, pattern *C.char, cb C.zig_h3_request_cb,
 	dgramCb C.zig_h3_datagram_cb, wtCb C.zig_h3_wt_session_cb, user unsafe.Pointer) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if method == nil || pattern == nil || cb == nil {
 		return invalid("method, pattern and callback must not be NULL")
 	}
-	return result(s.core.Route(C.GoString(method), C.GoString(pattern), cRoute{cb: cb, dgram: dgramCb, wt: wtCb, user: user}))
+	r := cRoute{b: s, cb: cb, dgram: dgramCb, wt: wtCb, user: user}
+	return result(s.Route(C.GoString(method), C.GoString(pattern), r.route(r)))
 }
 
 //export zig_h3_server_set_log
 func zig_h3_server_set_log(h *C.zig_h3_server, cb C.zig_h3_log_cb, user unsafe.Pointer) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if cb == nil {
-		s.core.SetLogger(nil)
+		s.SetLog(nil)
 		return C.ZIG_H3_OK
 	}
-	s.core.SetLogger(func(_ int, line string) {
+	s.SetLog(func(_ int, line string) {
 		cs := C.CString(line)
 		defer C.free(unsafe.Pointer(cs))
 		C.zig_h3_call_log_cb(cb, user, cs)
@@ -143,14 +145,14 @@ func zig_h3_server_set_log(h *C.zig_h3_server, cb C.zig_h3_log_cb, user unsafe.P
 
 //export zig_h3_server_stats
 func zig_h3_server_stats(h *C.zig_h3_server, out *C.struct_zig_h3_server_stats) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if out == nil {
 		return invalid("out is NULL")
 	}
-	st := s.core.Stats()
+	st := s.Stats()
 	out.connections_total = C.uint64_t(st.ConnectionsTotal)
 	out.connections_active = C.uint64_t(st.ConnectionsActive)
 	out.requests_total = C.uint64_t(st.RequestsTotal)
@@ -160,24 +162,36 @@ func zig_h3_server_stats(h *C.zig_h3_server, out *C.struct_zig_h3_server_stats) 
 
 //export zig_h3_server_counters
 func zig_h3_server_counters(h *C.zig_h3_server, out *C.uint64_t, n C.size_t) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if out == nil && n > 0 {
 		return invalid("out is NULL")
 	}
-	st := s.core.Stats()
-	all := []uint64{st.ConnectionsTotal, st.ConnectionsActive, st.RequestsTotal, uint64(st.UptimeMs),
-		st.RequestsActive, st.RequestsRejected, st.EventsDropped,
-		st.DatagramsReceived, st.DatagramsSent, st.DatagramsDropped, st.SessionsActive, st.RequestsTimedOut,
-		st.ConnectionsRefused, st.Goroutines}
+	st := s.Stats()
+	all := [C.ZIG_H3_COUNTER_COUNT]uint64{
+		C.ZIG_H3_COUNTER_CONNECTIONS_TOTAL:   st.ConnectionsTotal,
+		C.ZIG_H3_COUNTER_CONNECTIONS_ACTIVE:  st.ConnectionsActive,
+		C.ZIG_H3_COUNTER_REQUESTS_TOTAL:      st.RequestsTotal,
+		C.ZIG_H3_COUNTER_UPTIME_MS:           uint64(st.UptimeMs),
+		C.ZIG_H3_COUNTER_REQUESTS_ACTIVE:     st.RequestsActive,
+		C.ZIG_H3_COUNTER_REQUESTS_REJECTED:   st.RequestsRejected,
+		C.ZIG_H3_COUNTER_EVENTS_DROPPED:      st.EventsDropped,
+		C.ZIG_H3_COUNTER_DATAGRAMS_RECEIVED:  st.DatagramsReceived,
+		C.ZIG_H3_COUNTER_DATAGRAMS_SENT:      st.DatagramsSent,
+		C.ZIG_H3_COUNTER_DATAGRAMS_DROPPED:   st.DatagramsDropped,
+		C.ZIG_H3_COUNTER_SESSIONS_ACTIVE:     st.SessionsActive,
+		C.ZIG_H3_COUNTER_REQUESTS_TIMED_OUT:  st.RequestsTimedOut,
+		C.ZIG_H3_COUNTER_CONNECTIONS_REFUSED: st.ConnectionsRefused,
+		C.ZIG_H3_COUNTER_GOROUTINES:          st.Goroutines,
+	}
 	k := len(all)
 	if uint64(n) < uint64(k) {
 		k = int(n)
 	}
 	if k > 0 {
-		copy(unsafe.Slice((*uint64)(unsafe.Pointer(out)), k), all)
+		copy(unsafe.Slice((*uint64)(unsafe.Pointer(out)), k), all[:])
 	}
 	return C.int(k)
 }
@@ -185,43 +199,56 @@ func zig_h3_server_counters(h *C.zig_h3_server, out *C.uint64_t, n C.size_t) C.i
 // cRoute calls a C request callback. The request is laid out in one C
 // allocation freed when the callback returns.
 type cRoute struct {
+	b     *bridge.Server
 	cb    C.zig_h3_request_cb
 	dgram C.zig_h3_datagram_cb   // may be NULL
 	wt    C.zig_h3_wt_session_cb // may be NULL
 	user  unsafe.Pointer
 }
 
-func (r cRoute) HandlesDatagrams() bool { return r.dgram != nil }
+// route is the server route of r answered by h (r itself, or a streaming
+// route built on it).
+func (r cRoute) route(h server.Handler) server.Route {
+	rt := server.Route{Handler: h, Finished: bridge.FinishResponse}
+	if r.dgram != nil {
+		rt.Datagrams = r.datagramSink
+	}
+	if r.wt != nil {
+		rt.Sessions = r.serveSession
+	}
+	return rt
+}
 
-// DatagramSink calls the route's datagram callback with a request struct
+// datagramSink calls the route's datagram callback with a request struct
 // that lives as long as the response.
-func (r cRoute) DatagramSink(req *core.Request, res *core.Response) func([]byte) {
+func (r cRoute) datagramSink(req *server.Request, res *server.Response) func([]byte) {
 	creq := newCRequest(req)
 	go func() {
 		<-res.Done()
 		C.free(unsafe.Pointer(creq))
 	}()
-	resp := (*C.zig_h3_response)(handlePointer(uintptr(res.ID)))
+	resp := (*C.zig_h3_response)(handlePointer(bridge.ResponseHandle(res)))
 	return func(b []byte) {
 		p, n := bytesPointer(b)
 		C.zig_h3_call_datagram_cb(r.dgram, r.user, creq, resp, p, n)
 	}
 }
 
-func (r cRoute) AcceptsSessions() bool { return r.wt != nil }
-
-// ServeSession calls the route's session callback; the session is accepted
+// serveSession calls the route's session callback; the session is accepted
 // or rejected with zig_h3_wt_accept / zig_h3_wt_reject, then or later.
-func (r cRoute) ServeSession(req *core.Request, sess *core.Session) {
+func (r cRoute) serveSession(req *server.Request, sess *server.Session) {
+	s := r.b.OpenSession(sess)
 	creq := newCRequest(req)
 	defer C.free(unsafe.Pointer(creq))
-	C.zig_h3_call_wt_session_cb(r.wt, r.user, creq, (*C.zig_h3_wt_session)(handlePointer(uintptr(sess.Handle))))
+	C.zig_h3_call_wt_session_cb(r.wt, r.user, creq, (*C.zig_h3_wt_session)(handlePointer(s.Handle)))
 }
 
-func (r cRoute) ServeRequest(req *core.Request, res *core.Response) {
+// ServeRequest implements server.Handler.
+func (r cRoute) ServeRequest(req *server.Request, res *server.Response) {
+	h := bridge.OpenResponse(res).Handle
 	creq := newCRequest(req)
 	defer C.free(unsafe.Pointer(creq))
-	C.zig_h3_call_request_cb(r.cb, r.user, creq, (*C.zig_h3_response)(handlePointer(uintptr(res.ID))))
+	C.zig_h3_call_request_cb(r.cb, r.user, creq, (*C.zig_h3_response)(handlePointer(h)))
 	if r.dgram != nil {
 		res.FlushHead() // the datagram flow starts with the head
 	}
@@ -229,7 +256,7 @@ func (r cRoute) ServeRequest(req *core.Request, res *core.Response) {
 
 // newCRequest copies req into a single C allocation: the struct, then the
 // header array, then the strings and the body.
-func newCRequest(req *core.Request) *C.zig_h3_request {
+func newCRequest(req *server.Request) *C.zig_h3_request {
 	const reqSize = C.sizeof_zig_h3_request
 	const hdrSize = C.sizeof_zig_h3_header
 	size := reqSize + len(req.Header)*hdrSize + len(req.Method) + len(req.Path) + len(req.Authority) + len(req.ConnID) + len(req.Body)
@@ -275,13 +302,13 @@ func newCRequest(req *core.Request) *C.zig_h3_request {
 
 //export zig_h3_server_set_options
 func zig_h3_server_set_options(h *C.zig_h3_server, spec *C.char, n C.size_t) C.int {
-	return withSpec(h, spec, n, func(s *server, b []byte) error { return s.core.SetOptions(b) })
+	return withSpec(h, spec, n, (*bridge.Server).SetOptions)
 }
 
 // withSpec resolves a server handle and a non-empty (spec, n) argument,
 // then calls f with them.
-func withSpec(h *C.zig_h3_server, spec *C.char, n C.size_t, f func(*server, []byte) error) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+func withSpec(h *C.zig_h3_server, spec *C.char, n C.size_t, f func(*bridge.Server, []byte) error) C.int {
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}

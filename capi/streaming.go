@@ -8,22 +8,25 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
+	"github.com/zig-h3/h3bun/server"
 )
 
 //export zig_h3_server_route_streaming
 func zig_h3_server_route_streaming(h *C.zig_h3_server, method, pattern *C.char, cb C.zig_h3_request_cb,
 	chunkCb C.zig_h3_body_chunk_cb, completeCb C.zig_h3_body_complete_cb, dgramCb C.zig_h3_datagram_cb,
 	wtCb C.zig_h3_wt_session_cb, user unsafe.Pointer) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if method == nil || pattern == nil || cb == nil || chunkCb == nil {
 		return invalid("method, pattern, callback and body_chunk_cb must not be NULL")
 	}
-	route := cStreamingRoute{cRoute: cRoute{cb: cb, dgram: dgramCb, wt: wtCb, user: user}, chunk: chunkCb, complete: completeCb}
-	return result(s.core.Route(C.GoString(method), C.GoString(pattern), route))
+	r := cStreamingRoute{cRoute: cRoute{b: s, cb: cb, dgram: dgramCb, wt: wtCb, user: user}, chunk: chunkCb, complete: completeCb}
+	rt := r.route(r)
+	rt.StreamBody = true
+	return result(s.Route(C.GoString(method), C.GoString(pattern), rt))
 }
 
 // cStreamingRoute calls the request callback when the head arrives, then
@@ -36,9 +39,8 @@ type cStreamingRoute struct {
 	complete C.zig_h3_body_complete_cb
 }
 
-func (r cStreamingRoute) StreamsBody() bool { return true }
-
-func (r cStreamingRoute) ServeRequest(req *core.Request, res *core.Response) {
+// ServeRequest implements server.Handler.
+func (r cStreamingRoute) ServeRequest(req *server.Request, res *server.Response) {
 	r.cRoute.ServeRequest(req, res)
 	connID, connLen := bytesPointer(req.ConnID)
 	sid := C.uint64_t(req.StreamID)
@@ -62,15 +64,15 @@ func bytesPointer(b []byte) (*C.uint8_t, C.size_t) {
 
 //export zig_h3_server_set_stream_close_cb
 func zig_h3_server_set_stream_close_cb(h *C.zig_h3_server, cb C.zig_h3_stream_close_cb, user unsafe.Pointer) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if cb == nil {
-		s.core.OnStreamClose(nil)
+		s.OnStreamClose(nil)
 		return C.ZIG_H3_OK
 	}
-	s.core.OnStreamClose(func(connID []byte, streamID uint64, aborted bool) {
+	s.OnStreamClose(func(connID []byte, streamID uint64, aborted bool) {
 		p, n := bytesPointer(connID)
 		a := C.uint8_t(0)
 		if aborted {
@@ -83,15 +85,15 @@ func zig_h3_server_set_stream_close_cb(h *C.zig_h3_server, cb C.zig_h3_stream_cl
 
 //export zig_h3_server_set_connection_close_cb
 func zig_h3_server_set_connection_close_cb(h *C.zig_h3_server, cb C.zig_h3_connection_close_cb, user unsafe.Pointer) C.int {
-	s, code := lookupServer(unsafe.Pointer(h))
+	s, code := lookupServer(h)
 	if s == nil {
 		return code
 	}
 	if cb == nil {
-		s.core.OnConnectionClose(nil)
+		s.OnConnectionClose(nil)
 		return C.ZIG_H3_OK
 	}
-	s.core.OnConnectionClose(func(connID []byte) {
+	s.OnConnectionClose(func(connID []byte) {
 		p, n := bytesPointer(connID)
 		C.zig_h3_call_connection_close_cb(cb, user, p, n)
 	})
@@ -101,7 +103,7 @@ func zig_h3_server_set_connection_close_cb(h *C.zig_h3_server, cb C.zig_h3_conne
 //export zig_h3_response_send
 func zig_h3_response_send(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, end C.uint8_t,
 	trailers *C.uint8_t, trailersLen C.size_t) C.int64_t {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return C.int64_t(code)
 	}
@@ -110,7 +112,7 @@ func zig_h3_response_send(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, end
 	if !ok1 || !ok2 {
 		return C.int64_t(invalid("data or trailers is NULL with a non-zero length"))
 	}
-	fields, err := core.DecodeHeaders(tb)
+	fields, err := bridge.DecodeHeaders(tb)
 	if err != nil {
 		return C.int64_t(invalid("malformed trailer block: each name and value must end with NUL"))
 	}
@@ -124,7 +126,7 @@ func zig_h3_response_send(h *C.zig_h3_response, data *C.uint8_t, n C.size_t, end
 //export zig_h3_response_send_file
 func zig_h3_response_send_file(h *C.zig_h3_response, status C.uint16_t, headers *C.uint8_t, headersLen C.size_t,
 	path *C.char, pathLen C.size_t) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -133,7 +135,7 @@ func zig_h3_response_send_file(h *C.zig_h3_response, status C.uint16_t, headers 
 	if !ok1 || !ok2 || p == "" {
 		return invalid("headers is NULL with a non-zero length, or path is empty")
 	}
-	fields, err := core.DecodeHeaders(hb)
+	fields, err := bridge.DecodeHeaders(hb)
 	if err != nil {
 		return invalid("malformed header block: each name and value must end with NUL")
 	}
@@ -142,7 +144,7 @@ func zig_h3_response_send_file(h *C.zig_h3_response, status C.uint16_t, headers 
 
 //export zig_h3_response_ack_body
 func zig_h3_response_ack_body(h *C.zig_h3_response, n C.size_t) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}
@@ -154,7 +156,7 @@ func zig_h3_response_ack_body(h *C.zig_h3_response, n C.size_t) C.int {
 
 //export zig_h3_response_discard_body
 func zig_h3_response_discard_body(h *C.zig_h3_response) C.int {
-	r, code := lookupResponse(unsafe.Pointer(h))
+	r, code := lookupResponse(h)
 	if r == nil {
 		return code
 	}

@@ -8,18 +8,14 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
 )
 
-func lookupSession(p *C.zig_h3_wt_session) (*core.Session, C.int) {
+func lookupSession(p *C.zig_h3_wt_session) (*bridge.Session, C.int) {
 	if p == nil {
 		return nil, invalid("session is NULL")
 	}
-	s, ok := core.LookupSession(uint64(uintptr(unsafe.Pointer(p))))
-	if !ok {
-		return nil, badHandle("session")
-	}
-	return s, C.ZIG_H3_OK
+	return lookup(bridge.Sessions, unsafe.Pointer(p), "session")
 }
 
 //export zig_h3_wt_accept
@@ -94,12 +90,8 @@ func zig_h3_wt_open_stream(p *C.zig_h3_wt_session, bidi C.uint8_t) C.int64_t {
 	return C.int64_t(st.Handle)
 }
 
-func lookupStream(h C.uint64_t) (*core.Stream, C.int) {
-	st, ok := core.LookupStream(uint64(h))
-	if !ok {
-		return nil, badHandle("stream")
-	}
-	return st, C.ZIG_H3_OK
+func lookupStream(h C.uint64_t) (*bridge.Stream, C.int) {
+	return lookup(bridge.Streams, handlePointer(uint64(h)), "stream")
 }
 
 //export zig_h3_wt_stream_write
@@ -112,7 +104,7 @@ func zig_h3_wt_stream_write(h C.uint64_t, data *C.uint8_t, n C.size_t, fin C.uin
 	if !ok {
 		return C.int64_t(invalid("data is NULL with a non-zero length"))
 	}
-	pending, err := st.Write(b, fin != 0)
+	pending, err := st.Send(b, fin != 0)
 	if err != nil {
 		return C.int64_t(result(err))
 	}

@@ -1,15 +1,14 @@
-// Command go-core is benchmark server (b): the library's core with Go
-// handlers (core.NewServer, Route, core.HandlerFunc), no C ABI and no JS. It
-// is the ceiling the Bun path is measured against.
+// Command go-core is benchmark server (b): the library's server package
+// with Go handlers (server.Route, server.HandlerFunc), no C ABI and no JS.
+// It is the ceiling the Bun path is measured against.
 //
-// Routes: GET /small, GET /static (core.NewStaticHandler), POST /echo-small, GET /download?bytes=N (streamed with
+// Routes: GET /small, GET /static (server.NewStaticHandler), POST /echo-small, GET /download?bytes=N (streamed with
 // Response.Send, paced on Response.Pending), GET /file (Response.SendFile of
 // $BENCH_FILE), POST /upload (streaming body, answers the byte count),
-// POST /dgram (HTTP/3 datagram echo: a handler implementing
-// core.DatagramRoute), GET /stats (the server's counters as JSON) and
-// CONNECT /wt (WebTransport echo: the handler
-// implements core.SessionHandler and accepts in Go; the session's datagrams
-// and streams reach Go through the server's event queue, which this program
+// POST /dgram (HTTP/3 datagram echo: a route with Route.Datagrams),
+// GET /stats (the server's counters as JSON) and CONNECT /wt (WebTransport
+// echo: the route's session handler accepts in Go; the session's datagrams
+// and streams reach Go through the bridge's event queue, which this program
 // drains itself, as the Bun wrapper does, minus JS).
 //
 // Env: BENCH_CERT, BENCH_KEY (PEM paths), BENCH_FILE, BENCH_PORT (default 0).
@@ -17,7 +16,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -30,15 +28,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zig-h3/h3bun/core"
+	"github.com/zig-h3/h3bun/bridge"
+	"github.com/zig-h3/h3bun/server"
 )
 
-var plain = []core.HeaderField{{Name: "content-type", Value: "text/plain;charset=utf-8"}}
+var plain = []server.HeaderField{{Name: "content-type", Value: "text/plain;charset=utf-8"}}
 
 func main() {
 	port, _ := strconv.Atoi(os.Getenv("BENCH_PORT"))
 	file := os.Getenv("BENCH_FILE")
-	srv, err := core.NewServer(core.Config{
+	srv, err := bridge.NewServer(server.Config{
 		BindAddr:            "127.0.0.1",
 		Port:                port,
 		CertPath:            os.Getenv("BENCH_CERT"),
@@ -55,23 +54,24 @@ func main() {
 		log.Fatal(err)
 	}
 	small := []byte("hello")
-	must(srv.Route("GET", "/small", core.HandlerFunc(func(_ *core.Request, res *core.Response) {
+	must(srv.HandleFunc("GET", "/small", func(_ *server.Request, res *server.Response) {
 		_ = res.Respond(200, plain, small, true)
-	})))
-	static, err := core.NewStaticHandler(200, []core.HeaderField{{Name: "content-type", Value: "text/plain;charset=utf-8"}}, []byte("hello"))
+	}))
+	static, err := server.NewStaticHandler(200, []server.HeaderField{{Name: "content-type", Value: "text/plain;charset=utf-8"}}, []byte("hello"))
 	must(err)
-	must(srv.Route("GET", "/static", static))
-	must(srv.Route("POST", "/echo-small", core.HandlerFunc(func(req *core.Request, res *core.Response) {
+	must(srv.Route("GET", "/static", static.Route()))
+	must(srv.HandleFunc("POST", "/echo-small", func(req *server.Request, res *server.Response) {
 		_ = res.Respond(200, nil, req.Body, true)
-	})))
-	must(srv.Route("GET", "/download", core.HandlerFunc(download)))
-	must(srv.Route("GET", "/file", core.HandlerFunc(func(_ *core.Request, res *core.Response) {
+	}))
+	must(srv.HandleFunc("GET", "/download", download))
+	must(srv.HandleFunc("GET", "/file", func(_ *server.Request, res *server.Response) {
 		_ = res.SendFile(200, nil, file)
-	})))
-	must(srv.Route("POST", "/upload", uploadHandler{}))
-	must(srv.Route("POST", "/dgram", dgramHandler{}))
-	must(srv.Route("CONNECT", "/wt", wtHandler{}))
-	must(srv.Route("GET", "/stats", core.HandlerFunc(func(_ *core.Request, res *core.Response) {
+	}))
+	must(srv.Route("POST", "/upload", server.Route{Handler: uploadHandler{}, StreamBody: true}))
+	must(srv.Route("POST", "/dgram", server.Route{Handler: dgramHandler{}, Datagrams: dgramHandler{}.sink}))
+	wt := wtHandler{srv}
+	must(srv.Route("CONNECT", "/wt", server.Route{Handler: wt, Sessions: wt.serveSession}))
+	must(srv.HandleFunc("GET", "/stats", func(_ *server.Request, res *server.Response) {
 		st := srv.Stats()
 		b, _ := json.Marshal(map[string]any{
 			"connectionsTotal": st.ConnectionsTotal, "connectionsActive": st.ConnectionsActive,
@@ -80,8 +80,8 @@ func main() {
 			"datagramsDropped": st.DatagramsDropped, "sessionsActive": st.SessionsActive, "uptimeMs": st.UptimeMs,
 			"wtStreamDataEvents": streamEvents.Load(), "wtStreamDataBytes": streamBytes.Load(),
 		})
-		_ = res.Respond(200, []core.HeaderField{{Name: "content-type", Value: "application/json"}}, b, true)
-	})))
+		_ = res.Respond(200, []server.HeaderField{{Name: "content-type", Value: "application/json"}}, b, true)
+	}))
 	if err := srv.Start(); err != nil {
 		log.Fatal(err)
 	}
@@ -103,10 +103,10 @@ func must(err error) {
 // download streams ?bytes=N bytes in 64 KiB chunks from a goroutine of its
 // own (the response is written once the handler returns), keeping at most
 // about 1 MiB recorded and not yet sent.
-func download(req *core.Request, res *core.Response) {
+func download(req *server.Request, res *server.Response) {
 	n := queryInt(req.Path, "bytes")
 	res.DeferEnd()
-	_ = res.Respond(200, []core.HeaderField{{Name: "content-type", Value: "application/octet-stream"}}, nil, false)
+	_ = res.Respond(200, []server.HeaderField{{Name: "content-type", Value: "application/octet-stream"}}, nil, false)
 	if n <= 0 {
 		_ = res.End(nil)
 		return
@@ -145,9 +145,7 @@ func queryInt(path, key string) int64 {
 // uploadHandler consumes a streaming body and answers its length.
 type uploadHandler struct{}
 
-func (uploadHandler) StreamsBody() bool { return true }
-
-func (uploadHandler) ServeRequest(req *core.Request, res *core.Response) {
+func (uploadHandler) ServeRequest(req *server.Request, res *server.Response) {
 	buf := make([]byte, 64<<10)
 	var total int64
 	for {
@@ -167,32 +165,30 @@ func (uploadHandler) ServeRequest(req *core.Request, res *core.Response) {
 // stays open until the client goes away.
 type dgramHandler struct{}
 
-func (dgramHandler) HandlesDatagrams() bool { return true }
-
-func (dgramHandler) DatagramSink(_ *core.Request, res *core.Response) func([]byte) {
+func (dgramHandler) sink(_ *server.Request, res *server.Response) func([]byte) {
 	return func(p []byte) { _ = res.SendDatagram(p) }
 }
 
-func (dgramHandler) ServeRequest(_ *core.Request, res *core.Response) {
+func (dgramHandler) ServeRequest(_ *server.Request, res *server.Response) {
 	res.DeferEnd()
 	_ = res.Write(nil) // sends the head: the flow exists from then on
 }
 
 // wtHandler accepts WebTransport sessions; drainEvents echoes them.
-type wtHandler struct{}
+type wtHandler struct{ b *bridge.Server }
 
-func (wtHandler) AcceptsSessions() bool { return true }
+func (h wtHandler) serveSession(_ *server.Request, sess *server.Session) {
+	h.b.OpenSession(sess) // its events go to the queue
+	_ = sess.Accept()
+}
 
-func (wtHandler) ServeSession(_ *core.Request, sess *core.Session) { _ = sess.Accept() }
-
-func (wtHandler) ServeRequest(_ *core.Request, res *core.Response) {
+func (wtHandler) ServeRequest(_ *server.Request, res *server.Response) {
 	_ = res.Respond(404, plain, []byte("WebTransport only\n"), true)
 }
 
 // drainEvents waits on the event queue's eventfd and echoes WebTransport
-// session datagrams and bidirectional stream data (see core/events.go for
-// the layouts).
-func drainEvents(q *core.EventQueue) {
+// session datagrams and bidirectional stream data.
+func drainEvents(q *bridge.EventQueue) {
 	f := os.NewFile(uintptr(q.FD()), "events") // non-blocking eventfd: read through the netpoller
 	bell := make([]byte, 8)
 	buf := make([]byte, 1<<20)
@@ -210,15 +206,12 @@ func drainEvents(q *core.EventQueue) {
 				buf = make([]byte, need)
 				continue
 			}
-			for b := buf[:n]; len(b) >= 8; {
-				size := int(binary.LittleEndian.Uint32(b))
-				if size < 8 || size > len(b) {
-					// A broken batch: stop here rather than loop or overrun.
-					log.Printf("event of %d bytes with %d left in the batch; dropping the rest", size, len(b))
-					break
-				}
-				handleEvent(b[4], b[:size])
-				b = b[size:]
+			evs, err := bridge.Decode(buf[:n])
+			if err != nil {
+				log.Printf("events: %v", err) // a broken batch: handle what decoded
+			}
+			for _, ev := range evs {
+				handleEvent(ev)
 			}
 		}
 	}
@@ -227,26 +220,23 @@ func drainEvents(q *core.EventQueue) {
 // WebTransport stream data events received and their bytes (GET /stats).
 var streamEvents, streamBytes atomic.Uint64
 
-func handleEvent(typ byte, ev []byte) {
-	u64 := func(off int) uint64 { return binary.LittleEndian.Uint64(ev[off:]) }
-	u32 := func(off int) uint32 { return binary.LittleEndian.Uint32(ev[off:]) }
-	switch typ {
-	case core.EventSessionDgram:
-		if s, ok := core.LookupSession(u64(8)); ok {
-			_ = s.SendDatagram(ev[20 : 20+u32(16)])
+func handleEvent(ev bridge.Event) {
+	switch ev.Type {
+	case bridge.EventSessionDgram:
+		if s, ok := bridge.Sessions.Get(ev.Handle); ok {
+			_ = s.SendDatagram(ev.Data)
 		}
-	case core.EventStreamData:
+	case bridge.EventStreamData:
 		streamEvents.Add(1)
-		streamBytes.Add(uint64(u32(16)))
-		if st, ok := core.LookupStream(u64(8)); ok {
-			n := int(u32(16))
-			_, _ = st.Write(ev[20:20+n], false)
-			_ = st.AckData(n)
+		streamBytes.Add(uint64(len(ev.Data)))
+		if st, ok := bridge.Streams.Get(ev.Handle); ok {
+			_, _ = st.Send(ev.Data, false)
+			_ = st.AckData(len(ev.Data))
 		}
-	case core.EventStreamEnd:
-		if st, ok := core.LookupStream(u64(8)); ok {
-			if u32(16) == 0 {
-				_, _ = st.Write(nil, true)
+	case bridge.EventStreamEnd:
+		if st, ok := bridge.Streams.Get(ev.Handle); ok {
+			if !ev.Flag {
+				_, _ = st.Send(nil, true)
 			} else {
 				st.Reset(0)
 			}

@@ -1,0 +1,12 @@
+package bridge
+
+import "errors"
+
+// Errors of the bridge, next to those of the server package.
+var (
+	// ErrServerClosed: the server was closed (Server.Close); it takes no
+	// more calls that would need new resources.
+	ErrServerClosed = errors.New("the server was closed")
+	// ErrQueueFull: a bounded queue had no room and the item was dropped.
+	ErrQueueFull = errors.New("queue full")
+)

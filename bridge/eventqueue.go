@@ -1,0 +1,210 @@
+package bridge
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/zig-h3/h3bun/server"
+)
+
+// Limits of an EventQueue.
+const (
+	// DefaultQueueEvents is the most events an EventQueue holds.
+	DefaultQueueEvents = 16384
+	// DefaultQueueBytes is the most encoded bytes an EventQueue holds (one
+	// event larger than this is still accepted into an empty queue).
+	DefaultQueueBytes = 64 << 20
+)
+
+// EventQueue is a bounded queue of encoded events (see events.go) with an
+// eventfd doorbell: the eventfd becomes readable when the queue goes from
+// empty to non-empty, and a consumer drains whole batches with Drain. It is
+// how events reach a consumer that cannot be called from foreign threads,
+// such as Bun's JavaScript thread.
+//
+// The push methods take ownership of the event, whatever their result:
+// its buffer is recycled (eventbuf.go) once drained, refused or discarded.
+type EventQueue struct {
+	fd int
+
+	mu        sync.Mutex
+	events    [][]byte
+	bytes     int
+	maxEvents int
+	maxBytes  int
+	closed    bool
+	space     chan struct{} // closed when Drain frees room; nil if nobody waits
+
+	dropped atomic.Uint64
+}
+
+// NewEventQueue creates a queue and its eventfd (non-blocking, close-on-exec).
+func NewEventQueue() (*EventQueue, error) {
+	const efdCloexec, efdNonblock = 0x80000, 0x800
+	fd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, efdCloexec|efdNonblock, 0)
+	if errno != 0 {
+		return nil, errno
+	}
+	return &EventQueue{fd: int(fd), maxEvents: DefaultQueueEvents, maxBytes: DefaultQueueBytes}, nil
+}
+
+// FD returns the eventfd to wait on. It stays open until Close.
+func (q *EventQueue) FD() int { return q.fd }
+
+// Dropped returns how many events TryPush discarded because the queue was full.
+func (q *EventQueue) Dropped() uint64 { return q.dropped.Load() }
+
+func (q *EventQueue) fullLocked(n int) bool {
+	return len(q.events) > 0 && (len(q.events) >= q.maxEvents || q.bytes+n > q.maxBytes)
+}
+
+// pushLocked appends ev and rings the doorbell on the empty to non-empty edge.
+func (q *EventQueue) pushLocked(ev []byte) {
+	q.events = append(q.events, ev)
+	q.bytes += len(ev)
+	if len(q.events) == 1 {
+		var one [8]byte
+		binary.LittleEndian.PutUint64(one[:], 1)
+		_, _ = syscall.Write(q.fd, one[:]) // EAGAIN only if the counter is saturated: still readable
+	}
+}
+
+// PushWait adds ev, waiting for room while the queue is full. It returns
+// ctx's error if ctx ends first, or ErrClosed if the queue is closed.
+func (q *EventQueue) PushWait(ctx context.Context, ev []byte) error {
+	for {
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
+			putEventBuf(ev)
+			return server.ErrClosed
+		}
+		if !q.fullLocked(len(ev)) {
+			q.pushLocked(ev)
+			q.mu.Unlock()
+			return nil
+		}
+		if q.space == nil {
+			q.space = make(chan struct{})
+		}
+		space := q.space
+		q.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			putEventBuf(ev)
+			return ctx.Err()
+		}
+	}
+}
+
+// TryPush adds ev if there is room, otherwise drops and counts it.
+func (q *EventQueue) TryPush(ev []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		putEventBuf(ev)
+		return server.ErrClosed
+	}
+	if q.fullLocked(len(ev)) {
+		q.dropped.Add(1)
+		putEventBuf(ev)
+		return ErrQueueFull
+	}
+	q.pushLocked(ev)
+	return nil
+}
+
+// PushControl adds ev whatever the fill level: for events that must never
+// be lost and whose number is bounded by something else (one per request or
+// per server stop).
+func (q *EventQueue) PushControl(ev []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		putEventBuf(ev)
+		return server.ErrClosed
+	}
+	q.pushLocked(ev)
+	return nil
+}
+
+// Drain copies whole events, oldest first, into dst and removes them. It
+// returns the bytes written; when the oldest event does not fit in dst at
+// all, it returns 0 and need, the size dst must have.
+func (q *EventQueue) Drain(dst []byte) (n, need int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i := 0
+	for ; i < len(q.events); i++ {
+		ev := q.events[i]
+		if n+len(ev) > len(dst) {
+			if i == 0 {
+				need = len(ev)
+			}
+			break
+		}
+		n += copy(dst[n:], ev)
+		q.bytes -= len(ev)
+		q.events[i] = nil
+		putEventBuf(ev)
+	}
+	if i > 0 {
+		if i == len(q.events) {
+			// Emptied: keep the backing array for the next batch, unless a
+			// burst grew it far past what a batch usually holds.
+			if cap(q.events) > 4096 {
+				q.events = nil
+			} else {
+				q.events = q.events[:0]
+			}
+		} else {
+			q.events = q.events[i:]
+		}
+		if q.space != nil {
+			close(q.space)
+			q.space = nil
+		}
+	}
+	return n, need
+}
+
+// Len returns the number of queued events.
+func (q *EventQueue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.events)
+}
+
+// Close discards queued events, wakes waiting producers with ErrClosed and
+// closes the eventfd. The consumer must have stopped waiting on FD first.
+func (q *EventQueue) Close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	q.closed = true
+	for _, ev := range q.events {
+		putEventBuf(ev)
+	}
+	q.events = nil
+	if q.space != nil {
+		close(q.space)
+		q.space = nil
+	}
+	_ = syscall.Close(q.fd)
+}
+
+// NextSize returns the size of the oldest event, or 0 if the queue is empty.
+func (q *EventQueue) NextSize() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.events) == 0 {
+		return 0
+	}
+	return len(q.events[0])
+}

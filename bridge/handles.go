@@ -1,0 +1,102 @@
+package bridge
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Kind is a kind of handle. Handles are numbers, never addresses: each kind
+// has its own range, above every user-space address on x86-64 (2^47) and
+// below 2^53, so a handle travels as an opaque C pointer that the Go
+// garbage collector never mistakes for a heap pointer, as an exact
+// JavaScript number, and is never valid as a handle of another kind.
+type Kind uint8
+
+// The kinds of handles.
+const (
+	KindServer Kind = iota
+	KindResponse
+	KindConn
+	KindSession
+	KindStream
+)
+
+// bases lists the first handle of each kind, the one list of bases.
+var bases = [...]uint64{
+	KindServer:   1 << 49,
+	KindResponse: 1 << 50,
+	KindConn:     1 << 51,
+	KindSession:  1 << 52,
+	KindStream:   1<<52 + 1<<51,
+}
+
+// Handle is the handle of the object numbered n (from 1) of a kind.
+func (k Kind) Handle(n uint64) uint64 { return bases[k] + n }
+
+// Number is the inverse of Handle; ok is false for a value that is not a
+// handle of kind k.
+func (k Kind) Number(h uint64) (n uint64, ok bool) {
+	next := uint64(1 << 53)
+	if int(k)+1 < len(bases) {
+		next = bases[k+1]
+	}
+	if h <= bases[k] || h >= next {
+		return 0, false
+	}
+	return h - bases[k], true
+}
+
+// Table maps the handles of one kind to their objects. Handles are never
+// reused: a removed handle stays unknown.
+type Table[T any] struct {
+	kind Kind
+	last atomic.Uint64
+	m    sync.Map // uint64 handle -> T
+}
+
+// The handle tables of the process.
+var (
+	Servers   = &Table[*Server]{kind: KindServer}
+	Responses = &Table[*Response]{kind: KindResponse}
+	Sessions  = &Table[*Session]{kind: KindSession}
+	Streams   = &Table[*Stream]{kind: KindStream}
+)
+
+// Add stores v under a new handle and returns it.
+func (t *Table[T]) Add(v T) uint64 {
+	h := t.kind.Handle(t.last.Add(1))
+	t.m.Store(h, v)
+	return h
+}
+
+// Put stores v under the handle of the object numbered n (numbered by
+// someone else, uniquely in the process) and returns the handle.
+func (t *Table[T]) Put(n uint64, v T) uint64 {
+	h := t.kind.Handle(n)
+	t.m.Store(h, v)
+	return h
+}
+
+// Get returns the object of handle h.
+func (t *Table[T]) Get(h uint64) (T, bool) {
+	v, ok := t.m.Load(h)
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	return v.(T), true
+}
+
+// Take returns the object of handle h and removes it, in one step: of
+// calls racing to take one handle, exactly one gets it.
+func (t *Table[T]) Take(h uint64) (T, bool) {
+	v, ok := t.m.LoadAndDelete(h)
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	return v.(T), true
+}
+
+// Delete removes handle h.
+func (t *Table[T]) Delete(h uint64) { t.m.Delete(h) }

@@ -1,0 +1,60 @@
+package bridge
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/zig-h3/h3bun/server"
+)
+
+// SetOptions applies options given as JSON (zig_h3_server_set_options) to
+// the server's configuration; only before Start. Absent fields keep their
+// value: {"certPem": "...", "keyPem": "...", "maxRequestBodySize": 1048576,
+// "maxHeaderBytes": 65536, "quicAlpn": ["x"], "webtransportOrigins": ["*"],
+// "enableDatagrams": true, "enableWebTransport": true, "requestTimeoutMs":
+// 60000 (0: none), "maxConnections": 10000, "maxStreamsPerConnection": 100}.
+func (b *Server) SetOptions(spec []byte) error {
+	cfg := b.Config()
+	if err := decodeOptions(spec, &cfg); err != nil {
+		return err
+	}
+	return b.SetConfig(cfg)
+}
+
+// decodeOptions decodes the JSON options onto cfg: each field is decoded
+// straight into the Config field it sets, so absent ones are left alone.
+func decodeOptions(spec []byte, cfg *server.Config) error {
+	var certPEM, keyPEM *string
+	var timeoutMs *int64
+	o := struct {
+		CertPEM                 **string  `json:"certPem"`
+		KeyPEM                  **string  `json:"keyPem"`
+		MaxRequestBodySize      *int64    `json:"maxRequestBodySize"`
+		MaxHeaderBytes          *int      `json:"maxHeaderBytes"`
+		QuicAlpn                *[]string `json:"quicAlpn"`
+		WebTransportOrigins     *[]string `json:"webtransportOrigins"`
+		EnableDatagrams         *bool     `json:"enableDatagrams"`
+		EnableWebTransport      *bool     `json:"enableWebTransport"`
+		RequestTimeoutMs        **int64   `json:"requestTimeoutMs"`
+		MaxConnections          *int      `json:"maxConnections"`
+		MaxStreamsPerConnection *int      `json:"maxStreamsPerConnection"`
+	}{&certPEM, &keyPEM, &cfg.MaxRequestBodySize, &cfg.MaxHeaderBytes, &cfg.QuicAlpn, &cfg.WebTransportOrigins,
+		&cfg.EnableDatagrams, &cfg.EnableWebTransport, &timeoutMs, &cfg.MaxConnections, &cfg.MaxStreamsPerConnection}
+	if err := json.Unmarshal(spec, &o); err != nil {
+		return fmt.Errorf("%w: options: %v", server.ErrInvalidArgument, err)
+	}
+	if (certPEM == nil) != (keyPEM == nil) {
+		return fmt.Errorf("%w: certPem and keyPem must be given together", server.ErrConfig)
+	}
+	if certPEM != nil {
+		cfg.CertPEM, cfg.KeyPEM, cfg.CertPath, cfg.KeyPath = []byte(*certPEM), []byte(*keyPEM), "", ""
+	}
+	if timeoutMs != nil {
+		cfg.RequestTimeout = time.Duration(*timeoutMs) * time.Millisecond
+		if *timeoutMs == 0 {
+			cfg.RequestTimeout = -1 // none
+		}
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package bridge
+
+import (
+	"io"
+
+	"github.com/zig-h3/h3bun/server"
+)
+
+// Response is a server response handed to a consumer by handle (a C
+// callback's zig_h3_response, a request event's response handle). The
+// handle is valid from the handler's start until the request is finished.
+type Response struct {
+	*server.Response
+	Handle uint64
+
+	q      *EventQueue // event routes: where aborts and body events go
+	credit *credit     // event routes with a streaming body
+}
+
+// OpenResponse registers res under its handle; FinishResponse, the
+// Route.Finished of such routes, removes it.
+func OpenResponse(res *server.Response) *Response {
+	r := &Response{Response: res}
+	r.Handle = Responses.Put(res.ID, r)
+	return r
+}
+
+// ResponseHandle is the handle res has (or will have) while it is open.
+func ResponseHandle(res *server.Response) uint64 { return KindResponse.Handle(res.ID) }
+
+// FinishResponse is the Route.Finished of routes whose responses have
+// handles: the handle dies, and a consumer of the event queue that was
+// given the request learns how it ended unless it completed.
+func FinishResponse(_ *server.Request, res *server.Response, outcome server.Outcome) {
+	r, ok := Responses.Take(ResponseHandle(res))
+	if !ok || r.q == nil || outcome == server.Completed {
+		return
+	}
+	reason := uint32(AbortPeer)
+	if outcome == server.TimedOut {
+		reason = AbortTimeout
+	}
+	_ = r.q.PushControl(encodeAbort(r.Handle, reason))
+}
+
+// AckBody acknowledges n bytes of the streaming request body delivered as
+// EventBodyChunk events, letting the server read more. ErrState when the
+// body is not delivered as events.
+func (r *Response) AckBody(n int) error {
+	if n < 0 {
+		return server.ErrInvalidArgument
+	}
+	if r.credit == nil {
+		return server.ErrState
+	}
+	r.credit.ack(n)
+	return nil
+}
+
+// pumpBody delivers a streaming body as EventBodyChunk events and a final
+// EventBodyEnd, never more than BodyWindow unacknowledged.
+func (r *Response) pumpBody(req *server.Request) {
+	pumpToQueue(req.BodyContext(), r.q, r.credit, req.ReadBody,
+		func(b []byte) []byte { return encodeBodyChunk(r.Handle, b) },
+		func(err error) []byte {
+			if err == io.EOF {
+				return encodeBodyEnd(r.Handle, req.Trailers())
+			}
+			return nil // the abort reaches the consumer from the response side
+		})
+}

@@ -1,0 +1,67 @@
+// Package sendbuf holds bytes handed over by a writer that must never
+// block, until the goroutine that owns a stream writes them, with the
+// writable signal of their backpressure. The server's responses and the
+// bridge's WebTransport stream outboxes each keep one under their own mutex.
+package sendbuf
+
+// Backpressure levels: once Pending reaches HighWater the buffer is armed,
+// and the writable signal is due when Pending is back down to LowWater (or
+// the stream ends).
+const (
+	HighWater = 256 << 10
+	LowWater  = 64 << 10
+)
+
+// Buffer is the bytes handed over and not yet written. The zero value is
+// empty. It is not safe for concurrent use.
+type Buffer struct {
+	chunks  [][]byte
+	pending int
+	armed   bool
+}
+
+// Pending is the number of bytes added and not yet reported written.
+func (b *Buffer) Pending() int { return b.pending }
+
+// Add copies p in (the caller may reuse p at once) and arms the buffer at
+// the high-water mark.
+func (b *Buffer) Add(p []byte) { b.AddShared(append([]byte(nil), p...)) }
+
+// AddShared is Add without the copy, for bytes that never change.
+func (b *Buffer) AddShared(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	b.chunks = append(b.chunks, p)
+	b.pending += len(p)
+	if b.pending >= HighWater {
+		b.armed = true
+	}
+}
+
+// Take hands the chunks to the writing goroutine; they stay pending until
+// Written reports them.
+func (b *Buffer) Take() [][]byte {
+	chunks := b.chunks
+	b.chunks = nil
+	return chunks
+}
+
+// Written accounts for n bytes handed to the stream and reports whether
+// the writable signal is due.
+func (b *Buffer) Written(n int) bool {
+	b.pending -= n
+	if b.armed && b.pending <= LowWater {
+		b.armed = false
+		return true
+	}
+	return false
+}
+
+// Reset drops everything and reports whether a paused writer must be told
+// (the signal was armed).
+func (b *Buffer) Reset() bool {
+	armed := b.armed
+	*b = Buffer{}
+	return armed
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// Defaults of the Config limits.
+const (
+	// DefaultMaxRequestBodySize is the buffered request body limit.
+	DefaultMaxRequestBodySize = 1 << 20
+	// DefaultMaxConnections is the most connections open at once.
+	DefaultMaxConnections = 10000
+	// DefaultMaxStreamsPerConnection is quic-go's default of concurrent
+	// bidirectional streams per connection.
+	DefaultMaxStreamsPerConnection = 100
+)
+
+// Log levels, as in the C header: 0 warn, 1 info, 2 and above debug.
+const (
+	LogWarn  = 0
+	LogInfo  = 1
+	LogDebug = 2
+)
+
+// Config describes a server. The zero value serves on 0.0.0.0 with an
+// ephemeral port and a development certificate.
+type Config struct {
+	// BindAddr is the IP address to listen on; "" means "0.0.0.0".
+	BindAddr string
+	// Port is the UDP port; 0 picks an ephemeral port (see Server.Port).
+	Port int
+	// CertPEM and KeyPEM hold a PEM certificate chain and private key.
+	// CertPath and KeyPath name files holding them. Give one pair or none;
+	// with none the server makes a development certificate (see DevCertificate).
+	CertPEM, KeyPEM    []byte
+	CertPath, KeyPath  string
+	EnableDatagrams    bool
+	EnableWebTransport bool
+	// QuicAlpn lists extra ALPN protocols accepted next to "h3" on the same
+	// port; their connections carry raw QUIC datagrams only.
+	QuicAlpn []string
+	// WebTransportOrigins lists the page origins allowed to open sessions
+	// ("*": any). Empty: pages of the request's own host and loopback pages.
+	WebTransportOrigins []string
+	// QlogDir, when set, makes the server write one qlog file per connection there.
+	QlogDir string
+	// LogLevel filters what reaches Logger.
+	LogLevel int
+	// MaxRequestBodySize limits buffered request bodies; over it the client
+	// gets 413. Zero means DefaultMaxRequestBodySize.
+	MaxRequestBodySize int64
+	// MaxHeaderBytes limits the request header section (431 over it). Zero
+	// means quic-go's default of 1 MiB.
+	MaxHeaderBytes int
+	// MaxConnections limits open connections; more are refused at the
+	// handshake (CONNECTION_REFUSED). Zero means DefaultMaxConnections.
+	MaxConnections int
+	// MaxStreamsPerConnection limits concurrent request streams a client may
+	// open on one connection (QUIC flow control makes it wait for more).
+	// Zero means DefaultMaxStreamsPerConnection.
+	MaxStreamsPerConnection int
+	// RequestTimeout bounds how long a handler may take to start its
+	// response (0: DefaultRequestTimeout, negative: none); see
+	// Response.SetTimeout.
+	RequestTimeout time.Duration
+	// Logger receives log lines at or below LogLevel; nil discards them.
+	// NewServer reads it; Server.SetLogger replaces it later.
+	Logger func(level int, line string)
+}
+
+// ErrConfig wraps every configuration error.
+var ErrConfig = errors.New("invalid configuration")
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// validate checks the fields that can be checked without touching the system.
+func (c *Config) validate() error {
+	if c.Port < 0 || c.Port > 65535 {
+		return configError("port %d is outside 0-65535", c.Port)
+	}
+	if c.BindAddr != "" && net.ParseIP(c.BindAddr) == nil {
+		return configError("bind address %q is not an IP address", c.BindAddr)
+	}
+	if c.MaxRequestBodySize < 0 {
+		return configError("maxRequestBodySize must not be negative")
+	}
+	if c.MaxHeaderBytes < 0 {
+		return configError("maxHeaderBytes must not be negative")
+	}
+	if c.MaxConnections < 0 || c.MaxStreamsPerConnection < 0 || c.MaxStreamsPerConnection > 1<<16 {
+		return configError("maxConnections and maxStreamsPerConnection must be positive (streams at most 65536)")
+	}
+	for _, p := range c.QuicAlpn {
+		if p == "" || p == "h3" || len(p) > 255 {
+			return configError("quicAlpn entry %q must be a non-empty protocol other than h3", p)
+		}
+	}
+	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
+		return configError("certificate and key must be given together")
+	}
+	if (c.CertPath == "") != (c.KeyPath == "") {
+		return configError("certificate path and key path must be given together")
+	}
+	if len(c.CertPEM) > 0 && c.CertPath != "" {
+		return configError("give the certificate as PEM or as paths, not both")
+	}
+	return nil
+}
+
+// certificate loads the configured certificate or makes a development one.
+// dev reports whether the development certificate is in use.
+func (c *Config) certificate() (cert tls.Certificate, dev bool, err error) {
+	certPEM, keyPEM := c.CertPEM, c.KeyPEM
+	if c.CertPath != "" {
+		if certPEM, err = os.ReadFile(c.CertPath); err != nil {
+			return cert, false, configError("reading certificate: %v", err)
+		}
+		if keyPEM, err = os.ReadFile(c.KeyPath); err != nil {
+			return cert, false, configError("reading key: %v", err)
+		}
+	}
+	if len(certPEM) == 0 {
+		cert, err = DevCertificate()
+		return cert, true, err
+	}
+	cert, err = tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return cert, false, configError("certificate and key: %v", err)
+	}
+	return cert, false, nil
+}
+
+func (c *Config) maxConnections() int64 {
+	if c.MaxConnections == 0 {
+		return DefaultMaxConnections
+	}
+	return int64(c.MaxConnections)
+}
+
+func (c *Config) maxStreams() int64 {
+	if c.MaxStreamsPerConnection == 0 {
+		return DefaultMaxStreamsPerConnection
+	}
+	return int64(c.MaxStreamsPerConnection)
+}
+
+func (c *Config) maxBody() int64 {
+	if c.MaxRequestBodySize == 0 {
+		return DefaultMaxRequestBodySize
+	}
+	return c.MaxRequestBodySize
+}
+
+// sameCertificate reports whether c and o name the same certificate.
+func (c *Config) sameCertificate(o *Config) bool {
+	return bytes.Equal(c.CertPEM, o.CertPEM) && bytes.Equal(c.KeyPEM, o.KeyPEM) && c.CertPath == o.CertPath && c.KeyPath == o.KeyPath
+}

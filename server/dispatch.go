@@ -1,0 +1,242 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/quic-go/quic-go"
+)
+
+// serveHTTP is the http3 handler; it serves each request on a worker
+// goroutine (see workerPool).
+func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
+	s.workers.run(func() { s.serveRequest(w, hr) })
+}
+
+// serveRequest routes a request and serves it the way its route says:
+// answered by the server itself (no route: 404, 405, OPTIONS), as a
+// WebTransport session, or by the route's handler.
+func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
+	s.counters.requestsTotal.Add(1)
+	s.counters.requestsActive.Add(1)
+	defer s.requestDone()
+	streamID := requestStreamID(hr)
+	completed := true
+	defer func() { s.reportStreamClose(hr, streamID, !completed) }()
+
+	rt, m := s.routes.Load().match(hr.Method, hr.URL.EscapedPath())
+	switch {
+	case rt == nil:
+		s.answerUnrouted(w, hr, m.Allowed)
+	case s.stoppingWithoutGoaway():
+		s.reject(w, http.StatusServiceUnavailable)
+	case isWebTransport(hr):
+		completed = s.serveSession(w, hr, rt, newRequest(hr, m, streamID))
+	default:
+		completed = s.serveRoute(w, hr, rt, m, streamID)
+	}
+}
+
+// requestStreamID is the QUIC stream a request arrived on.
+func requestStreamID(hr *http.Request) uint64 {
+	if sid, ok := hr.Body.(interface{ StreamID() quic.StreamID }); ok {
+		return uint64(sid.StreamID())
+	}
+	return 0
+}
+
+// reportStreamClose calls the OnStreamClose function.
+func (s *Server) reportStreamClose(hr *http.Request, streamID uint64, aborted bool) {
+	f := s.streamClosed.Load()
+	if f == nil {
+		return
+	}
+	var connID []byte
+	if c := connOf(hr.Context()); c != nil {
+		connID = c.ID
+	}
+	(*f)(connID, streamID, aborted)
+}
+
+// serveRoute reads the body as the route wants it, runs the handler and
+// writes its response. It reports whether the response was completed
+// (false: the client went away, or the response was reset).
+func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, m Match[*Route], streamID uint64) bool {
+	req := newRequest(hr, m, streamID)
+	if rt.streams() {
+		req.body = newStreamingBody(hr, rt.Datagrams != nil)
+	} else {
+		body, ok := s.readBody(w, hr)
+		if !ok {
+			return hr.Context().Err() == nil
+		}
+		req.Body = body
+		if len(hr.Trailer) > 0 {
+			req.trailer = headerFields(hr.Trailer)
+		}
+	}
+	res := s.newResponse(req, rt)
+	outcome := Aborted
+	if rt.Finished != nil {
+		defer func() { rt.Finished(req, res, outcome) }()
+	}
+	defer req.finishBody() // also when the handler panics
+	// A panic after the body started resets the stream (runHandler panics
+	// with http.ErrAbortHandler): the deferred calls then see an aborted
+	// request.
+	completed := s.runHandler(rt.Handler, req, res) && res.serve(hr.Context(), w, hr)
+	req.finishBody()
+	outcome = s.outcome(req, res, completed)
+	return completed
+}
+
+// newResponse makes the response to req, with the request timeout, the
+// body's progress and reset hooks and the route's datagram flow.
+func (s *Server) newResponse(req *Request, rt *Route) *Response {
+	res := newResponse(s, req)
+	if d := s.cfg.requestTimeout(); d > 0 {
+		_ = res.SetTimeout(d)
+	}
+	if req.body != nil {
+		req.body.onPeerReset = res.abortByPeer
+		req.body.onProgress = res.touch
+	}
+	if rt.Datagrams != nil {
+		res.dgram = &h3Datagrams{srv: s}
+		res.dgram.deliver = rt.Datagrams(req, res)
+	}
+	return res
+}
+
+// outcome logs and counts how a served request ended.
+func (s *Server) outcome(req *Request, res *Response, completed bool) Outcome {
+	res.mu.Lock()
+	badLength, timedOut := res.badLength, res.timedOut
+	res.mu.Unlock()
+	if badLength != "" {
+		s.logf(LogWarn, "%s %s: response reset: %s", req.Method, req.Path, badLength)
+	}
+	switch {
+	case timedOut:
+		s.counters.requestsTimedOut.Add(1)
+		s.logf(LogInfo, "%s %s: timed out", req.Method, req.Path)
+		return TimedOut
+	case !completed:
+		s.logf(LogDebug, "%s %s: aborted", req.Method, req.Path)
+		return Aborted
+	}
+	return Completed
+}
+
+// runHandler calls h, turning a panic into a 500. It reports whether the
+// response should be served.
+func (s *Server) runHandler(h Handler, req *Request, res *Response) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.counters.requestsRejected.Add(1)
+			s.logf(LogWarn, "%s %s: handler panicked: %v", req.Method, req.Path, p)
+			if !res.resetForError() {
+				res.finish()
+				ok = false
+				panic(http.ErrAbortHandler) // resets the stream
+			}
+			res.handlerReturned()
+			ok = true
+		}
+	}()
+	h.ServeRequest(req, res)
+	res.handlerReturned()
+	return true
+}
+
+func (s *Server) requestDone() {
+	if s.counters.requestsActive.Add(-1) == 0 {
+		s.mu.Lock()
+		if s.state == stateStopping && s.idle != nil {
+			select {
+			case <-s.idle:
+			default:
+				close(s.idle)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// answerUnrouted answers a request no route or fallback takes: 204 with
+// Allow for OPTIONS on a known path, 405 for another method on a known path,
+// 404 otherwise.
+func (s *Server) answerUnrouted(w http.ResponseWriter, hr *http.Request, allowed []string) {
+	if len(allowed) > 0 {
+		if !slices.Contains(allowed, "OPTIONS") {
+			allowed = append(allowed, "OPTIONS")
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		if hr.Method == http.MethodOptions {
+			dropImpliedLength(w.Header(), http.StatusNoContent)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		s.reject(w, http.StatusMethodNotAllowed)
+		return
+	}
+	s.reject(w, http.StatusNotFound)
+}
+
+// reject answers with a short text status and counts it.
+func (s *Server) reject(w http.ResponseWriter, status int) {
+	s.counters.requestsRejected.Add(1)
+	text := http.StatusText(status) + "\n"
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(text)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, text)
+}
+
+// readBody reads a buffered body up to the limit; over it the client gets
+// 413, the rest of the upload is refused, and ok is false.
+func (s *Server) readBody(w http.ResponseWriter, hr *http.Request) (body []byte, ok bool) {
+	limit := s.cfg.maxBody()
+	if hr.ContentLength > limit {
+		s.rejectTooLarge(w, hr)
+		return nil, false
+	}
+	if hr.ContentLength == 0 {
+		return nil, true
+	}
+	var buf bytes.Buffer
+	if hr.ContentLength > 0 {
+		buf.Grow(int(hr.ContentLength) + bytes.MinRead)
+	} else {
+		// Unknown length, usually no body at all (GET): look before allocating.
+		var first [1]byte
+		n, err := io.ReadFull(hr.Body, first[:])
+		if n == 0 {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil, true
+			}
+			s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+			return nil, false
+		}
+		buf.WriteByte(first[0])
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(hr.Body, limit+1)); err != nil {
+		s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+		return nil, false
+	}
+	if int64(buf.Len()) > limit {
+		s.rejectTooLarge(w, hr)
+		return nil, false
+	}
+	return buf.Bytes(), true
+}
+
+// rejectTooLarge answers 413 and stops the client sending the rest.
+func (s *Server) rejectTooLarge(w http.ResponseWriter, hr *http.Request) {
+	s.reject(w, http.StatusRequestEntityTooLarge)
+	_ = hr.Body.Close()
+}

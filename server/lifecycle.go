@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/quic-go/webtransport-go"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// Start binds the UDP socket and starts serving.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stateNew {
+		return fmt.Errorf("%w: the server was already started", ErrState)
+	}
+	if s.routes.Load() == nil {
+		s.routes.Store(NewRoutes(&s.builder, s.fallback))
+	}
+	ip := net.IPv4zero
+	if s.cfg.BindAddr != "" {
+		ip = net.ParseIP(s.cfg.BindAddr)
+	}
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: s.cfg.Port})
+	if err != nil {
+		return fmt.Errorf("listening on %s:%d: %w", ip, s.cfg.Port, err)
+	}
+	s.h3 = &http3.Server{
+		Handler:         http.HandlerFunc(s.serveHTTP),
+		EnableDatagrams: s.cfg.EnableDatagrams || s.cfg.EnableWebTransport,
+		MaxHeaderBytes:  s.cfg.MaxHeaderBytes,
+	}
+	if s.cfg.EnableWebTransport {
+		s.wt = &webtransport.Server{H3: s.h3, CheckOrigin: checkOrigin(s.cfg.WebTransportOrigins)}
+		webtransport.ConfigureHTTP3Server(s.h3)
+	}
+	ln, err := s.listen(udp)
+	if err != nil {
+		udp.Close()
+		return err
+	}
+	s.udp, s.listener = udp, ln
+	s.state = stateRunning
+	s.started = time.Now()
+	s.acceptDone = make(chan struct{})
+	go s.acceptLoop()
+	s.logf(LogInfo, "listening on %s", udp.LocalAddr())
+	return nil
+}
+
+// listen starts QUIC on udp with the server's TLS and QUIC settings.
+func (s *Server) listen(udp *net.UDPConn) (*quic.EarlyListener, error) {
+	tlsConf := http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS13})
+	tlsConf.NextProtos = append(tlsConf.NextProtos, s.cfg.QuicAlpn...)
+	quicConf := &quic.Config{
+		EnableDatagrams:                  s.cfg.EnableDatagrams || s.cfg.EnableWebTransport || len(s.cfg.QuicAlpn) > 0,
+		EnableStreamResetPartialDelivery: s.cfg.EnableWebTransport,
+		MaxIncomingStreams:               s.cfg.maxStreams(),
+		Tracer:                           qlogTracer(s.cfg.QlogDir, s.logf),
+	}
+	s.transport = &quic.Transport{Conn: udp, ConnContext: s.connContext}
+	return s.transport.ListenEarly(tlsConf, quicConf)
+}
+
+// Stop shuts the server down and waits until it is down. Graceful (force
+// false): new connections are refused, clients get GOAWAY, in-flight requests
+// finish, then every connection is closed. Force: every connection is closed
+// at once and open responses are aborted. A forced Stop may follow a graceful
+// one that is still waiting. Stopping a server that was never started or is
+// already stopped returns nil.
+func (s *Server) Stop(force bool) error {
+	s.mu.Lock()
+	switch s.state {
+	case stateNew:
+		s.state = stateStopped
+		s.mu.Unlock()
+		return nil
+	case stateStopped:
+		s.mu.Unlock()
+		return nil
+	case stateRunning:
+		s.state = stateStopping
+		s.stopDone = make(chan struct{})
+		s.idle = make(chan struct{})
+		if s.counters.requestsActive.Load() == 0 {
+			close(s.idle)
+		}
+		s.mu.Unlock()
+		s.closeSessions(0, "server stopping")
+		go s.shutdown()
+	default:
+		s.mu.Unlock()
+	}
+	if force {
+		s.closeConnections()
+	}
+	<-s.stopDone
+	return nil
+}
+
+// StopLinger bounds how long a graceful Stop waits, once no request is in
+// flight, before it closes the remaining connections. Closing a QUIC
+// connection discards data not yet delivered, so Stop first waits until
+// the connections are gone (clients close them after GOAWAY) or quiet: no
+// packet sent or received for a few round trips, so the last responses
+// have been acknowledged.
+const StopLinger = time.Second
+
+// minQuiet is the shortest quiet period: above the default ACK delay (25 ms).
+const minQuiet = 50 * time.Millisecond
+
+// awaitQuiet returns when no connection is left, when the connections have
+// exchanged no packet for a few round trips, or at deadline.
+func (s *Server) awaitQuiet(deadline time.Time) {
+	var lastTotal uint64
+	lastChange := time.Now()
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		var total uint64
+		quiet := minQuiet
+		for _, c := range s.conns {
+			st := c.qc.ConnectionStats()
+			total += st.PacketsSent + st.PacketsReceived
+			quiet = max(quiet, 3*st.SmoothedRTT+4*st.MeanDeviation)
+		}
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if total != lastTotal {
+			lastTotal, lastChange = total, time.Now()
+		} else if time.Since(lastChange) >= quiet {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// shutdown runs the graceful sequence; closing every connection (Stop(true))
+// cuts it short.
+func (s *Server) shutdown() {
+	ctx, cancel := context.WithCancel(context.Background())
+	shutdownDone := make(chan struct{})
+	go func() {
+		_ = s.h3.Shutdown(ctx) // GOAWAY; returns when connections are gone or ctx ends
+		close(shutdownDone)
+	}()
+	<-s.idle
+	s.awaitQuiet(time.Now().Add(StopLinger))
+	cancel()
+	<-shutdownDone
+	s.closeConnections()
+	s.workers.close()
+	_ = s.listener.Close()
+	_ = s.transport.Close()
+	_ = s.udp.Close()
+	<-s.acceptDone
+	s.mu.Lock()
+	s.state = stateStopped
+	s.stopped = time.Now()
+	s.mu.Unlock()
+	s.logf(LogInfo, "stopped")
+	close(s.stopDone)
+}
+
+func (s *Server) closeConnections() {
+	s.mu.Lock()
+	conns := make([]*quic.Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c.qc)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "server stopped")
+	}
+}

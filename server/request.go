@@ -1,0 +1,100 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// HeaderField is one header line with a lower-case name.
+type HeaderField struct {
+	Name  string
+	Value string
+}
+
+// Request is what a Handler receives: the request head, the buffered body
+// (empty for streaming routes) and where it came from. Handlers must not
+// modify it.
+type Request struct {
+	Method string
+	// Path is the request target as sent: escaped path and query.
+	Path      string
+	Authority string
+	// Header holds the request headers (pseudo-headers excluded), sorted by name.
+	Header []HeaderField
+	Body   []byte
+	// StreamID is the QUIC stream the request arrived on.
+	StreamID uint64
+	// ConnID identifies the connection within this server (8 bytes).
+	ConnID []byte
+	// RemoteAddr is the client's address as "ip:port".
+	RemoteAddr string
+	// Pattern and Params describe the route that matched ("" for the fallback).
+	Pattern string
+	Params  []Param
+	// Context is cancelled when the request stream or connection goes away.
+	Context context.Context
+
+	conn    *Conn          // the connection the request arrived on
+	body    *streamingBody // streaming routes only; see ReadBody
+	trailer []HeaderField  // buffered routes: read with the body
+}
+
+// newRequest makes the Request of hr, matched as m, without its body.
+func newRequest(hr *http.Request, m Match[*Route], streamID uint64) *Request {
+	req := &Request{
+		Method:     hr.Method,
+		Path:       hr.URL.RequestURI(),
+		Authority:  hr.Host,
+		Header:     headerFields(hr.Header),
+		RemoteAddr: hr.RemoteAddr,
+		Context:    hr.Context(),
+		StreamID:   streamID,
+		conn:       connOf(hr.Context()),
+	}
+	if req.conn != nil {
+		req.ConnID = req.conn.ID
+	}
+	if m.Found {
+		req.Pattern, req.Params = m.Pattern, m.Params
+	}
+	return req
+}
+
+// Conn returns the connection the request arrived on.
+func (r *Request) Conn() *Conn { return r.conn }
+
+// Outcome is how the serving of a request ended (see Route.Finished).
+type Outcome int
+
+const (
+	// Completed: the whole response was handed to the stream.
+	Completed Outcome = iota
+	// Aborted: the client went away (reset the stream, or the connection
+	// closed) before the response ended, or the response was reset.
+	Aborted
+	// TimedOut: the request timed out and the client got 503 (see
+	// Response.SetTimeout).
+	TimedOut
+)
+
+// headerFields flattens an http.Header into lower-case fields sorted by
+// name; values of one name keep their order.
+func headerFields(h http.Header) []HeaderField {
+	names := make([]string, 0, len(h))
+	n := 0
+	for name, values := range h {
+		names = append(names, name)
+		n += len(values)
+	}
+	sort.Strings(names)
+	fields := make([]HeaderField, 0, n)
+	for _, name := range names {
+		lower := strings.ToLower(name)
+		for _, v := range h[name] {
+			fields = append(fields, HeaderField{Name: lower, Value: v})
+		}
+	}
+	return fields
+}

@@ -1,0 +1,456 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zig-h3/h3bun/internal/sendbuf"
+)
+
+// Response is the answer to one request. Its methods may be called from any
+// goroutine; they only record what to send. The goroutine serving the
+// request (see Response.serve) does the writing, so no caller ever blocks on
+// the network. A Response ends automatically when the handler returns unless
+// the handler called DeferEnd or SetAutoEnd(false); it then stays open until
+// End or the peer goes away.
+type Response struct {
+	// ID identifies the response in the process (never 0, never reused):
+	// a key for consumers that keep state per response.
+	ID uint64
+
+	req   *Request
+	srv   *Server
+	wake  chan struct{}
+	done  chan struct{} // closed when the response is finished
+	dgram *h3Datagrams  // HTTP/3 datagram routes only
+
+	mu          sync.Mutex
+	status      int
+	header      http.Header
+	trailer     http.Header
+	body        sendbuf.Buffer // bytes recorded but not yet handed to the stream
+	bodyStarted bool           // Write or End with data was called: the head is fixed
+	ended       bool
+	autoEnd     bool
+	finished    bool   // serve returned: nothing more will be sent
+	onWritable  func() // runs when body's writable signal is due
+	filePath    string // SendFile: serve this file as the body
+
+	timer    *time.Timer // request timeout until the head is sent
+	timeout  time.Duration
+	timedOut bool
+
+	peerAborted  bool   // the peer reset the streaming request body
+	badLength    string // why serve reset the stream: the body broke its Content-Length
+	autoEndHolds int    // holdAutoEnd calls not yet released
+	handlerDone  bool   // the handler returned
+}
+
+// Response body buffering limits: Send reports the bytes pending, and a
+// writer that sees ResponseHighWater or more should wait for the writable
+// signal (see Send), which comes when pending is back to ResponseLowWater.
+const (
+	ResponseHighWater = sendbuf.HighWater
+	ResponseLowWater  = sendbuf.LowWater
+)
+
+// lastResponseID numbers the responses of the process.
+var lastResponseID atomic.Uint64
+
+func newResponse(srv *Server, req *Request) *Response {
+	return &Response{ID: lastResponseID.Add(1), req: req, srv: srv, status: http.StatusOK, header: http.Header{}, autoEnd: true,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// OnWritable sets the function called when the writable signal is due:
+// after Send reported ResponseHighWater or more pending, pending is back to
+// ResponseLowWater, or the response finished. It runs on the serving
+// goroutine and must not block.
+func (r *Response) OnWritable(f func()) {
+	r.mu.Lock()
+	r.onWritable = f
+	r.mu.Unlock()
+}
+
+// Request returns the request the response answers.
+func (r *Response) Request() *Request { return r.req }
+
+// check returns the error for a call that wants to change the response head.
+func (r *Response) checkHead() error {
+	switch {
+	case r.finished || r.ended:
+		return ErrClosed
+	case r.bodyStarted:
+		return fmt.Errorf("%w: the body has started", ErrState)
+	}
+	return nil
+}
+
+// checkStatus accepts final statuses. 1xx statuses are informational: a
+// response cannot end with one (and 101 is forbidden in HTTP/3).
+func checkStatus(code int) error {
+	switch {
+	case code < 100 || code > 599:
+		return fmt.Errorf("%w: status %d is outside 100-599", ErrInvalidArgument, code)
+	case code < 200:
+		return fmt.Errorf("%w: status %d is informational, not a final status", ErrInvalidArgument, code)
+	}
+	return nil
+}
+
+// SetStatus sets the status code (200-599; default 200).
+func (r *Response) SetStatus(code int) error {
+	if err := checkStatus(code); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkHead(); err != nil {
+		return err
+	}
+	r.status = code
+	return nil
+}
+
+// AddHeader adds a header line; repeated names keep every value.
+func (r *Response) AddHeader(name, value string) error {
+	if err := ValidateField(name, value); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkHead(); err != nil {
+		return err
+	}
+	r.header[http.CanonicalHeaderKey(name)] = append(r.header[http.CanonicalHeaderKey(name)], value)
+	return nil
+}
+
+// Write records body bytes (copied) to send.
+func (r *Response) Write(p []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished || r.ended {
+		return ErrClosed
+	}
+	r.writeLocked(p)
+	return nil
+}
+
+// End records the last body bytes (copied; may be empty) and ends the
+// response.
+func (r *Response) End(p []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.endLocked(p)
+}
+
+func (r *Response) endLocked(p []byte) error { return r.endWith(p, false) }
+
+// endWith ends the response with p as the last body bytes; shared p is
+// kept as it is instead of copied (it must never change).
+func (r *Response) endWith(p []byte, shared bool) error {
+	if r.finished || r.ended {
+		return ErrClosed
+	}
+	if !r.bodyStarted && bodyAllowed(r.status) && !(r.isHead() && len(p) == 0 && r.header.Get("Content-Length") != "") {
+		// The whole body is known: its length is the Content-Length, whatever
+		// the handler declared (as Bun.serve does). A HEAD response without a
+		// body keeps a declared length: it describes the body a GET would get.
+		r.header.Set("Content-Length", strconv.Itoa(len(p)))
+	}
+	if shared {
+		r.body.AddShared(p)
+	} else {
+		r.body.Add(p)
+	}
+	r.ended = true
+	r.signal()
+	return nil
+}
+
+// Respond sets status and headers, records body and, if end is true, ends
+// the response: the whole of a small response in one call. Headers are
+// validated first; on error nothing is recorded.
+func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.setHeadLocked(status, fields); err != nil {
+		return err
+	}
+	if end {
+		return r.endLocked(body)
+	}
+	r.writeLocked(body)
+	return nil
+}
+
+// respondPrepared ends a fresh response with a head checked and built in
+// advance (a static route's): header is copied, body is sent without being
+// copied (it must never change), or, when file is set, the file is sent as
+// by SendFile.
+func (r *Response) respondPrepared(status int, header http.Header, body []byte, file string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkHead(); err != nil {
+		return err
+	}
+	r.status, r.header = status, header.Clone()
+	if file != "" {
+		r.filePath, r.ended = file, true
+		r.signal()
+		return nil
+	}
+	return r.endWith(body, true)
+}
+
+// setHeadLocked validates and records status and header fields.
+func (r *Response) setHeadLocked(status int, fields []HeaderField) error {
+	if err := checkStatus(status); err != nil {
+		return err
+	}
+	if err := validateFields(fields); err != nil {
+		return err
+	}
+	if err := r.checkHead(); err != nil {
+		return err
+	}
+	r.status = status
+	addFields(r.header, fields)
+	return nil
+}
+
+// addFields adds fields (validated) to h under their canonical names.
+func addFields(h http.Header, fields []HeaderField) {
+	for _, f := range fields {
+		k := http.CanonicalHeaderKey(f.Name)
+		h[k] = append(h[k], f.Value)
+	}
+}
+
+// SendTrailers records trailer fields and ends the response.
+func (r *Response) SendTrailers(fields []HeaderField) error {
+	_, err := r.Send(nil, true, fields)
+	return err
+}
+
+// setTrailersLocked records the trailers of a response that has just ended
+// (serve sends them once the body is out).
+func (r *Response) setTrailersLocked(fields []HeaderField) {
+	r.trailer = http.Header{}
+	for _, f := range fields {
+		r.trailer.Add(f.Name, f.Value)
+	}
+}
+
+// Send records body bytes (copied) and, if end is true, ends the response,
+// with trailers if there are any. It returns the bytes now pending; at
+// ResponseHighWater or more the caller should pause until the writable
+// signal (onWritable) fires.
+func (r *Response) Send(p []byte, end bool, trailers []HeaderField) (int, error) {
+	if err := validateFields(trailers); err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !end {
+		if r.finished || r.ended {
+			return 0, ErrClosed
+		}
+		r.writeLocked(p)
+		return r.body.Pending(), nil
+	}
+	if err := r.endLocked(p); err != nil {
+		return 0, err
+	}
+	if len(trailers) > 0 {
+		r.setTrailersLocked(trailers)
+	}
+	return r.body.Pending(), nil
+}
+
+// SendFile sets status and headers and ends the response with the file at
+// path as its body, read by the serving goroutine. With status 200 it
+// honours Range and conditional requests (206, 416, 304) and sets
+// Content-Type from the extension when absent; a file that cannot be
+// opened gives 404 (500 for other errors).
+func (r *Response) SendFile(status int, fields []HeaderField, path string) error {
+	if path == "" {
+		return fmt.Errorf("%w: empty path", ErrInvalidArgument)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.setHeadLocked(status, fields); err != nil {
+		return err
+	}
+	r.filePath = path
+	r.ended = true
+	r.signal()
+	return nil
+}
+
+// FlushHead fixes status and headers and sends them now, before any body
+// (HTTP/3 datagram flows start with the head).
+func (r *Response) FlushHead() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished || r.ended || r.bodyStarted {
+		return
+	}
+	r.bodyStarted = true
+	r.signal()
+}
+
+// Done is closed when the response is finished (sent or aborted).
+func (r *Response) Done() <-chan struct{} { return r.done }
+
+// DeferEnd keeps the response open after the handler returns.
+func (r *Response) DeferEnd() { r.SetAutoEnd(false) }
+
+// SetAutoEnd chooses whether the response ends when the handler returns.
+func (r *Response) SetAutoEnd(on bool) {
+	r.mu.Lock()
+	r.autoEnd = on
+	r.mu.Unlock()
+}
+
+// AutoEnd reports whether the response ends when the handler returns.
+func (r *Response) AutoEnd() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.autoEnd
+}
+
+// Pending returns the number of body bytes recorded but not yet handed to
+// the QUIC stream, or ErrClosed once the response is finished.
+func (r *Response) Pending() (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished {
+		return 0, ErrClosed
+	}
+	return r.body.Pending(), nil
+}
+
+// writeLocked records body bytes; the head is fixed from now on.
+func (r *Response) writeLocked(p []byte) {
+	r.body.Add(p)
+	r.bodyStarted = true
+	r.signal()
+}
+
+// bodyAllowed reports whether a response with status carries a body
+// (204, 205 and 304 never do; 1xx are not final statuses here).
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusResetContent && status != http.StatusNotModified && status >= 200
+}
+
+// isHead reports whether the response answers a HEAD request.
+func (r *Response) isHead() bool { return r.req != nil && r.req.Method == http.MethodHead }
+
+// validateFields checks every field (see ValidateField).
+func validateFields(fields []HeaderField) error {
+	for _, f := range fields {
+		if err := ValidateField(f.Name, f.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Response) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// handlerReturned applies auto-end once the handler is back (and every
+// holdAutoEnd is released).
+func (r *Response) handlerReturned() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlerDone = true
+	r.maybeAutoEndLocked()
+}
+
+func (r *Response) maybeAutoEndLocked() {
+	if r.autoEnd && r.handlerDone && r.autoEndHolds == 0 && !r.ended && !r.finished && !r.peerAborted {
+		_ = r.endLocked(nil)
+	}
+}
+
+// holdAutoEnd delays auto-end until releaseAutoEnd: for work that goes on
+// after the handler returns, such as delivering a streaming request body.
+func (r *Response) holdAutoEnd() {
+	r.mu.Lock()
+	r.autoEndHolds++
+	r.mu.Unlock()
+}
+
+// releaseAutoEnd undoes one holdAutoEnd and applies auto-end if it is due.
+func (r *Response) releaseAutoEnd() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.autoEndHolds--
+	r.maybeAutoEndLocked()
+}
+
+// ValidateField checks a header name (an HTTP token, not a pseudo-header)
+// and value (no CR, LF or NUL).
+func ValidateField(name, value string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty header name", ErrInvalidArgument)
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("%w: header name %q has an invalid character", ErrInvalidArgument, name)
+		}
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return fmt.Errorf("%w: header %q has CR, LF or NUL in its value", ErrInvalidArgument, name)
+	}
+	return nil
+}
+
+// Reject ends the response with status (400-599) and its text as the
+// body, and counts it in Stats.RequestsRejected, as the server's own
+// refusals (404, 405, 413, ...).
+func (r *Response) Reject(status int) error {
+	if status < 400 || status > 599 {
+		return fmt.Errorf("%w: reject status %d is outside 400-599", ErrInvalidArgument, status)
+	}
+	err := r.Respond(status, []HeaderField{{Name: "content-type", Value: "text/plain; charset=utf-8"}}, []byte(http.StatusText(status)+"\n"), true)
+	if err == nil {
+		r.srv.counters.requestsRejected.Add(1)
+	}
+	return err
+}
+
+// resetForError discards what the handler recorded and makes the response a
+// 500, if the head is not fixed yet; it reports whether it could.
+func (r *Response) resetForError() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bodyStarted {
+		return false
+	}
+	r.header, r.trailer = http.Header{}, nil
+	r.body.Reset() // the head is not sent and no Send is paused (Send without end starts the body)
+	r.ended, r.autoEnd = false, true
+	r.status = http.StatusInternalServerError
+	return true
+}
+
+// abortByPeer marks the response aborted: the peer reset the request body.
+func (r *Response) abortByPeer() {
+	r.mu.Lock()
+	r.peerAborted = true
+	r.mu.Unlock()
+	r.signal()
+}

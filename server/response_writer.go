@@ -1,0 +1,198 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// serve writes what the response records to w until it ends or ctx is done.
+// It reports whether the response was completed (false: aborted).
+func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Request) bool {
+	headerWritten := false
+	flusher, _ := w.(http.Flusher)
+	var body io.Writer = w
+	var h3str *http3.Stream               // set when the stream is taken over for HTTP/3 datagrams
+	declared, sent := int64(-1), int64(0) // the head's Content-Length (-1: none to keep) and the bytes written
+	sendsBody := true                     // set with the head (see Response.sendsBody)
+	for {
+		r.mu.Lock()
+		if r.peerAborted && !r.ended {
+			r.mu.Unlock()
+			r.finish()
+			return false
+		}
+		chunks, ended, file := r.body.Take(), r.ended, r.filePath
+		if file != "" {
+			r.mu.Unlock()
+			ok := r.serveFile(w, hr, file)
+			r.finish()
+			return ok
+		}
+		if !headerWritten && (ended || r.bodyStarted) {
+			r.stopTimerLocked()
+			declared, sendsBody = r.declaredLengthLocked(), r.sendsBody(r.status)
+			r.writeHeadLocked(w, r.status)
+			headerWritten = true
+			if r.dgram != nil {
+				h3str = r.dgram.takeOver(ctx, w)
+				if h3str != nil {
+					body, flusher, declared = h3str, nil, -1
+				}
+			}
+		}
+		r.mu.Unlock()
+
+		for _, c := range chunks {
+			if declared >= 0 && sent+int64(len(c)) > declared {
+				return r.resetBadLength(w, fmt.Sprintf("the body is longer than its Content-Length of %d bytes", declared))
+			}
+			sent += int64(len(c))
+			var err error
+			if sendsBody {
+				_, err = body.Write(c)
+			}
+			r.written(len(c))
+			if err != nil {
+				r.finish()
+				return false
+			}
+		}
+		if ended {
+			if h3str != nil {
+				// A taken-over stream carries no trailers; FIN ends the response.
+				err := h3str.Close()
+				r.finish()
+				return err == nil
+			}
+			if declared >= 0 && sent < declared {
+				return r.resetBadLength(w, fmt.Sprintf("the body ended after %d of the %d bytes its Content-Length declares", sent, declared))
+			}
+			r.mu.Lock()
+			for k, v := range r.trailer {
+				if !connectionFields[k] {
+					w.Header()[http.TrailerPrefix+k] = v
+				}
+			}
+			r.mu.Unlock()
+			r.finish()
+			return true
+		}
+		if headerWritten && flusher != nil {
+			flusher.Flush()
+		}
+		select {
+		case <-r.wake:
+		case <-ctx.Done():
+			r.finish()
+			return false
+		}
+	}
+}
+
+// resetBadLength resets the stream of a response whose body broke the
+// Content-Length its head declared, so that the client sees an error
+// instead of a body cut short or cut off (RFC 9114, section 4.1.2), and
+// finishes the response. It returns false: the response was not completed.
+func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
+	r.mu.Lock()
+	r.badLength = why
+	r.mu.Unlock()
+	// http3's response writer is always an HTTPStreamer; the reset codes
+	// are those http3 uses for a handler that panics.
+	if s, ok := w.(http3.HTTPStreamer); ok {
+		str := s.HTTPStream()
+		str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeInternalError))
+		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeInternalError))
+	}
+	r.finish()
+	return false
+}
+
+// written accounts for n bytes handed to the stream and fires the writable
+// signal when a paused writer may go on.
+func (r *Response) written(n int) {
+	r.mu.Lock()
+	fire := r.body.Written(n)
+	onWritable := r.onWritable
+	r.mu.Unlock()
+	if fire && onWritable != nil {
+		onWritable()
+	}
+}
+
+// serveFile sends the file at path as the body. With status 200 it goes
+// through http.ServeContent (Range, conditional requests, Content-Type).
+func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path string) bool {
+	f, err := os.Open(path)
+	var st os.FileInfo
+	if err == nil {
+		st, err = f.Stat()
+		if err == nil && st.IsDir() {
+			err = fs.ErrNotExist
+		}
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		status := http.StatusInternalServerError
+		if errors.Is(err, fs.ErrNotExist) {
+			status = http.StatusNotFound
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, http.StatusText(status)+"\n")
+		return true
+	}
+	defer f.Close()
+	r.mu.Lock()
+	status := r.status
+	if status == http.StatusOK {
+		copyFields(w.Header(), r.header)
+		if _, typed := r.header["Content-Type"]; !typed && mime.TypeByExtension(filepath.Ext(path)) == "" {
+			// ServeContent would sniff the type of a file with an unknown
+			// extension; it is a download (what Bun.file says too).
+			w.Header().Set("Content-Type", "application/octet-stream")
+		}
+		r.mu.Unlock()
+		http.ServeContent(notModifiedWithoutLength{w}, rangeForGetOnly(hr), path, st.ModTime(), f)
+		return hr.Context().Err() == nil
+	}
+	r.header.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	r.writeHeadLocked(w, status)
+	sendsBody := r.sendsBody(status)
+	r.mu.Unlock()
+	if sendsBody {
+		_, err = io.Copy(w, f)
+	}
+	return err == nil
+}
+
+func (r *Response) finish() {
+	if r.dgram != nil {
+		r.dgram.stop()
+	}
+	r.mu.Lock()
+	r.stopTimerLocked()
+	if !r.finished {
+		close(r.done)
+	}
+	r.finished = true
+	armed := r.body.Reset()
+	onWritable := r.onWritable
+	r.mu.Unlock()
+	if armed && onWritable != nil {
+		onWritable() // let a paused writer find out the response is over
+	}
+}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	ConnectionsTotal  uint64
+	ConnectionsActive uint64
+	RequestsTotal     uint64
+	RequestsActive    uint64
+	// RequestsRejected counts requests answered by the server itself with
+	// 4xx/5xx before any handler ran (404, 405, 413) or whose handler failed.
+	RequestsRejected uint64
+	// Datagrams received and sent (QUIC, HTTP/3 and WebTransport).
+	DatagramsReceived uint64
+	DatagramsSent     uint64
+	// SessionsActive counts open WebTransport sessions.
+	SessionsActive uint64
+	// RequestsTimedOut counts requests answered 503 by the request timeout.
+	RequestsTimedOut uint64
+	// ConnectionsRefused counts handshakes refused by MaxConnections.
+	ConnectionsRefused uint64
+	// Goroutines is the number of goroutines in the process (all servers):
+	// for leak checks.
+	Goroutines uint64
+	// UptimeMs is the time since Start (frozen at Stop); 0 before Start.
+	UptimeMs int64
+}
+
+// counters are the live values behind Stats.
+type counters struct {
+	connectionsTotal   atomic.Uint64
+	connectionsActive  atomic.Int64
+	connectionsRefused atomic.Uint64
+	requestsTotal      atomic.Uint64
+	requestsActive     atomic.Int64
+	requestsRejected   atomic.Uint64
+	requestsTimedOut   atomic.Uint64
+	datagramsReceived  atomic.Uint64
+	datagramsSent      atomic.Uint64
+	sessionsActive     atomic.Int64
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	c := &s.counters
+	st := Stats{
+		ConnectionsTotal:   c.connectionsTotal.Load(),
+		ConnectionsActive:  uint64(max(0, c.connectionsActive.Load())),
+		RequestsTotal:      c.requestsTotal.Load(),
+		RequestsActive:     uint64(max(0, c.requestsActive.Load())),
+		RequestsRejected:   c.requestsRejected.Load(),
+		DatagramsReceived:  c.datagramsReceived.Load(),
+		DatagramsSent:      c.datagramsSent.Load(),
+		SessionsActive:     uint64(max(0, c.sessionsActive.Load())),
+		RequestsTimedOut:   c.requestsTimedOut.Load(),
+		ConnectionsRefused: c.connectionsRefused.Load(),
+		Goroutines:         uint64(runtime.NumGoroutine()),
+	}
+	s.mu.Lock()
+	switch {
+	case s.started.IsZero():
+	case !s.stopped.IsZero():
+		st.UptimeMs = s.stopped.Sub(s.started).Milliseconds()
+	default:
+		st.UptimeMs = time.Since(s.started).Milliseconds()
+	}
+	s.mu.Unlock()
+	return st
+}

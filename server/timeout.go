@@ -1,0 +1,78 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// DefaultRequestTimeout is how long a request may go without its response
+// starting (the head sent) and, meanwhile, without request body bytes
+// arriving, when Config.RequestTimeout is zero. After it the client gets
+// 503 and the request's state is freed. Once the head is sent, responses
+// take as long as they take.
+const DefaultRequestTimeout = 60 * time.Second
+
+// requestTimeout returns the configured timeout; negative means none.
+func (c *Config) requestTimeout() time.Duration {
+	switch {
+	case c.RequestTimeout < 0:
+		return 0
+	case c.RequestTimeout == 0:
+		return DefaultRequestTimeout
+	}
+	return c.RequestTimeout
+}
+
+// SetTimeout sets how long from now the response may take to start (0:
+// no limit). When it expires before the head is sent, the client gets 503
+// "Request timed out" and the consumer is told (EventAbort, reason timeout).
+func (r *Response) SetTimeout(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%w: negative timeout", ErrInvalidArgument)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkHead(); err != nil {
+		return err
+	}
+	r.stopTimerLocked()
+	r.timeout = d
+	if d > 0 {
+		r.timer = time.AfterFunc(d, r.expire)
+	}
+	return nil
+}
+
+// touch restarts the timeout: the request is making progress.
+func (r *Response) touch() {
+	r.mu.Lock()
+	if r.timer != nil {
+		r.timer.Reset(r.timeout)
+	}
+	r.mu.Unlock()
+}
+
+// expire answers 503 if the head is still not sent.
+func (r *Response) expire() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished || r.ended || r.bodyStarted {
+		return
+	}
+	r.timedOut = true
+	r.status = http.StatusServiceUnavailable
+	r.header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+	r.body.Reset()
+	r.trailer = nil
+	_ = r.endLocked([]byte("Request timed out\n"))
+}
+
+// stopTimerLocked ends the timeout: the head went out, the timeout was
+// replaced, or the response finished.
+func (r *Response) stopTimerLocked() {
+	if r.timer != nil {
+		r.timer.Stop()
+		r.timer = nil
+	}
+}
