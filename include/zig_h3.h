@@ -638,6 +638,7 @@ typedef struct zig_h3_event_header {
     uint8_t type;    /* ZIG_H3_EVENT_* */
     uint8_t pad[3];
 } zig_h3_event_header;
+ZIG_H3_AT(zig_h3_event_header, length, 0);
 ZIG_H3_AT(zig_h3_event_header, type, 4);
 ZIG_H3_AT(zig_h3_event_header, pad, 5);
 ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_event_header) == 8, "zig_h3_event_header size");
@@ -664,6 +665,7 @@ ZIG_H3_AT(zig_h3_event_request, body_len, 32);
 ZIG_H3_AT(zig_h3_event_request, params, 36);
 ZIG_H3_AT(zig_h3_event_request, headers, 38);
 ZIG_H3_AT(zig_h3_event_request, trailers, 40);
+ZIG_H3_AT(zig_h3_event_request, pad, 42);
 ZIG_H3_AT(zig_h3_event_request, data, 44);
 
 typedef struct zig_h3_event_abort {
@@ -712,6 +714,7 @@ typedef struct zig_h3_event_body_end {
 ZIG_H3_AT(zig_h3_event_body_end, handle, 8);
 ZIG_H3_AT(zig_h3_event_body_end, trailers_len, 16);
 ZIG_H3_AT(zig_h3_event_body_end, trailers, 20);
+ZIG_H3_AT(zig_h3_event_body_end, pad, 22);
 ZIG_H3_AT(zig_h3_event_body_end, data, 24);
 
 /* WRITABLE and SESSION_READY: a handle only. */
