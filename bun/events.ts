@@ -1,8 +1,9 @@
 /**
  * Waiting for and decoding the native event queue (see "Event-queue mode"
- * in `include/zig_h3.h`; the offsets come from its event structs): the eventfd doorbell is read through
- * `Bun.file(fd).stream()`, which keeps the event loop alive while waiting,
- * and every wake drains whole batches with one synchronous FFI call.
+ * in `include/zig_h3.h`, whose event structs give the offsets): the eventfd
+ * doorbell is read through `Bun.file(fd).stream()`, which keeps the event
+ * loop alive while waiting, and every wake drains whole batches with one
+ * synchronous FFI call.
  * @module
  */
 import { asHandle, Code, EventLayout, EventType, Limit, lastError, native, type Handle } from "./ffi";
