@@ -1,11 +1,31 @@
 /**
  * Waiting for and decoding the native event queue (see "Event-queue mode"
- * in `include/zig_h3.h`): the eventfd doorbell is read through
- * `Bun.file(fd).stream()`, which keeps the event loop alive while waiting,
- * and every wake drains whole batches with one synchronous FFI call.
+ * in `include/zig_h3.h`, whose event structs give the offsets): the eventfd
+ * doorbell is read through `Bun.file(fd).stream()`, which keeps the event
+ * loop alive while waiting, and every wake drains whole batches with one
+ * synchronous FFI call.
  * @module
  */
-import { asHandle, Code, EventType, lastError, native, type Handle } from "./ffi";
+import { asHandle, Code, EventLayout, EventType, Limit, lastError, native, type Handle } from "./ffi";
+
+// Field offsets of the event structs (zig_h3_event_*), from the start of an event.
+const {
+  header: HEADER,
+  request: REQUEST,
+  abort: ABORT,
+  log: LOG,
+  bytes: BYTES,
+  body_end: BODY_END,
+  handle: HANDLE,
+  stream_opened: STREAM_OPENED,
+  stream_end: STREAM_END,
+  session_closed: SESSION_CLOSED,
+  quic_datagram: QUIC_DATAGRAM,
+} = EventLayout;
+/** Hex digits of the connection id in a QUIC_DATAGRAM event. */
+const CONN_ID_HEX = 2 * Limit.CONN_ID_LEN;
+/** Strings at the start of a request head: method, path, authority, remote address, connection id. */
+const HEAD_STRINGS = 5;
 
 /** A request event, decoded. All strings are copies owned by JS. */
 export interface RequestEvent {
@@ -111,7 +131,7 @@ export class EventReader {
     const buf = this.#buf;
     const view = this.#view;
     for (let off = 0; off < n; ) {
-      const len = view.getUint32(off, true);
+      const len = view.getUint32(off + HEADER.length, true);
       try {
         this.#dispatchOne(buf, view, off);
       } catch (err) {
@@ -124,7 +144,7 @@ export class EventReader {
 
   #dispatchOne(buf: Buffer, view: DataView, off: number): void {
     const sink = this.#sink;
-    switch (buf[off + 4]) {
+    switch (buf[off + HEADER.type]) {
       case EventType.REQUEST:
         sink.request(this.#decodeRequest(off));
         break;
@@ -132,84 +152,99 @@ export class EventReader {
         sink.session(this.#decodeRequest(off));
         break;
       case EventType.SESSION_DATAGRAM:
-        sink.sessionDatagram(asHandle(readU64(view, off + 8)), this.#bytes(off));
+        sink.sessionDatagram(asHandle(readU64(view, off + BYTES.handle)), this.#bytes(off));
         break;
       case EventType.STREAM_OPENED:
-        sink.streamOpened(asHandle(readU64(view, off + 8)), readU64(view, off + 16), view.getUint32(off + 24, true) === 1);
+        sink.streamOpened(
+          asHandle(readU64(view, off + STREAM_OPENED.session)),
+          readU64(view, off + STREAM_OPENED.stream),
+          view.getUint32(off + STREAM_OPENED.bidi, true) === 1,
+        );
         break;
       case EventType.STREAM_DATA:
-        sink.streamData(readU64(view, off + 8), this.#bytes(off));
+        sink.streamData(readU64(view, off + BYTES.handle), this.#bytes(off));
         break;
       case EventType.STREAM_END:
-        sink.streamEnd(readU64(view, off + 8), view.getUint32(off + 16, true) === 1, view.getUint32(off + 20, true));
+        sink.streamEnd(
+          readU64(view, off + STREAM_END.stream),
+          view.getUint32(off + STREAM_END.reset, true) === 1,
+          view.getUint32(off + STREAM_END.code, true),
+        );
         break;
       case EventType.SESSION_CLOSED: {
-        const len = view.getUint32(off + 20, true);
-        sink.sessionClosed(asHandle(readU64(view, off + 8)), view.getUint32(off + 16, true), buf.toString("utf8", off + 24, off + 24 + len));
+        const len = view.getUint32(off + SESSION_CLOSED.reason_len, true);
+        const start = off + SESSION_CLOSED.data;
+        sink.sessionClosed(
+          asHandle(readU64(view, off + SESSION_CLOSED.session)),
+          view.getUint32(off + SESSION_CLOSED.code, true),
+          buf.toString("utf8", start, start + len),
+        );
         break;
       }
       case EventType.QUIC_DATAGRAM: {
-        const remoteLen = view.getUint32(off + 16, true);
-        const len = view.getUint32(off + 20, true);
-        const remote = buf.toString("latin1", off + 24, off + 24 + remoteLen);
-        const hex = buf.toString("latin1", off + 24 + remoteLen, off + 40 + remoteLen);
-        const start = off + 40 + remoteLen;
-        sink.quicDatagram(asHandle(readU64(view, off + 8)), hex, remote, new Uint8Array(buf.subarray(start, start + len)));
+        const remoteLen = view.getUint32(off + QUIC_DATAGRAM.remote_len, true);
+        const len = view.getUint32(off + QUIC_DATAGRAM.length, true);
+        const remoteStart = off + QUIC_DATAGRAM.data;
+        const hexStart = remoteStart + remoteLen;
+        const start = hexStart + CONN_ID_HEX;
+        const remote = buf.toString("latin1", remoteStart, hexStart);
+        const hex = buf.toString("latin1", hexStart, start);
+        sink.quicDatagram(asHandle(readU64(view, off + QUIC_DATAGRAM.conn)), hex, remote, new Uint8Array(buf.subarray(start, start + len)));
         break;
       }
       case EventType.SESSION_READY:
-        sink.sessionReady(asHandle(readU64(view, off + 8)));
+        sink.sessionReady(asHandle(readU64(view, off + HANDLE.handle)));
         break;
       case EventType.H3_DATAGRAM:
-        sink.h3Datagram(asHandle(readU64(view, off + 8)), this.#bytes(off));
+        sink.h3Datagram(asHandle(readU64(view, off + BYTES.handle)), this.#bytes(off));
         break;
       case EventType.ABORT:
-        sink.abort(asHandle(readU64(view, off + 8)), view.getUint32(off + 16, true) === 1);
+        sink.abort(asHandle(readU64(view, off + ABORT.handle)), view.getUint32(off + ABORT.reason, true) === 1);
         break;
       case EventType.LOG: {
-        const lineLen = view.getUint32(off + 12, true);
-        sink.log(view.getUint32(off + 8, true), buf.toString("utf8", off + 16, off + 16 + lineLen));
+        const lineLen = view.getUint32(off + LOG.length, true);
+        sink.log(view.getUint32(off + LOG.level, true), buf.toString("utf8", off + LOG.data, off + LOG.data + lineLen));
         break;
       }
       case EventType.STOPPED:
         sink.stopped();
         break;
       case EventType.BODY_CHUNK:
-        sink.bodyChunk(asHandle(readU64(view, off + 8)), this.#bytes(off));
+        sink.bodyChunk(asHandle(readU64(view, off + BYTES.handle)), this.#bytes(off));
         break;
       case EventType.BODY_END: {
-        const len = view.getUint32(off + 16, true);
-        const n = view.getUint16(off + 20, true);
-        const parts = buf.toString("latin1", off + 24, off + 24 + len).split("\0");
+        const len = view.getUint32(off + BODY_END.trailers_len, true);
+        const n = view.getUint16(off + BODY_END.trailers, true);
+        const parts = buf.toString("latin1", off + BODY_END.data, off + BODY_END.data + len).split("\0");
         const trailers: [string, string][] = [];
         for (let i = 0; i < n; i++) trailers.push([parts[2 * i], parts[2 * i + 1]]);
-        sink.bodyEnd(asHandle(readU64(view, off + 8)), trailers);
+        sink.bodyEnd(asHandle(readU64(view, off + BODY_END.handle)), trailers);
         break;
       }
       case EventType.WRITABLE:
-        sink.writable(asHandle(readU64(view, off + 8)));
+        sink.writable(asHandle(readU64(view, off + HANDLE.handle)));
         break;
     }
   }
 
-  /** The (u64 id, u32 length, bytes) payload of an event, copied. */
+  /** The bytes of a zig_h3_event_bytes event, copied. */
   #bytes(off: number): Uint8Array {
-    const len = this.#view.getUint32(off + 16, true);
-    return new Uint8Array(this.#buf.subarray(off + 20, off + 20 + len));
+    const len = this.#view.getUint32(off + BYTES.length, true);
+    return new Uint8Array(this.#buf.subarray(off + BYTES.data, off + BYTES.data + len));
   }
 
   #decodeRequest(off: number): RequestEvent {
     const buf = this.#buf;
     const view = this.#view;
-    const headLen = view.getUint32(off + 28, true);
-    const bodyLen = view.getUint32(off + 32, true);
-    const nParams = view.getUint16(off + 36, true);
-    const nHeaders = view.getUint16(off + 38, true);
-    const nTrailers = view.getUint16(off + 40, true);
-    const headStart = off + 44;
+    const headLen = view.getUint32(off + REQUEST.head_len, true);
+    const bodyLen = view.getUint32(off + REQUEST.body_len, true);
+    const nParams = view.getUint16(off + REQUEST.params, true);
+    const nHeaders = view.getUint16(off + REQUEST.headers, true);
+    const nTrailers = view.getUint16(off + REQUEST.trailers, true);
+    const headStart = off + REQUEST.data;
     const parts = buf.toString("latin1", headStart, headStart + headLen).split("\0");
     const params: [string, string][] = new Array(nParams);
-    let i = 5;
+    let i = HEAD_STRINGS;
     for (let p = 0; p < nParams; p++, i += 2) params[p] = [parts[i], parts[i + 1]];
     const headers: [string, string][] = new Array(nHeaders);
     for (let h = 0; h < nHeaders; h++, i += 2) headers[h] = [parts[i], parts[i + 1]];
@@ -217,9 +252,9 @@ export class EventReader {
     for (let t = 0; t < nTrailers; t++, i += 2) trailers[t] = [parts[i], parts[i + 1]];
     const bodyStart = headStart + headLen;
     return {
-      id: asHandle(readU64(view, off + 8)),
-      streamId: view.getBigUint64(off + 16, true),
-      tag: view.getUint32(off + 24, true),
+      id: asHandle(readU64(view, off + REQUEST.handle)),
+      streamId: view.getBigUint64(off + REQUEST.stream_id, true),
+      tag: view.getUint32(off + REQUEST.tag, true),
       method: parts[0],
       path: parts[1],
       authority: parts[2],

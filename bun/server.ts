@@ -3,7 +3,7 @@
  * handlers for the request events.
  * @module
  */
-import { Code, COUNTER_COUNT, lastError, native, type Handle } from "./ffi";
+import { Code, Counter, COUNTER_COUNT, lastError, native, type Handle } from "./ffi";
 import { checkOptions, nativeConfig, nativeOptions } from "./options";
 import { EventReader, type EventSink, type RequestEvent } from "./events";
 import { Exchange } from "./exchange";
@@ -151,20 +151,21 @@ export class H3ServerImpl implements H3Server, EventSink {
     if (!this.#freed) native().zig_h3_server_counters(this.#handle, c, COUNTER_COUNT);
     const n = (i: number) => Number(c[i]);
     return {
-      connectionsTotal: n(0),
-      connectionsActive: n(1),
-      requests: n(2),
-      uptimeMs: n(3),
-      requestsActive: n(4),
-      requestsRejected: n(5),
-      eventsDropped: n(6),
-      requestsTimedOut: n(11),
-      connectionsRefused: n(12),
-      goroutines: n(13),
-      datagramsReceived: n(7),
-      datagramsSent: n(8),
-      datagramsDropped: n(9) + this.#sessionDatagramsDropped + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),
-      sessionsActive: n(10),
+      connectionsTotal: n(Counter.CONNECTIONS_TOTAL),
+      connectionsActive: n(Counter.CONNECTIONS_ACTIVE),
+      requests: n(Counter.REQUESTS_TOTAL),
+      uptimeMs: n(Counter.UPTIME_MS),
+      requestsActive: n(Counter.REQUESTS_ACTIVE),
+      requestsRejected: n(Counter.REQUESTS_REJECTED),
+      eventsDropped: n(Counter.EVENTS_DROPPED),
+      requestsTimedOut: n(Counter.REQUESTS_TIMED_OUT),
+      connectionsRefused: n(Counter.CONNECTIONS_REFUSED),
+      goroutines: n(Counter.GOROUTINES),
+      datagramsReceived: n(Counter.DATAGRAMS_RECEIVED),
+      datagramsSent: n(Counter.DATAGRAMS_SENT),
+      datagramsDropped:
+        n(Counter.DATAGRAMS_DROPPED) + this.#sessionDatagramsDropped + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),
+      sessionsActive: n(Counter.SESSIONS_ACTIVE),
     };
   }
 

@@ -204,6 +204,32 @@ enum {
     ZIG_H3_COUNTER_COUNT = 14
 };
 
+/* ---- Limits -------------------------------------------------------------- */
+
+/** zig_h3_response_send and zig_h3_wt_stream_write: at this many bytes
+ *  pending (or more) the writer should pause until ZIG_H3_EVENT_WRITABLE. */
+#define ZIG_H3_RESPONSE_HIGH_WATER 262144
+/** ZIG_H3_EVENT_WRITABLE comes when the pending bytes are back to this. */
+#define ZIG_H3_RESPONSE_LOW_WATER 65536
+/** Most bytes of a request body (or WebTransport stream) delivered as
+ *  events and not yet acknowledged; the rest waits for acks. */
+#define ZIG_H3_BODY_WINDOW 262144
+/** Largest chunk of a streaming request body (one body_chunk_cb call or
+ *  ZIG_H3_EVENT_BODY_CHUNK event). */
+#define ZIG_H3_BODY_CHUNK_MAX 65536
+/** Most events, and most bytes of events, the event queue holds (one
+ *  larger event is still taken by an empty queue). */
+#define ZIG_H3_QUEUE_MAX_EVENTS 16384
+#define ZIG_H3_QUEUE_MAX_BYTES 67108864
+/** Longest reason zig_h3_wt_close takes (INVALID_ARG past it). */
+#define ZIG_H3_WT_CLOSE_REASON_MAX 1024
+/** Largest buffer length or acknowledgement a function takes; above it
+ *  INVALID_ARG, before anything is read (2^40). */
+#define ZIG_H3_MAX_LENGTH (1ULL << 40)
+/** Bytes of a connection id (zig_h3_request.conn_id); events carry it as
+ *  twice as many hex digits. */
+#define ZIG_H3_CONN_ID_LEN 8
+
 /* The library's own bindings (capi/) define ZIG_H3_NO_PROTOTYPES: cgo
  * declares the exported functions itself, without const qualifiers. */
 #ifndef ZIG_H3_NO_PROTOTYPES
@@ -302,7 +328,7 @@ int zig_h3_server_route(zig_h3_server *server, const char *method, const char *p
 
 /** Adds a streaming-body route; only before start. callback runs as soon
  *  as the head arrives (req->body is NULL); then the body arrives through
- *  body_chunk_cb, one chunk (up to 64 KiB) at a time, and body_complete_cb
+ *  body_chunk_cb, one chunk (up to ZIG_H3_BODY_CHUNK_MAX) at a time, and body_complete_cb
  *  (may be NULL) at its end, on a library thread of their own, so the
  *  response can be written meanwhile (full duplex). The next chunk is read
  *  only when body_chunk_cb returns: a slow callback slows the client down
@@ -443,9 +469,9 @@ int zig_h3_response_process_partial(zig_h3_response *resp);
 /** Appends body bytes (copied) and, with end != 0, ends the response,
  *  sending trailers if trailers_len > 0 (a block like zig_h3_response_respond's
  *  headers). Returns the bytes recorded but not yet handed to the QUIC
- *  stream (>= 0): at 262144 (256 KiB) or more the writer should pause;
+ *  stream (>= 0): at ZIG_H3_RESPONSE_HIGH_WATER or more the writer should pause;
  *  in event-queue mode a ZIG_H3_EVENT_WRITABLE event follows when it is
- *  back to 65536 (C users can poll zig_h3_response_process_partial).
+ *  back to ZIG_H3_RESPONSE_LOW_WATER (C users can poll zig_h3_response_process_partial).
  *  Content-Length as in zig_h3_response_end and _write, trailers or not: a
  *  whole body (nothing written before) gets its own length. Errors
  *  (negative): BAD_HANDLE, INVALID_ARG, CLOSED. */
@@ -465,10 +491,10 @@ int zig_h3_response_send_file(zig_h3_response *resp, uint16_t status, const uint
                               const char *path, size_t path_len);
 
 /** Event-queue mode, streaming routes: acknowledges n bytes of request body
- *  delivered as ZIG_H3_EVENT_BODY_CHUNK events. At most 262144 bytes are
+ *  delivered as ZIG_H3_EVENT_BODY_CHUNK events. At most ZIG_H3_BODY_WINDOW bytes are
  *  delivered and not acknowledged; the rest waits (QUIC flow control
  *  stops the client). Errors: BAD_HANDLE, STATE (not a streaming request),
- *  INVALID_ARG (n above 2^40). */
+ *  INVALID_ARG (n above ZIG_H3_MAX_LENGTH). */
 int zig_h3_response_ack_body(zig_h3_response *resp, size_t n);
 
 /** Streaming routes: refuses the rest of the request body (STOP_SENDING).
@@ -486,7 +512,8 @@ int zig_h3_wt_accept(zig_h3_wt_session *session);
 /** Rejects the session with status 400-599. Errors: INVALID_ARG, STATE. */
 int zig_h3_wt_reject(zig_h3_wt_session *session, uint16_t status);
 /** Closes the session with an application code and a reason (copied; the
- *  peer sees both). Errors: STATE (not accepted), CLOSED. */
+ *  peer sees both). Errors: INVALID_ARG (reason over
+ *  ZIG_H3_WT_CLOSE_REASON_MAX bytes), STATE (not accepted), CLOSED. */
 int zig_h3_wt_close(zig_h3_wt_session *session, uint32_t code, const uint8_t *reason, size_t reason_len);
 /** Sends a session datagram (copied). Errors: STATE, TOO_LARGE, CLOSED. */
 int zig_h3_wt_send_datagram(zig_h3_wt_session *session, const uint8_t *data, size_t len);
@@ -503,12 +530,12 @@ int zig_h3_wt_release(zig_h3_wt_session *session);
  *  arrives as ZIG_H3_EVENT_STREAM_DATA events. */
 int64_t zig_h3_wt_open_stream(zig_h3_wt_session *session, uint8_t bidi);
 /** Appends data (copied) to a stream and, with fin != 0, ends it. Returns
- *  the bytes pending (>= 0; pause at 262144 until ZIG_H3_EVENT_WRITABLE
+ *  the bytes pending (>= 0; pause at ZIG_H3_RESPONSE_HIGH_WATER until ZIG_H3_EVENT_WRITABLE
  *  for this stream handle), or BAD_HANDLE, STATE (receive-only), CLOSED. */
 int64_t zig_h3_wt_stream_write(uint64_t stream, const uint8_t *data, size_t len, uint8_t fin);
 /** Acknowledges n bytes delivered as ZIG_H3_EVENT_STREAM_DATA (at most
- *  262144 unacknowledged bytes are delivered per stream). Errors:
- *  BAD_HANDLE, STATE (send-only stream), INVALID_ARG (n above 2^40). Stream handles
+ *  ZIG_H3_BODY_WINDOW unacknowledged bytes are delivered per stream). Errors:
+ *  BAD_HANDLE, STATE (send-only stream), INVALID_ARG (n above ZIG_H3_MAX_LENGTH). Stream handles
  *  stay valid for 5 s after both sides are done, so late acknowledgements
  *  still succeed. */
 int zig_h3_wt_stream_ack(uint64_t stream, size_t n);
@@ -525,54 +552,52 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
  * returns 0. Requests wait (slowing clients down through flow control)
  * while the queue is full; log lines are dropped and counted.
  *
- * Events are packed one after the other; each starts with
- *   u32 total length (a multiple of 8, header included), u8 type, 3 zero bytes
- * and continues, little-endian, with:
- *   ZIG_H3_EVENT_REQUEST  u64 response handle, u64 stream id, u32 route tag,
- *                         u32 head length, u32 body length, u16 param count,
- *                         u16 header count, u16 trailer count, u16 0, head,
- *                         body. The head is NUL-separated strings: method,
- *                         path (with query), authority, remote address
- *                         "ip:port", connection id in hex, then name and raw
- *                         (percent-encoded) value of each route param, then
- *                         name and value of each header, then of each
- *                         trailer (buffered routes). Answer with
+ * Events are packed one after the other, little-endian; each starts with a
+ * zig_h3_event_header whose length (header included) is a multiple of 8, so
+ * in an 8-byte aligned buffer every event can be read through the struct
+ * of its type (below), and its variable part starts at the struct's data.
+ *   ZIG_H3_EVENT_REQUEST  zig_h3_event_request (handle: the response), then
+ *                         head and body. The head is NUL-separated strings:
+ *                         method, path (with query), authority, remote
+ *                         address "ip:port", connection id in hex, then name
+ *                         and raw (percent-encoded) value of each route
+ *                         param, then name and value of each header, then of
+ *                         each trailer (buffered routes). Answer with
  *                         zig_h3_response_respond.
- *   ZIG_H3_EVENT_ABORT    u64 response handle, u32 reason: 0 the client went
- *                         away before the response ended, 1 the request
- *                         timed out (the client got 503); the handle is now
- *                         invalid.
- *   ZIG_H3_EVENT_LOG      u32 level, u32 length, the line (not NUL-terminated).
- *   ZIG_H3_EVENT_STOPPED  u32 0: a zig_h3_server_stop_async finished.
- *   ZIG_H3_EVENT_BODY_CHUNK  u64 response handle, u32 length, the bytes: a
- *                         part of a streaming request body; acknowledge it
- *                         with zig_h3_response_ack_body once consumed.
- *   ZIG_H3_EVENT_BODY_END u64 response handle, u32 trailer block length,
- *                         u16 trailer count, u16 0, the trailers as NUL-
+ *   ZIG_H3_EVENT_ABORT    zig_h3_event_abort, reason 0: the client went away
+ *                         before the response ended, 1: the request timed
+ *                         out (the client got 503); the handle is now invalid.
+ *   ZIG_H3_EVENT_LOG      zig_h3_event_log: the line (not NUL-terminated).
+ *   ZIG_H3_EVENT_STOPPED  zig_h3_event_stopped: a zig_h3_server_stop_async
+ *                         finished.
+ *   ZIG_H3_EVENT_BODY_CHUNK  zig_h3_event_bytes: a part of a streaming
+ *                         request body; acknowledge it with
+ *                         zig_h3_response_ack_body once consumed.
+ *   ZIG_H3_EVENT_BODY_END zig_h3_event_body_end: the trailers as NUL-
  *                         separated name and value strings.
- *   ZIG_H3_EVENT_WRITABLE u64 response handle: after zig_h3_response_send
- *                         returned 262144 or more, the pending bytes are back
- *                         to 65536 or the response finished.
+ *   ZIG_H3_EVENT_WRITABLE zig_h3_event_handle (a response, or a WebTransport
+ *                         stream): after zig_h3_response_send returned
+ *                         ZIG_H3_RESPONSE_HIGH_WATER or more, the pending bytes
+ *                         are back to ZIG_H3_RESPONSE_LOW_WATER or it finished.
  * A streaming request (route "streaming": true) sends REQUEST (body length
  * 0), then BODY_CHUNKs and BODY_END, unless ABORT comes first.
- *   ZIG_H3_EVENT_SESSION  like REQUEST, with a session handle instead of a
- *                         response handle: accept or reject it.
- *   ZIG_H3_EVENT_SESSION_DATAGRAM  u64 session, u32 length, the bytes.
- *   ZIG_H3_EVENT_STREAM_OPENED  u64 session, u64 stream, u32 bidi (1) or
- *                         unidirectional from the peer (0).
- *   ZIG_H3_EVENT_STREAM_DATA  u64 stream, u32 length, the bytes (ack them).
- *   ZIG_H3_EVENT_STREAM_END  u64 stream, u32 reset (0: FIN), u32 code.
- *   ZIG_H3_EVENT_SESSION_READY  u64 session: accepted and established;
- *                         streams can be opened from now on.
- *   ZIG_H3_EVENT_SESSION_CLOSED  u64 session, u32 code, u32 length, reason.
+ *   ZIG_H3_EVENT_SESSION  zig_h3_event_request with a session handle instead
+ *                         of a response handle: accept or reject it.
+ *   ZIG_H3_EVENT_SESSION_DATAGRAM  zig_h3_event_bytes (handle: the session).
+ *   ZIG_H3_EVENT_STREAM_OPENED  zig_h3_event_stream_opened: bidi 1, or 0 for
+ *                         a unidirectional stream from the peer.
+ *   ZIG_H3_EVENT_STREAM_DATA  zig_h3_event_bytes (handle: the stream; ack them).
+ *   ZIG_H3_EVENT_STREAM_END  zig_h3_event_stream_end: reset 0 for a FIN.
+ *   ZIG_H3_EVENT_SESSION_READY  zig_h3_event_handle (the session): accepted
+ *                         and established; streams can be opened from now on.
+ *   ZIG_H3_EVENT_SESSION_CLOSED  zig_h3_event_session_closed, data the reason.
  *                         Also sent (code 0) for a session that was rejected
  *                         or never established, so that every SESSION ends
  *                         with one SESSION_CLOSED; the handle dies with it.
- *   ZIG_H3_EVENT_QUIC_DATAGRAM  u64 connection handle (conn_ptr), u32
- *                         remote address length, u32 length, the remote
- *                         address, the connection id in hex (16 chars),
- *                         the bytes.
- *   ZIG_H3_EVENT_H3_DATAGRAM  u64 response handle, u32 length, the bytes.
+ *   ZIG_H3_EVENT_QUIC_DATAGRAM  zig_h3_event_quic_datagram (conn: conn_ptr);
+ *                         data holds the remote address, the connection id in
+ *                         hex (2 * ZIG_H3_CONN_ID_LEN chars), the bytes.
+ *   ZIG_H3_EVENT_H3_DATAGRAM  zig_h3_event_bytes (handle: the response).
  * Datagram events are dropped (and counted) when the queue is full.
  */
 
@@ -592,6 +617,156 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
 #define ZIG_H3_EVENT_QUIC_DATAGRAM 14
 #define ZIG_H3_EVENT_H3_DATAGRAM 15
 #define ZIG_H3_EVENT_SESSION_READY 16
+
+/* The fixed part of each event (see "Event-queue mode" above); data marks
+ * where the variable part starts. The asserts are the wire offsets. */
+#ifdef __cplusplus
+#define ZIG_H3_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define ZIG_H3_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+#if defined(__cplusplus) && defined(__GNUC__)
+#define ZIG_H3_FLEXIBLE __extension__ /* flexible array members are a C feature */
+#else
+#define ZIG_H3_FLEXIBLE
+#endif
+#define ZIG_H3_AT(type, field, offset) \
+    ZIG_H3_STATIC_ASSERT(offsetof(type, field) == (offset), #type "." #field " at " #offset)
+
+typedef struct zig_h3_event_header {
+    uint32_t length; /* the whole event, header included; a multiple of 8 */
+    uint8_t type;    /* ZIG_H3_EVENT_* */
+    uint8_t pad[3];
+} zig_h3_event_header;
+ZIG_H3_AT(zig_h3_event_header, length, 0);
+ZIG_H3_AT(zig_h3_event_header, type, 4);
+ZIG_H3_AT(zig_h3_event_header, pad, 5);
+ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_event_header) == 8, "zig_h3_event_header size");
+
+/* REQUEST and SESSION. */
+typedef struct zig_h3_event_request {
+    zig_h3_event_header h;
+    uint64_t handle; /* response (REQUEST) or session (SESSION) */
+    uint64_t stream_id;
+    uint32_t tag; /* the route's tag */
+    uint32_t head_len;
+    uint32_t body_len;
+    uint16_t params;
+    uint16_t headers;
+    uint16_t trailers;
+    uint16_t pad;
+    ZIG_H3_FLEXIBLE uint8_t data[]; /* head_len bytes of head, body_len of body */
+} zig_h3_event_request;
+ZIG_H3_AT(zig_h3_event_request, handle, 8);
+ZIG_H3_AT(zig_h3_event_request, stream_id, 16);
+ZIG_H3_AT(zig_h3_event_request, tag, 24);
+ZIG_H3_AT(zig_h3_event_request, head_len, 28);
+ZIG_H3_AT(zig_h3_event_request, body_len, 32);
+ZIG_H3_AT(zig_h3_event_request, params, 36);
+ZIG_H3_AT(zig_h3_event_request, headers, 38);
+ZIG_H3_AT(zig_h3_event_request, trailers, 40);
+ZIG_H3_AT(zig_h3_event_request, pad, 42);
+ZIG_H3_AT(zig_h3_event_request, data, 44);
+
+typedef struct zig_h3_event_abort {
+    zig_h3_event_header h;
+    uint64_t handle; /* the response */
+    uint32_t reason; /* 0: the client went away, 1: timed out */
+} zig_h3_event_abort;
+ZIG_H3_AT(zig_h3_event_abort, handle, 8);
+ZIG_H3_AT(zig_h3_event_abort, reason, 16);
+
+typedef struct zig_h3_event_log {
+    zig_h3_event_header h;
+    uint32_t level;
+    uint32_t length;
+    ZIG_H3_FLEXIBLE uint8_t data[]; /* the line */
+} zig_h3_event_log;
+ZIG_H3_AT(zig_h3_event_log, level, 8);
+ZIG_H3_AT(zig_h3_event_log, length, 12);
+ZIG_H3_AT(zig_h3_event_log, data, 16);
+
+typedef struct zig_h3_event_stopped {
+    zig_h3_event_header h;
+    uint32_t pad;
+} zig_h3_event_stopped;
+ZIG_H3_AT(zig_h3_event_stopped, pad, 8);
+
+/* BODY_CHUNK, SESSION_DATAGRAM, STREAM_DATA and H3_DATAGRAM: a handle and bytes. */
+typedef struct zig_h3_event_bytes {
+    zig_h3_event_header h;
+    uint64_t handle;
+    uint32_t length;
+    ZIG_H3_FLEXIBLE uint8_t data[];
+} zig_h3_event_bytes;
+ZIG_H3_AT(zig_h3_event_bytes, handle, 8);
+ZIG_H3_AT(zig_h3_event_bytes, length, 16);
+ZIG_H3_AT(zig_h3_event_bytes, data, 20);
+
+typedef struct zig_h3_event_body_end {
+    zig_h3_event_header h;
+    uint64_t handle; /* the response */
+    uint32_t trailers_len;
+    uint16_t trailers;
+    uint16_t pad;
+    ZIG_H3_FLEXIBLE uint8_t data[]; /* trailers_len bytes of trailers */
+} zig_h3_event_body_end;
+ZIG_H3_AT(zig_h3_event_body_end, handle, 8);
+ZIG_H3_AT(zig_h3_event_body_end, trailers_len, 16);
+ZIG_H3_AT(zig_h3_event_body_end, trailers, 20);
+ZIG_H3_AT(zig_h3_event_body_end, pad, 22);
+ZIG_H3_AT(zig_h3_event_body_end, data, 24);
+
+/* WRITABLE and SESSION_READY: a handle only. */
+typedef struct zig_h3_event_handle {
+    zig_h3_event_header h;
+    uint64_t handle;
+} zig_h3_event_handle;
+ZIG_H3_AT(zig_h3_event_handle, handle, 8);
+
+typedef struct zig_h3_event_stream_opened {
+    zig_h3_event_header h;
+    uint64_t session;
+    uint64_t stream;
+    uint32_t bidi;
+} zig_h3_event_stream_opened;
+ZIG_H3_AT(zig_h3_event_stream_opened, session, 8);
+ZIG_H3_AT(zig_h3_event_stream_opened, stream, 16);
+ZIG_H3_AT(zig_h3_event_stream_opened, bidi, 24);
+
+typedef struct zig_h3_event_stream_end {
+    zig_h3_event_header h;
+    uint64_t stream;
+    uint32_t reset;
+    uint32_t code;
+} zig_h3_event_stream_end;
+ZIG_H3_AT(zig_h3_event_stream_end, stream, 8);
+ZIG_H3_AT(zig_h3_event_stream_end, reset, 16);
+ZIG_H3_AT(zig_h3_event_stream_end, code, 20);
+
+typedef struct zig_h3_event_session_closed {
+    zig_h3_event_header h;
+    uint64_t session;
+    uint32_t code;
+    uint32_t reason_len;
+    ZIG_H3_FLEXIBLE uint8_t data[]; /* the reason */
+} zig_h3_event_session_closed;
+ZIG_H3_AT(zig_h3_event_session_closed, session, 8);
+ZIG_H3_AT(zig_h3_event_session_closed, code, 16);
+ZIG_H3_AT(zig_h3_event_session_closed, reason_len, 20);
+ZIG_H3_AT(zig_h3_event_session_closed, data, 24);
+
+typedef struct zig_h3_event_quic_datagram {
+    zig_h3_event_header h;
+    uint64_t conn;
+    uint32_t remote_len;
+    uint32_t length;
+    ZIG_H3_FLEXIBLE uint8_t data[]; /* remote address, connection id in hex, bytes */
+} zig_h3_event_quic_datagram;
+ZIG_H3_AT(zig_h3_event_quic_datagram, conn, 8);
+ZIG_H3_AT(zig_h3_event_quic_datagram, remote_len, 16);
+ZIG_H3_AT(zig_h3_event_quic_datagram, length, 20);
+ZIG_H3_AT(zig_h3_event_quic_datagram, data, 24);
 
 /** Returns the event fd (>= 0), creating the queue on first call; log lines
  *  go to the queue from then on unless zig_h3_server_set_log set a callback.

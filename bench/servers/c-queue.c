@@ -31,19 +31,15 @@ static const char routes[] = "{\"routes\":["
                              "{\"method\":\"GET\",\"pattern\":\"/small\",\"tag\":1},"
                              "{\"method\":\"POST\",\"pattern\":\"/echo-small\",\"tag\":2}]}";
 
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
-/* Answers one event (see "Event-queue mode" in zig_h3.h); e is its start. */
-static void handle_event(const uint8_t *e) {
-    if (e[4] != ZIG_H3_EVENT_REQUEST) return; /* log lines, aborts: nothing to do here */
-    const uint8_t *f = e + 8;
-    zig_h3_response *resp = (zig_h3_response *)(uintptr_t)rd64(f);
-    uint32_t tag = rd32(f + 16), head_len = rd32(f + 20), body_len = rd32(f + 24);
-    if (tag == TAG_SMALL)
+/* Answers one event, read through the structs of zig_h3.h ("Event-queue mode"). */
+static void handle_event(const zig_h3_event_header *e) {
+    if (e->type != ZIG_H3_EVENT_REQUEST) return; /* log lines, aborts: nothing to do here */
+    const zig_h3_event_request *r = (const void *)e;
+    zig_h3_response *resp = (zig_h3_response *)(uintptr_t)r->handle;
+    if (r->tag == TAG_SMALL)
         h3.response_respond(resp, 200, (const uint8_t *)plain, sizeof plain - 1, (const uint8_t *)"hello", 5, 1);
-    else if (tag == TAG_ECHO)
-        h3.response_respond(resp, 200, (const uint8_t *)octets, sizeof octets - 1, f + 36 + head_len, body_len, 1);
+    else if (r->tag == TAG_ECHO)
+        h3.response_respond(resp, 200, (const uint8_t *)octets, sizeof octets - 1, r->data + r->head_len, r->body_len, 1);
 }
 
 /* Waits on the event fd and drains the queue until the stop pipe is readable. */
@@ -70,7 +66,10 @@ static void serve(zig_h3_server *s, int stop_fd) {
                 continue;
             }
             if (n < 0) die("server_drain");
-            for (int64_t off = 0; off + 8 <= n && rd32(buf + off) >= 8; off += rd32(buf + off)) handle_event(buf + off);
+            /* malloc's buffer is 8-byte aligned, and so is every event in it. */
+            const zig_h3_event_header *e;
+            for (int64_t off = 0; off + 8 <= n && (e = (const void *)(buf + off))->length >= 8; off += e->length)
+                handle_event(e);
         }
     }
     free(buf);

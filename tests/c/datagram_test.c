@@ -308,9 +308,6 @@ static void cb_session(void *user, const zig_h3_request *req, zig_h3_wt_session 
     STORE(wt.sess[kind], sess);
 }
 
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
 static uint64_t reply_stream(uint64_t in) {
     for (int i = 0; i < nwst; i++)
         if (wst[i].in == in) return wst[i].out;
@@ -318,64 +315,77 @@ static uint64_t reply_stream(uint64_t in) {
     return 0;
 }
 
-static void handle_event(zig_h3_server *s, const uint8_t *e) {
-    const uint8_t *f = e + 8;
-    zig_h3_wt_session *sess = (zig_h3_wt_session *)(uintptr_t)rd64(f);
-    switch (e[4]) {
-    case ZIG_H3_EVENT_SESSION_READY:
-        EXPECT(h3.wt_max_datagram_size(sess) > 1000, 1);
+#define SESSION(handle) ((zig_h3_wt_session *)(uintptr_t)(handle))
+
+/* Handles one event, read through the struct of its type (zig_h3.h). */
+static void handle_event(zig_h3_server *s, const zig_h3_event_header *e) {
+    const zig_h3_event_bytes *bytes = (const void *)e; /* SESSION_DATAGRAM, STREAM_DATA */
+    switch (e->type) {
+    case ZIG_H3_EVENT_SESSION_READY: {
+        const zig_h3_event_handle *ev = (const void *)e;
+        EXPECT(h3.wt_max_datagram_size(SESSION(ev->handle)) > 1000, 1);
         INC(wt.ready);
         break;
-    case ZIG_H3_EVENT_SESSION_DATAGRAM:
+    }
+    case ZIG_H3_EVENT_SESSION_DATAGRAM: {
+        zig_h3_wt_session *sess = SESSION(bytes->handle);
         INC(wt.dgrams);
-        if (sess == LOAD(wt.sess[WT_CLOSE]) && rd32(f + 8) == 5 && memcmp(f + 12, "close", 5) == 0) {
+        if (sess == LOAD(wt.sess[WT_CLOSE]) && bytes->length == 5 && memcmp(bytes->data, "close", 5) == 0) {
             if (INC(wt.closes) == 1) EXPECT(h3.wt_close(sess, 42, (const uint8_t *)"server bye", 10), ZIG_H3_OK);
         } else {
-            EXPECT(h3.wt_send_datagram(sess, f + 12, rd32(f + 8)), ZIG_H3_OK);
+            EXPECT(h3.wt_send_datagram(sess, bytes->data, bytes->length), ZIG_H3_OK);
         }
         break;
+    }
     case ZIG_H3_EVENT_STREAM_OPENED: {
-        uint64_t in = rd64(f + 8);
+        const zig_h3_event_stream_opened *ev = (const void *)e;
+        uint64_t in = ev->stream;
         int64_t out = (int64_t)in;
-        if (!rd32(f + 16)) { /* the peer's uni stream: answer on a uni stream of ours */
+        if (!ev->bidi) { /* the peer's uni stream: answer on a uni stream of ours */
             int rc = (int)h3.wt_stream_write(in, (const uint8_t *)"x", 1, 0); /* receive-only (or gone) */
             EXPECT(rc == ZIG_H3_ERR_STATE || rc == ZIG_H3_ERR_BAD_HANDLE, 1);
-            out = h3.wt_open_stream(sess, 0);
+            out = h3.wt_open_stream(SESSION(ev->session), 0);
             EXPECT(out > 0, 1);
         }
         if (nwst < 32) wst[nwst].in = in, wst[nwst++].out = (uint64_t)out;
         break;
     }
     case ZIG_H3_EVENT_STREAM_DATA: {
-        uint64_t in = rd64(f), out = reply_stream(in);
-        uint32_t n = rd32(f + 8);
-        EXPECT(h3.wt_stream_write(out, f + 12, n, 0) >= 0, 1);
+        uint64_t in = bytes->handle, out = reply_stream(in);
+        uint32_t n = bytes->length;
+        EXPECT(h3.wt_stream_write(out, bytes->data, n, 0) >= 0, 1);
         int rc = h3.wt_stream_ack(in, n);
         if (rc == ZIG_H3_ERR_BAD_HANDLE) INC(wt.late_acks); /* a receive-only stream may be gone already */
         else EXPECT(rc, ZIG_H3_OK);
         __atomic_add_fetch(&wt.stream_bytes, n, __ATOMIC_SEQ_CST);
         break;
     }
-    case ZIG_H3_EVENT_STREAM_END:
-        EXPECT(rd32(f + 8), 0); /* FIN, not a reset */
-        EXPECT(h3.wt_stream_write(reply_stream(rd64(f)), NULL, 0, 1) >= 0, 1);
+    case ZIG_H3_EVENT_STREAM_END: {
+        const zig_h3_event_stream_end *ev = (const void *)e;
+        EXPECT(ev->reset, 0); /* FIN, not a reset */
+        EXPECT(h3.wt_stream_write(reply_stream(ev->stream), NULL, 0, 1) >= 0, 1);
         INC(wt.stream_ends);
         break;
-    case ZIG_H3_EVENT_SESSION_CLOSED:
-        if (sess == LOAD(wt.sess[WT_CLOSE])) {
-            uint32_t n = rd32(f + 12) < sizeof wt.close_reason ? rd32(f + 12) : sizeof wt.close_reason - 1;
-            memcpy(wt.close_reason, f + 16, n);
+    }
+    case ZIG_H3_EVENT_SESSION_CLOSED: {
+        const zig_h3_event_session_closed *ev = (const void *)e;
+        if (SESSION(ev->session) == LOAD(wt.sess[WT_CLOSE])) {
+            uint32_t n = ev->reason_len < sizeof wt.close_reason ? ev->reason_len : sizeof wt.close_reason - 1;
+            memcpy(wt.close_reason, ev->data, n);
             wt.close_reason[n] = 0;
-            STORE(wt.close_code, (int)rd32(f + 8));
-        } else if (sess == LOAD(wt.sess[WT_ECHO])) {
-            EXPECT(rd32(f + 8), 0);
+            STORE(wt.close_code, (int)ev->code);
+        } else if (SESSION(ev->session) == LOAD(wt.sess[WT_ECHO])) {
+            EXPECT(ev->code, 0);
         }
         INC(wt.closed);
         break;
-    case ZIG_H3_EVENT_QUIC_DATAGRAM: { /* u64 conn, u32 addr len, u32 len, addr, 16 hex, bytes */
-        uint32_t al = rd32(f + 8), n = rd32(f + 12);
-        EXPECT(strspn((const char *)f + 16 + al, "0123456789abcdef") >= 16, 1);
-        EXPECT(h3.server_send_quic_datagram(s, sess, f + 16 + al + 16, n), ZIG_H3_OK);
+    }
+    case ZIG_H3_EVENT_QUIC_DATAGRAM: { /* data: remote address, connection id in hex, bytes */
+        const zig_h3_event_quic_datagram *ev = (const void *)e;
+        const uint8_t *hex = ev->data + ev->remote_len;
+        EXPECT(strspn((const char *)hex, "0123456789abcdef") >= 2 * ZIG_H3_CONN_ID_LEN, 1);
+        EXPECT(h3.server_send_quic_datagram(s, (void *)(uintptr_t)ev->conn, hex + 2 * ZIG_H3_CONN_ID_LEN, ev->length),
+               ZIG_H3_OK);
         INC(wt.qdgrams);
         break;
     }
@@ -387,7 +397,7 @@ static void handle_event(zig_h3_server *s, const uint8_t *e) {
          * only tells that it may go on. */
         break;
     default:
-        NOTE(" [unexpected event type %d]", e[4]);
+        NOTE(" [unexpected event type %d]", e->type);
         INC(wt.unknown);
     }
 }
@@ -414,7 +424,10 @@ static void *drain_thread(void *arg) {
                 NOTE(" [drain: %lld]", (long long)n);
                 break;
             }
-            for (int64_t off = 0; off + 8 <= n && rd32(buf + off) >= 8; off += rd32(buf + off)) handle_event(s, buf + off);
+            /* malloc's buffer is 8-byte aligned, and so is every event in it. */
+            const zig_h3_event_header *e;
+            for (int64_t off = 0; off + 8 <= n && (e = (const void *)(buf + off))->length >= 8; off += e->length)
+                handle_event(s, e);
         }
     }
     free(buf);

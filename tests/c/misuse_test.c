@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 
 #define RESP(h) ((zig_h3_response *)(uintptr_t)(h))
-#define HUGE_LEN (((size_t)1 << 40) + 1) /* over the library's sanity bound: refused before any read */
+#define HUGE_LEN ((size_t)ZIG_H3_MAX_LENGTH + 1) /* over the library's sanity bound: refused before any read */
 #define BAD ZIG_H3_ERR_BAD_HANDLE
 #define INV ZIG_H3_ERR_INVALID_ARG
 #define IS_INV(call) CHECK_RC(h3.call, INV)

@@ -27,11 +27,11 @@ static void *send_thread(void *arg) {
     memset(big, 'x', SEND_BIG);
     sendr.rc_big = h3.response_send(resp, big, SEND_BIG, 0, NULL, 0);
     free(big);
-    /* Over the 256 KiB mark: pause until the library caught up (64 KiB). */
+    /* Over the high water mark: pause until the library caught up (low water). */
     for (int i = 0; i < 1000; i++) {
         int p = h3.response_process_partial(resp);
         if (p > sendr.max_partial_seen) sendr.max_partial_seen = p;
-        if (p >= 0 && p <= 65536) {
+        if (p >= 0 && p <= ZIG_H3_RESPONSE_LOW_WATER) {
             sendr.drained = 1;
             break;
         }
@@ -112,8 +112,8 @@ void check_send(void) {
     CHECK(sendr.rc_first == 6, "send of 6 bytes before the head went out returned %lld", (long long)sendr.rc_first);
     CHECK(sendr.rc_big >= SEND_BIG && sendr.rc_big <= SEND_BIG + 6, "send of 1 MiB returned %lld pending",
           (long long)sendr.rc_big);
-    CHECK(sendr.drained, "pending bytes never went down to 64 KiB (max seen %d)", sendr.max_partial_seen);
-    CHECK(sendr.rc_last >= 0 && sendr.rc_last <= 65536 + 3, "send with end and trailers returned %lld",
+    CHECK(sendr.drained, "pending bytes never went down to the low water mark (max seen %d)", sendr.max_partial_seen);
+    CHECK(sendr.rc_last >= 0 && sendr.rc_last <= ZIG_H3_RESPONSE_LOW_WATER + 3, "send with end and trailers returned %lld",
           (long long)sendr.rc_last);
     CHECK(ENDED(sendr.rc_after), "send after the end returned %lld, want CLOSED or BAD_HANDLE", (long long)sendr.rc_after);
 }
