@@ -7,16 +7,17 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/zig-h3/h3bun/internal/abi"
 	"github.com/zig-h3/h3bun/server"
 )
 
 // Limits of an EventQueue.
 const (
 	// DefaultQueueEvents is the most events an EventQueue holds.
-	DefaultQueueEvents = 16384
+	DefaultQueueEvents = abi.QueueMaxEvents
 	// DefaultQueueBytes is the most encoded bytes an EventQueue holds (one
 	// event larger than this is still accepted into an empty queue).
-	DefaultQueueBytes = 64 << 20
+	DefaultQueueBytes = abi.QueueMaxBytes
 )
 
 // EventQueue is a bounded queue of encoded events (see events.go) with an

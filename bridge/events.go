@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 
+	"github.com/zig-h3/h3bun/internal/abi"
+
 	"github.com/zig-h3/h3bun/server"
 )
 
@@ -11,17 +13,27 @@ import (
 // (u32 total length, a multiple of 8, header included; u8 type; 3 zero
 // bytes) followed by the type's fields, little-endian: the layouts are in
 // include/zig_h3.h ("Event-queue mode"), and Decode reads them back.
+// The values come from the header (internal/abi).
 const (
-	EventRequest   = 1 // a request to answer by response handle
-	EventAbort     = 2 // u64 response, u32 reason (AbortPeer, AbortTimeout)
-	EventLog       = 3 // u32 level, u32 length, the line
-	EventStopped   = 4 // u32 0: an asynchronous stop finished
-	EventBodyChunk = 5 // u64 response, u32 length, bytes: to acknowledge
-	EventBodyEnd   = 6 // u64 response, u32 trailer head length, u16 count, u16 0, trailers
-	EventWritable  = 7 // u64 response or stream: a paused writer may go on
+	EventRequest       = abi.EventRequest         // a request to answer by response handle
+	EventAbort         = abi.EventAbort           // the response ended early (AbortPeer, AbortTimeout)
+	EventLog           = abi.EventLog             // a log line
+	EventStopped       = abi.EventStopped         // an asynchronous stop finished
+	EventBodyChunk     = abi.EventBodyChunk       // streaming request body bytes, to acknowledge
+	EventBodyEnd       = abi.EventBodyEnd         // the end of a streaming request body, with trailers
+	EventWritable      = abi.EventWritable        // a paused writer (response or stream) may go on
+	EventSession       = abi.EventSession         // like EventRequest, with the session handle
+	EventSessionDgram  = abi.EventSessionDatagram // a session datagram
+	EventStreamOpened  = abi.EventStreamOpened    // the peer opened a stream
+	EventStreamData    = abi.EventStreamData      // stream bytes, to acknowledge
+	EventStreamEnd     = abi.EventStreamEnd       // the peer's FIN or reset
+	EventSessionClosed = abi.EventSessionClosed   // the session ended
+	EventQUICDatagram  = abi.EventQUICDatagram    // a raw QUIC datagram
+	EventH3Datagram    = abi.EventH3Datagram      // an HTTP/3 datagram of a response's flow
+	EventSessionReady  = abi.EventSessionReady    // the session is accepted and established
 )
 
-const eventHeaderSize = 8
+const eventHeaderSize = abi.EventHeaderFixed
 
 // eventBuilder appends fields to an event being encoded.
 type eventBuilder struct{ b []byte }
@@ -187,19 +199,6 @@ func cutNUL(b []byte) (before, after []byte, ok bool) {
 	}
 	return nil, nil, false
 }
-
-// Events of datagrams and WebTransport (layouts in include/zig_h3.h).
-const (
-	EventSession       = 8  // like EventRequest, with the session handle
-	EventSessionDgram  = 9  // u64 session, u32 length, bytes
-	EventStreamOpened  = 10 // u64 session, u64 stream, u32 bidi
-	EventStreamData    = 11 // u64 stream, u32 length, bytes
-	EventStreamEnd     = 12 // u64 stream, u32 reset (0: FIN), u32 code
-	EventSessionClosed = 13 // u64 session, u32 code, u32 length, reason
-	EventQUICDatagram  = 14 // u64 conn, u32 remote length, u32 length, remote, conn id (16 hex), bytes
-	EventH3Datagram    = 15 // u64 response, u32 length, bytes
-	EventSessionReady  = 16 // u64 session: accepted and established
-)
 
 func encodeSessionReady(session uint64) []byte {
 	e := newEvent(EventSessionReady, 8)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"github.com/zig-h3/h3bun/internal/abi"
+
 	"github.com/zig-h3/h3bun/server"
 )
 
@@ -11,7 +13,7 @@ import (
 // body, a WebTransport stream) delivered to the consumer as events and not
 // yet acknowledged. Past it the bridge stops reading, and QUIC flow control
 // stops the peer.
-const BodyWindow = 256 << 10
+const BodyWindow = abi.BodyWindow
 
 // credit counts bytes delivered but not yet acknowledged.
 type credit struct {

@@ -19,7 +19,7 @@ func bytesArg(p unsafe.Pointer, n C.size_t) (b []byte, ok bool) {
 	if n == 0 {
 		return nil, true
 	}
-	if p == nil || n > 1<<40 {
+	if p == nil || n > C.ZIG_H3_MAX_LENGTH {
 		return nil, false
 	}
 	return unsafe.Slice((*byte)(p), int(n)), true

@@ -148,7 +148,7 @@ func zig_h3_response_ack_body(h *C.zig_h3_response, n C.size_t) C.int {
 	if r == nil {
 		return code
 	}
-	if n > 1<<40 {
+	if n > C.ZIG_H3_MAX_LENGTH {
 		return invalid("absurd byte count")
 	}
 	return result(r.AckBody(int(n)))

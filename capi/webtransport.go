@@ -117,7 +117,7 @@ func zig_h3_wt_stream_ack(h C.uint64_t, n C.size_t) C.int {
 	if st == nil {
 		return code
 	}
-	if n > 1<<40 {
+	if n > C.ZIG_H3_MAX_LENGTH {
 		return invalid("absurd byte count")
 	}
 	return result(st.AckData(int(n)))
