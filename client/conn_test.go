@@ -12,7 +12,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	conn, err := DialH3(testCtx(t), s.Addr, insecure)
+	conn, err := DialH3(clienttest.Context(t), s.Addr, insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestRoundTrip(t *testing.T) {
 				if tc.body != "" {
 					body = strings.NewReader(tc.body)
 				}
-				req, err := http.NewRequestWithContext(testCtx(t), tc.method, "https://"+s.Addr+tc.path, body)
+				req, err := http.NewRequestWithContext(clienttest.Context(t), tc.method, "https://"+s.Addr+tc.path, body)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -57,11 +57,11 @@ func TestRoundTrip(t *testing.T) {
 func TestConnClose(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	conn, err := DialH3(testCtx(t), s.Addr, insecure)
+	conn, err := DialH3(clienttest.Context(t), s.Addr, insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Settings(testCtx(t)); err != nil {
+	if _, err := conn.Settings(clienttest.Context(t)); err != nil {
 		t.Fatal(err)
 	}
 	conn.Close()
@@ -70,7 +70,7 @@ func TestConnClose(t *testing.T) {
 	if _, err := conn.RoundTrip(req); err == nil {
 		t.Error("a request on a closed Conn succeeded")
 	}
-	if _, err := conn.Settings(testCtx(t)); err != nil {
+	if _, err := conn.Settings(clienttest.Context(t)); err != nil {
 		t.Errorf("Settings after they arrived: %v", err)
 	}
 }

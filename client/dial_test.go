@@ -27,7 +27,7 @@ func TestConfigTLS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			conn, err := DialQUIC(testCtx(t), s.Addr, clienttest.ALPN, tc.cfg)
+			conn, err := DialQUIC(clienttest.Context(t), s.Addr, clienttest.ALPN, tc.cfg)
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatal(err)

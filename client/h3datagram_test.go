@@ -22,7 +22,7 @@ func TestH3Datagrams(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := testCtx(t)
+			ctx := clienttest.Context(t)
 			conn, err := DialH3(ctx, s.Addr, tc.cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -63,7 +63,7 @@ func TestH3Datagrams(t *testing.T) {
 func TestRequireH3DatagramsTimeout(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	ctx := testCtx(t)
+	ctx := clienttest.Context(t)
 	qconn, err := DialQUIC(ctx, s.Addr, "h3", insecure)
 	if err != nil {
 		t.Fatal(err)

@@ -7,13 +7,6 @@ import (
 	"time"
 )
 
-// testCtx bounds one test.
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // insecure is the Config of tests that do not test verification.
 var insecure = &Config{InsecureSkipVerify: true, EnableDatagrams: true}
 

@@ -19,7 +19,7 @@ func TestQUICDatagrams(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := testCtx(t)
+			ctx := clienttest.Context(t)
 			qconn, err := DialQUIC(ctx, s.Addr, tc.alpn, insecure)
 			if err != nil {
 				t.Fatal(err)

@@ -24,7 +24,7 @@ func TestWebTransport(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := testCtx(t)
+			ctx := clienttest.Context(t)
 			hdr := http.Header{"Origin": {"http://" + s.Addr}}
 			rsp, sess, err := DialWebTransport(ctx, "https://"+s.Addr+tc.path, hdr, &Config{InsecureSkipVerify: true})
 			if rsp == nil || rsp.StatusCode != tc.wantStatus || (err != nil) != tc.wantErr {
@@ -54,7 +54,7 @@ func TestWebTransport(t *testing.T) {
 func TestSessionClose(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	ctx := testCtx(t)
+	ctx := clienttest.Context(t)
 	_, sess, err := DialWebTransport(ctx, "https://"+s.Addr+"/wt/close", nil, &Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)

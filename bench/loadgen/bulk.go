@@ -84,23 +84,14 @@ func transfer(ctx context.Context, kind string, cc http.RoundTripper, target str
 	if err != nil {
 		return 0, err
 	}
+	if kind == "download" {
+		return roundTripOK(cc, req, size)
+	}
 	rsp, err := cc.RoundTrip(req)
 	if err != nil {
 		return 0, err
 	}
 	defer rsp.Body.Close()
-	if kind == "download" {
-		n, err := io.Copy(io.Discard, rsp.Body)
-		switch {
-		case err != nil:
-			return n, fmt.Errorf("after %d bytes: %w", n, err)
-		case rsp.StatusCode != 200:
-			return n, fmt.Errorf("status %d", rsp.StatusCode)
-		case n != size:
-			return n, fmt.Errorf("got %d bytes, want %d", n, size)
-		}
-		return n, nil
-	}
 	b, err := io.ReadAll(io.LimitReader(rsp.Body, 1<<10))
 	if err != nil {
 		return 0, err

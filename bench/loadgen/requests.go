@@ -168,7 +168,7 @@ func roundTripOK(rt http.RoundTripper, req *http.Request, want int64) (int64, er
 	rsp.Body.Close()
 	switch {
 	case err != nil:
-		return n, err
+		return n, fmt.Errorf("after %d bytes: %w", n, err)
 	case rsp.StatusCode != 200:
 		return n, fmt.Errorf("status %d", rsp.StatusCode)
 	case want >= 0 && n != want:

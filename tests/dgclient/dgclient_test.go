@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net"
 	"strings"
@@ -11,13 +10,6 @@ import (
 
 	"github.com/zig-h3/h3bun/client/clienttest"
 )
-
-// testCtx bounds one scenario.
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // testPacing is the default pacing with a short idle wait.
 var testPacing = pacing{interval: time.Millisecond, idle: 500 * time.Millisecond}
@@ -39,7 +31,7 @@ func TestQUICDgram(t *testing.T) {
 			t.Parallel()
 			p := testPacing
 			p.burst = tc.burst
-			res, err := runQUICDgram(testCtx(t), quicDgramOptions{addr: s.Addr, alpn: tc.alpn, n: 100, size: 64, pacing: p})
+			res, err := runQUICDgram(clienttest.Context(t), quicDgramOptions{addr: s.Addr, alpn: tc.alpn, n: 100, size: 64, pacing: p})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +48,7 @@ func TestQUICDgram(t *testing.T) {
 func TestQUICDgramTooLarge(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	res, err := runQUICDgram(testCtx(t), quicDgramOptions{addr: s.Addr, alpn: clienttest.ALPN, n: 5, size: 1500, pacing: testPacing})
+	res, err := runQUICDgram(clienttest.Context(t), quicDgramOptions{addr: s.Addr, alpn: clienttest.ALPN, n: 5, size: 1500, pacing: testPacing})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +60,7 @@ func TestQUICDgramTooLarge(t *testing.T) {
 func TestH3Dgram(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	res, err := runH3Dgram(testCtx(t), h3DgramOptions{url: "https://" + s.Addr + "/h3dg/echo", method: "POST", n: 50, requests: 3, pacing: testPacing})
+	res, err := runH3Dgram(clienttest.Context(t), h3DgramOptions{url: "https://" + s.Addr + "/h3dg/echo", method: "POST", n: 50, requests: 3, pacing: testPacing})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +83,7 @@ func TestWTEcho(t *testing.T) {
 		wtTarget:  wtTarget{url: "https://" + s.Addr + "/wt/echo", origin: "http://" + s.Addr},
 		datagrams: 100, streams: 3, bidi: 65536, uni: 1000, pacing: testPacing,
 	}
-	res, err := runWTEcho(testCtx(t), o)
+	res, err := runWTEcho(clienttest.Context(t), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +106,7 @@ func TestWTEcho(t *testing.T) {
 func TestWTReject(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	res, err := runWTReject(testCtx(t), wtTarget{url: "https://" + s.Addr + "/wt/reject"})
+	res, err := runWTReject(clienttest.Context(t), wtTarget{url: "https://" + s.Addr + "/wt/reject"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +118,7 @@ func TestWTReject(t *testing.T) {
 func TestWTCloseByServer(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	res, err := runWTCloseServer(testCtx(t), wtTarget{url: "https://" + s.Addr + "/wt/close"})
+	res, err := runWTCloseServer(clienttest.Context(t), wtTarget{url: "https://" + s.Addr + "/wt/close"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +130,7 @@ func TestWTCloseByServer(t *testing.T) {
 func TestWTCloseByClient(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	res, err := runWTCloseClient(testCtx(t), wtTarget{url: "https://" + s.Addr + "/wt/close"}, 7, "bye")
+	res, err := runWTCloseClient(clienttest.Context(t), wtTarget{url: "https://" + s.Addr + "/wt/close"}, 7, "bye")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +150,7 @@ func TestWTCloseByClient(t *testing.T) {
 func TestWTServerStreams(t *testing.T) {
 	t.Parallel()
 	s := clienttest.NewServer(t)
-	res, err := runWTServerStreams(testCtx(t), wtTarget{url: "https://" + s.Addr + "/wt/server-streams"})
+	res, err := runWTServerStreams(clienttest.Context(t), wtTarget{url: "https://" + s.Addr + "/wt/server-streams"})
 	if err != nil {
 		t.Fatal(err)
 	}
