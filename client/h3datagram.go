@@ -18,7 +18,7 @@ type Datagrammer interface {
 
 // ErrNoH3Datagrams is returned by [Conn.RequireH3Datagrams] when the
 // server's SETTINGS do not enable HTTP/3 datagrams.
-var ErrNoH3Datagrams = errors.New("the server's SETTINGS do not enable HTTP/3 datagrams")
+var ErrNoH3Datagrams = errors.New("client: the server's SETTINGS do not enable HTTP/3 datagrams")
 
 // RequireH3Datagrams waits for the server's SETTINGS and fails unless
 // they enable HTTP/3 datagrams (the Conn must have been made with
