@@ -12,6 +12,7 @@ all: lib
 
 deps: node_modules/.installed
 	$(GO) mod download
+	cd bench && $(GO) mod download
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -22,10 +23,10 @@ lib: $(LIB)
 $(LIB): $(GO_SOURCES)
 	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
 
-build/h3client: $(shell find tests/h3client -name '*.go') go.mod go.sum
+build/h3client: $(shell find tests/h3client client -name '*.go') go.mod go.sum
 	$(GO) build -o $@ ./tests/h3client
 
-build/dgclient: $(shell find tests/dgclient -name '*.go') go.mod go.sum
+build/dgclient: $(shell find tests/dgclient client -name '*.go') go.mod go.sum
 	$(GO) build -o $@ ./tests/dgclient
 
 run: deps $(LIB)
@@ -35,9 +36,11 @@ test: deps $(LIB) build/h3client build/dgclient typecheck test-go test-c test-bu
 
 # internal/abi's test fails here when a file generated from include/zig_h3.h
 # is stale: then run make generate.
+# The bench module (bench/go.mod) is vetted too, so that it keeps compiling.
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	cd bench && $(GO) vet ./...
 
 # Writes bun/abi.gen.ts, internal/abi/abi_gen.go and tests/c/functions.gen.h
 # from include/zig_h3.h.
@@ -79,14 +82,15 @@ stress-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
 clean:
 	rm -rf build
 
-# Benchmarks (issue 5): builds the load generator and the benchmark servers, runs
+# Benchmarks: builds the load generator and the benchmark servers (the Go
+# module bench/, on the client package of this one), runs
 # every scenario against every server and writes bench/results/*.json,
 # docs/BENCHMARKS.md and bench/benchmarks.svg (under 10 minutes). Flags for
 # bench/runner go in BENCH_ARGS, e.g. make bench BENCH_ARGS=-quick (1 minute).
 .PHONY: bench
 bench: deps $(LIB)
 	mkdir -p build/bench
-	$(GO) build -o build/bench/ ./bench/loadgen ./bench/runner ./bench/servers/go-core ./bench/servers/pure-h3
+	cd bench && $(GO) build -o ../build/bench/ ./loadgen ./runner ./servers/go-core ./servers/pure-h3
 	$(CC) -O2 -Wall -Wextra -o build/bench/c-server bench/servers/c-server.c -ldl -lpthread
 	$(CC) -O2 -Wall -Wextra -o build/bench/c-queue bench/servers/c-queue.c -ldl -lpthread
 	build/bench/runner $(BENCH_ARGS)

@@ -38,11 +38,11 @@ func bulk(kind string, args []string) (*Result, error) {
 	}
 	ctx, cancel := withTimeout(&c)
 	defer cancel()
-	qc, cc, err := dialH3(ctx, u, false)
+	conn, err := dialH3(ctx, u, false)
 	if err != nil {
 		return nil, err
 	}
-	defer qc.CloseWithError(h3NoError, "")
+	defer conn.Close()
 	target := u.String()
 
 	var errs errorLog
@@ -51,10 +51,10 @@ func bulk(kind string, args []string) (*Result, error) {
 	win := startWindow(c.pid)
 	for range count {
 		t0 := time.Now()
-		n, err := transfer(ctx, kind, cc, target, size)
+		n, err := transfer(ctx, kind, conn, target, size)
 		if err != nil {
 			errs.add(err)
-			if cc.Context().Err() != nil || ctx.Err() != nil {
+			if conn.Context().Err() != nil || ctx.Err() != nil {
 				break
 			}
 			continue
@@ -69,12 +69,8 @@ func bulk(kind string, args []string) (*Result, error) {
 	return res, nil
 }
 
-// roundTripper is what http3.ClientConn offers.
-type roundTripper interface {
-	RoundTrip(*http.Request) (*http.Response, error)
-}
-
-func transfer(ctx context.Context, kind string, cc roundTripper, target string, size int64) (int64, error) {
+// transfer makes one download or upload of size bytes.
+func transfer(ctx context.Context, kind string, cc http.RoundTripper, target string, size int64) (int64, error) {
 	var req *http.Request
 	var err error
 	if kind == "download" {
@@ -88,23 +84,14 @@ func transfer(ctx context.Context, kind string, cc roundTripper, target string, 
 	if err != nil {
 		return 0, err
 	}
+	if kind == "download" {
+		return roundTripOK(cc, req, size)
+	}
 	rsp, err := cc.RoundTrip(req)
 	if err != nil {
 		return 0, err
 	}
 	defer rsp.Body.Close()
-	if kind == "download" {
-		n, err := io.Copy(io.Discard, rsp.Body)
-		switch {
-		case err != nil:
-			return n, fmt.Errorf("after %d bytes: %w", n, err)
-		case rsp.StatusCode != 200:
-			return n, fmt.Errorf("status %d", rsp.StatusCode)
-		case n != size:
-			return n, fmt.Errorf("got %d bytes, want %d", n, size)
-		}
-		return n, nil
-	}
 	b, err := io.ReadAll(io.LimitReader(rsp.Body, 1<<10))
 	if err != nil {
 		return 0, err

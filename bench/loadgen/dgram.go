@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/zig-h3/h3bun/client"
 )
 
 // dgramOptions configures the datagram echo scenarios.
@@ -28,13 +30,6 @@ func (o *dgramOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.loss, "loss", 200*time.Millisecond, "a datagram not echoed within this is lost")
 }
 
-// flow is one datagram echo channel: an HTTP/3 request stream or a
-// WebTransport session.
-type flow struct {
-	send func([]byte) error
-	recv func(context.Context) ([]byte, error)
-}
-
 // cmdH3Dgram: HTTP/3 datagrams (RFC 9297) on -flows POST requests of one
 // connection, each keeping -window datagrams in flight; the server echoes
 // them on the same request stream.
@@ -49,51 +44,48 @@ func cmdH3Dgram(_ context.Context, args []string) (*Result, error) {
 	}
 	ctx, cancel := withTimeout(&o.common)
 	defer cancel()
-	qc, cc, err := dialH3(ctx, u, true)
+	conn, err := dialH3(ctx, u, true)
 	if err != nil {
 		return nil, err
 	}
-	defer qc.CloseWithError(h3NoError, "")
-	select {
-	case <-cc.ReceivedSettings():
-	case <-ctx.Done():
-		return nil, errors.New("no SETTINGS from the server")
+	defer conn.Close()
+	if err := conn.RequireH3Datagrams(ctx); err != nil {
+		return nil, err
 	}
-	if !cc.Settings().EnableDatagrams {
-		return nil, errors.New("the server's SETTINGS do not enable HTTP/3 datagrams")
-	}
-	flows := make([]flow, o.flows)
+	flows := make([]client.Datagrammer, o.flows)
 	for i := range flows {
-		str, err := cc.OpenRequestStream(ctx)
+		str, err := openFlow(ctx, conn, u.String())
 		if err != nil {
 			return nil, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
-		if err != nil {
-			return nil, err
-		}
-		if err := str.SendRequestHeader(req); err != nil {
-			return nil, fmt.Errorf("request head: %w", err)
-		}
-		// ReadResponse takes no context: -timeout reaches it as a read deadline.
-		unblock := context.AfterFunc(ctx, func() { _ = str.SetReadDeadline(time.Now()) })
-		rsp, err := str.ReadResponse()
-		if !unblock() && err != nil {
-			err = fmt.Errorf("%w (%w)", err, ctx.Err())
-		}
-		if err != nil {
-			return nil, fmt.Errorf("response head: %w", err)
-		}
-		if rsp.StatusCode != 200 {
-			return nil, fmt.Errorf("status %d", rsp.StatusCode)
-		}
-		flows[i] = flow{send: str.SendDatagram, recv: str.ReceiveDatagram}
-		defer str.CancelRead(0x10c) // H3_REQUEST_CANCELLED
+		defer str.Cancel()
+		flows[i] = str
 	}
 	res := runDgramEcho(ctx, &o, flows)
 	res.URL = u.String()
 	res.Params = joinParams("flows", o.flows, "window", o.window, "size", o.size, "duration", o.duration.String())
 	return res, nil
+}
+
+// openFlow starts a POST request to target whose stream carries the
+// datagrams of one flow.
+func openFlow(ctx context.Context, conn *client.Conn, target string) (*client.RequestStream, error) {
+	str, err := conn.OpenRequestStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
+	if err == nil {
+		var rsp *http.Response
+		if rsp, err = str.SendRequest(ctx, req); err == nil && rsp.StatusCode != 200 {
+			err = fmt.Errorf("status %d", rsp.StatusCode)
+		}
+	}
+	if err != nil {
+		str.Cancel()
+		return nil, err
+	}
+	return str, nil
 }
 
 // cmdWTDgram: datagrams on one WebTransport session, -window in flight;
@@ -112,127 +104,151 @@ func cmdWTDgram(_ context.Context, args []string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer sess.close()
-	res := runDgramEcho(ctx, &o, []flow{{send: sess.SendDatagram, recv: sess.ReceiveDatagram}})
+	defer sess.Close()
+	res := runDgramEcho(ctx, &o, []client.Datagrammer{sess})
 	res.URL = u.String()
 	res.Params = joinParams("window", o.window, "size", o.size, "duration", o.duration.String())
 	return res, nil
 }
 
+// dgramRun is the state of a datagram echo run that its flows share.
+type dgramRun struct {
+	*dgramOptions
+	size      int // payload bytes, >= 12
+	errs      errorLog
+	echoed    atomic.Int64
+	sent      atomic.Int64
+	lost      atomic.Int64
+	measuring atomic.Bool
+	lats      []latencies
+}
+
+// dgramFlow is one flow of a run: datagram "<flow:4><seq:8>..." numbered
+// by seq, at most window of them in flight (tokens).
+type dgramFlow struct {
+	run    *dgramRun
+	index  int
+	d      client.Datagrammer
+	tokens chan struct{}
+
+	mu       sync.Mutex
+	inflight map[uint64]time.Time // seq -> when sent
+}
+
 // runDgramEcho keeps o.window datagrams in flight on each flow for
 // o.warmup + o.duration and measures the echoes of the second part: rate,
 // round-trip percentiles, loss.
-func runDgramEcho(ctx context.Context, o *dgramOptions, flows []flow) *Result {
-	size := max(o.size, 12)
-	var (
-		errs      errorLog
-		echoed    atomic.Int64
-		sent      atomic.Int64
-		lost      atomic.Int64
-		measuring atomic.Bool
-		lats      = make([]latencies, len(flows))
-		wg        sync.WaitGroup
-	)
+func runDgramEcho(ctx context.Context, o *dgramOptions, flows []client.Datagrammer) *Result {
+	r := &dgramRun{dgramOptions: o, size: max(o.size, 12), lats: make([]latencies, len(flows))}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	for fi, f := range flows {
-		tokens := make(chan struct{}, o.window)
+	var wg sync.WaitGroup
+	for fi, d := range flows {
+		f := &dgramFlow{run: r, index: fi, d: d, tokens: make(chan struct{}, o.window), inflight: map[uint64]time.Time{}}
 		for range o.window {
-			tokens <- struct{}{}
+			f.tokens <- struct{}{}
 		}
-		var mu sync.Mutex
-		inflight := map[uint64]time.Time{}
-		release := func() {
-			select {
-			case tokens <- struct{}{}:
-			default:
-			}
-		}
-		// sender
-		wg.Go(func() {
-			buf := make([]byte, size)
-			binary.BigEndian.PutUint32(buf, uint32(fi))
-			for seq := uint64(0); ; seq++ {
-				select {
-				case <-tokens:
-				case <-runCtx.Done():
-					return
-				}
-				binary.BigEndian.PutUint64(buf[4:], seq)
-				mu.Lock()
-				inflight[seq] = time.Now()
-				mu.Unlock()
-				if err := f.send(buf); err != nil {
-					if runCtx.Err() == nil {
-						errs.add(fmt.Errorf("send: %w", err))
-					}
-					return
-				}
-				if measuring.Load() {
-					sent.Add(1)
-				}
-			}
-		})
-		// receiver
-		wg.Go(func() {
-			for {
-				b, err := f.recv(runCtx)
-				if err != nil {
-					if runCtx.Err() == nil {
-						errs.add(fmt.Errorf("receive: %w", err))
-					}
-					return
-				}
-				if len(b) < 12 || binary.BigEndian.Uint32(b) != uint32(fi) {
-					errs.add(errors.New("foreign datagram"))
-					continue
-				}
-				seq := binary.BigEndian.Uint64(b[4:])
-				mu.Lock()
-				t0, ok := inflight[seq]
-				delete(inflight, seq)
-				mu.Unlock()
-				if !ok {
-					continue // late: already counted lost
-				}
-				if measuring.Load() {
-					lats[fi] = append(lats[fi], time.Since(t0))
-					echoed.Add(1)
-				}
-				release()
-			}
-		})
-		// loss reaper
-		wg.Go(func() {
-			t := time.NewTicker(o.loss / 4)
-			defer t.Stop()
-			for {
-				select {
-				case <-runCtx.Done():
-					return
-				case now := <-t.C:
-					mu.Lock()
-					for seq, t0 := range inflight {
-						if now.Sub(t0) > o.loss {
-							delete(inflight, seq)
-							if measuring.Load() {
-								lost.Add(1)
-							}
-							release()
-						}
-					}
-					mu.Unlock()
-				}
-			}
-		})
+		wg.Go(func() { f.send(runCtx) })
+		wg.Go(func() { f.receive(runCtx) })
+		wg.Go(func() { f.reapLost(runCtx) })
 	}
-	win := o.timedWindow(ctx, &measuring, func() { measuring.Store(false) })
+	win := o.timedWindow(ctx, &r.measuring, func() { r.measuring.Store(false) })
 	stop()
 	wg.Wait()
 	res := &Result{}
-	ops := echoed.Load()
-	finishStopped(win, res, ops, ops*int64(size)*2)
-	res.Sent, res.Lost = sent.Load(), lost.Load()
-	errs.fill(res, lats)
+	ops := r.echoed.Load()
+	finishStopped(win, res, ops, ops*int64(r.size)*2)
+	res.Sent, res.Lost = r.sent.Load(), r.lost.Load()
+	r.errs.fill(res, r.lats)
 	return res
+}
+
+// release returns a token: one more datagram may be in flight.
+func (f *dgramFlow) release() {
+	select {
+	case f.tokens <- struct{}{}:
+	default:
+	}
+}
+
+// send sends the next datagram whenever a token is free.
+func (f *dgramFlow) send(ctx context.Context) {
+	buf := make([]byte, f.run.size)
+	binary.BigEndian.PutUint32(buf, uint32(f.index))
+	for seq := uint64(0); ; seq++ {
+		select {
+		case <-f.tokens:
+		case <-ctx.Done():
+			return
+		}
+		binary.BigEndian.PutUint64(buf[4:], seq)
+		f.mu.Lock()
+		f.inflight[seq] = time.Now()
+		f.mu.Unlock()
+		if err := f.d.SendDatagram(buf); err != nil {
+			if ctx.Err() == nil {
+				f.run.errs.add(fmt.Errorf("send: %w", err))
+			}
+			return
+		}
+		if f.run.measuring.Load() {
+			f.run.sent.Add(1)
+		}
+	}
+}
+
+// receive takes the echoes, measures their round trips and frees their
+// tokens.
+func (f *dgramFlow) receive(ctx context.Context) {
+	for {
+		b, err := f.d.ReceiveDatagram(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.run.errs.add(fmt.Errorf("receive: %w", err))
+			}
+			return
+		}
+		if len(b) < 12 || binary.BigEndian.Uint32(b) != uint32(f.index) {
+			f.run.errs.add(errors.New("foreign datagram"))
+			continue
+		}
+		seq := binary.BigEndian.Uint64(b[4:])
+		f.mu.Lock()
+		t0, ok := f.inflight[seq]
+		delete(f.inflight, seq)
+		f.mu.Unlock()
+		if !ok {
+			continue // late: already counted lost
+		}
+		if f.run.measuring.Load() {
+			f.run.lats[f.index] = append(f.run.lats[f.index], time.Since(t0))
+			f.run.echoed.Add(1)
+		}
+		f.release()
+	}
+}
+
+// reapLost counts the datagrams not echoed within -loss as lost and frees
+// their tokens.
+func (f *dgramFlow) reapLost(ctx context.Context) {
+	t := time.NewTicker(f.run.loss / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			f.mu.Lock()
+			for seq, t0 := range f.inflight {
+				if now.Sub(t0) > f.run.loss {
+					delete(f.inflight, seq)
+					if f.run.measuring.Load() {
+						f.run.lost.Add(1)
+					}
+					f.release()
+				}
+			}
+			f.mu.Unlock()
+		}
+	}
 }

@@ -20,7 +20,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -33,9 +32,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go/http3"
 	"github.com/zig-h3/h3bun/bench/procfs"
 	"github.com/zig-h3/h3bun/bench/result"
+	"github.com/zig-h3/h3bun/client"
 )
 
 // common holds the flags every scenario takes.
@@ -121,13 +120,9 @@ func (c *common) parse(fs *flag.FlagSet, args []string) (*url.URL, error) {
 	return c.target()
 }
 
-func tlsConfig(protos ...string) *tls.Config {
-	return &tls.Config{InsecureSkipVerify: true, NextProtos: protos} // benchmark certificates are self-signed
-}
-
-const h3NoError = 0x100 // H3_NO_ERROR
-
-var nextProtoH3 = http3.NextProtoH3
+// dialConfig is how every scenario dials: the benchmark certificates are
+// self-signed.
+var dialConfig = &client.Config{InsecureSkipVerify: true}
 
 // errorLog counts errors and keeps a few distinct messages.
 type errorLog struct {

@@ -13,19 +13,38 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/http3"
+	"github.com/zig-h3/h3bun/client"
 )
 
-// dialH3 opens a QUIC connection and an HTTP/3 client connection on it.
-func dialH3(ctx context.Context, u *url.URL, datagrams bool) (*quic.Conn, *http3.ClientConn, error) {
-	conf := &quic.Config{EnableDatagrams: datagrams}
-	qc, err := quic.DialAddr(ctx, u.Host, tlsConfig(nextProtoH3), conf)
-	if err != nil {
-		return nil, nil, fmt.Errorf("dial %s: %w", u.Host, err)
-	}
-	cc := (&http3.Transport{EnableDatagrams: datagrams, QUICConfig: conf}).NewClientConn(qc)
-	return qc, cc, nil
+// dialH3 opens an HTTP/3 connection to the host of u.
+func dialH3(ctx context.Context, u *url.URL, datagrams bool) (*client.Conn, error) {
+	cfg := *dialConfig
+	cfg.EnableDatagrams = datagrams
+	return client.DialH3(ctx, u.Host, &cfg)
+}
+
+// requestsOptions configures the requests scenario.
+type requestsOptions struct {
+	common
+	method                 string
+	conc, nconns, bodySize int
+	expect                 int
+	limit                  int64
+	u                      *url.URL
+	target                 string
+	body                   []byte
+}
+
+// requestsRun is the state of a requests run that its workers share.
+type requestsRun struct {
+	*requestsOptions
+	errs     errorLog
+	done     atomic.Int64 // requests completed in the window
+	issued   atomic.Int64 // requests started (count-bounded runs)
+	bytesIn  atomic.Int64
+	measure  atomic.Bool
+	stopping atomic.Bool
+	lats     []latencies
 }
 
 // cmdRequests: small requests (GET, or POST with a body) from -c workers
@@ -33,139 +52,146 @@ func dialH3(ctx context.Context, u *url.URL, datagrams bool) (*quic.Conn, *http3
 // Each response must be 200 with the expected body length (-expect; for
 // POST the body size).
 func cmdRequests(_ context.Context, args []string) (*Result, error) {
-	var c common
-	var method string
-	var conc, nconns, bodySize, expect int
-	var limit int64
-	fs := flag.NewFlagSet("requests", flag.ContinueOnError)
-	c.register(fs, 3*time.Second)
-	fs.StringVar(&method, "method", "GET", "GET or POST")
-	fs.IntVar(&conc, "c", 1, "concurrent requests")
-	fs.IntVar(&nconns, "conns", 1, "connections (the workers are spread over them)")
-	fs.IntVar(&bodySize, "body", 0, "request body bytes (POST)")
-	fs.IntVar(&expect, "expect", -1, "expected response body bytes (-1: 5 for GET, -body for POST)")
-	fs.Int64Var(&limit, "n", 0, "stop after this many requests instead of -duration (no warmup)")
-	u, err := c.parse(fs, args)
+	o, err := parseRequests(args)
 	if err != nil {
 		return nil, err
 	}
-	if conc < 1 || nconns < 1 || bodySize < 0 {
-		return nil, fmt.Errorf("-c and -conns must be >= 1, -body >= 0")
-	}
-	if expect < 0 {
-		expect = 5
-		if method == http.MethodPost {
-			expect = bodySize
-		}
-	}
-	ctx, cancel := withTimeout(&c)
+	ctx, cancel := withTimeout(&o.common)
 	defer cancel()
-
-	conns := make([]*http3.ClientConn, nconns)
+	conns := make([]*client.Conn, o.nconns)
 	for i := range conns {
-		qc, cc, err := dialH3(ctx, u, false)
-		if err != nil {
+		if conns[i], err = dialH3(ctx, o.u, false); err != nil {
 			return nil, err
 		}
-		defer qc.CloseWithError(h3NoError, "")
-		conns[i] = cc
+		defer conns[i].Close()
 	}
-	body := bytes.Repeat([]byte{'b'}, bodySize)
-	target := u.String()
-
-	var (
-		errs     errorLog
-		done     atomic.Int64 // requests completed in the window
-		issued   atomic.Int64 // requests started (count-bounded runs)
-		bytesIn  atomic.Int64
-		measure  atomic.Bool
-		stopping atomic.Bool
-		lats     = make([]latencies, conc)
-		wg       sync.WaitGroup
-	)
-	one := func(cc *http3.ClientConn) (int64, error) {
-		var rd io.Reader
-		if method == http.MethodPost {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, target, rd)
-		if err != nil {
-			return 0, err
-		}
-		if method == http.MethodPost {
-			req.ContentLength = int64(bodySize)
-		}
-		rsp, err := cc.RoundTrip(req)
-		if err != nil {
-			return 0, err
-		}
-		n, err := io.Copy(io.Discard, rsp.Body)
-		rsp.Body.Close()
-		if err != nil {
-			return n, err
-		}
-		if rsp.StatusCode != 200 {
-			return n, fmt.Errorf("status %d", rsp.StatusCode)
-		}
-		if n != int64(expect) {
-			return n, fmt.Errorf("body of %d bytes, want %d", n, expect)
-		}
-		return n, nil
-	}
+	r := &requestsRun{requestsOptions: o, lats: make([]latencies, o.conc)}
 	var win *window
-	if limit > 0 {
+	if o.limit > 0 {
 		// Count-bounded: every request is measured, from the first.
-		measure.Store(true)
-		win = startWindow(c.pid)
+		r.measure.Store(true)
+		win = startWindow(o.pid)
 	}
-	for w := range conc {
-		cc := conns[w%nconns]
-		wg.Go(func() {
-			for !stopping.Load() && ctx.Err() == nil {
-				if limit > 0 && issued.Add(1) > limit {
-					return
-				}
-				counted := measure.Load()
-				t0 := time.Now()
-				n, err := one(cc)
-				if stopping.Load() && limit == 0 {
-					return // finished after the window: not counted
-				}
-				if err != nil {
-					if ctx.Err() == nil {
-						errs.add(err)
-					}
-					if cc.Context().Err() != nil {
-						return // the connection is gone
-					}
-					continue
-				}
-				if counted {
-					lats[w] = append(lats[w], time.Since(t0))
-					done.Add(1)
-					bytesIn.Add(n)
-				}
-			}
-		})
+	var wg sync.WaitGroup
+	for w := range o.conc {
+		wg.Go(func() { r.worker(ctx, w, conns[w%o.nconns]) })
 	}
-	if limit == 0 {
+	if o.limit == 0 {
 		// Stragglers finishing after the window are not counted.
-		win = c.timedWindow(ctx, &measure, func() { stopping.Store(true) })
+		win = o.timedWindow(ctx, &r.measure, func() { r.stopping.Store(true) })
 	}
 	wg.Wait()
-	res := &Result{URL: target, Params: joinParams("method", method, "c", conc, "conns", nconns, "body", bodySize, "n", limit, "duration", c.duration.String())}
-	ops, b := done.Load(), bytesIn.Load()
-	if method == http.MethodPost {
+	return r.result(ctx, win), nil
+}
+
+// parseRequests parses the flags of the requests scenario.
+func parseRequests(args []string) (*requestsOptions, error) {
+	o := &requestsOptions{}
+	fs := flag.NewFlagSet("requests", flag.ContinueOnError)
+	o.register(fs, 3*time.Second)
+	fs.StringVar(&o.method, "method", "GET", "GET or POST")
+	fs.IntVar(&o.conc, "c", 1, "concurrent requests")
+	fs.IntVar(&o.nconns, "conns", 1, "connections (the workers are spread over them)")
+	fs.IntVar(&o.bodySize, "body", 0, "request body bytes (POST)")
+	fs.IntVar(&o.expect, "expect", -1, "expected response body bytes (-1: 5 for GET, -body for POST)")
+	fs.Int64Var(&o.limit, "n", 0, "stop after this many requests instead of -duration (no warmup)")
+	u, err := o.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if o.conc < 1 || o.nconns < 1 || o.bodySize < 0 {
+		return nil, fmt.Errorf("-c and -conns must be >= 1, -body >= 0")
+	}
+	if o.expect < 0 {
+		o.expect = 5
+		if o.method == http.MethodPost {
+			o.expect = o.bodySize
+		}
+	}
+	o.u, o.target, o.body = u, u.String(), bytes.Repeat([]byte{'b'}, o.bodySize)
+	return o, nil
+}
+
+// worker makes requests on conn until the run stops.
+func (r *requestsRun) worker(ctx context.Context, w int, conn *client.Conn) {
+	for !r.stopping.Load() && ctx.Err() == nil {
+		if r.limit > 0 && r.issued.Add(1) > r.limit {
+			return
+		}
+		counted := r.measure.Load()
+		t0 := time.Now()
+		n, err := r.one(ctx, conn)
+		if r.stopping.Load() && r.limit == 0 {
+			return // finished after the window: not counted
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				r.errs.add(err)
+			}
+			if conn.Context().Err() != nil {
+				return // the connection is gone
+			}
+			continue
+		}
+		if counted {
+			r.lats[w] = append(r.lats[w], time.Since(t0))
+			r.done.Add(1)
+			r.bytesIn.Add(n)
+		}
+	}
+}
+
+// one makes one request and checks its response.
+func (r *requestsRun) one(ctx context.Context, conn *client.Conn) (int64, error) {
+	var rd io.Reader
+	if r.method == http.MethodPost {
+		rd = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.target, rd)
+	if err != nil {
+		return 0, err
+	}
+	if r.method == http.MethodPost {
+		req.ContentLength = int64(r.bodySize)
+	}
+	return roundTripOK(conn, req, int64(r.expect))
+}
+
+// roundTripOK makes req, reads the response body and checks that the
+// status is 200 and, if want >= 0, that the body has want bytes.
+func roundTripOK(rt http.RoundTripper, req *http.Request, want int64) (int64, error) {
+	rsp, err := rt.RoundTrip(req)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(io.Discard, rsp.Body)
+	rsp.Body.Close()
+	switch {
+	case err != nil:
+		return n, fmt.Errorf("after %d bytes: %w", n, err)
+	case rsp.StatusCode != 200:
+		return n, fmt.Errorf("status %d", rsp.StatusCode)
+	case want >= 0 && n != want:
+		return n, fmt.Errorf("body of %d bytes, want %d", n, want)
+	}
+	return n, nil
+}
+
+// result fills the result of the run from its window.
+func (r *requestsRun) result(ctx context.Context, win *window) *Result {
+	res := &Result{URL: r.target, Params: joinParams("method", r.method, "c", r.conc, "conns", r.nconns, "body", r.bodySize, "n", r.limit, "duration", r.duration.String())}
+	ops, b := r.done.Load(), r.bytesIn.Load()
+	if r.method == http.MethodPost {
 		b *= 2 // both ways
 	}
-	if limit > 0 {
-		win.finish(res, ops, b, c.settle)
+	if r.limit > 0 {
+		win.finish(res, ops, b, r.settle)
 	} else {
 		finishStopped(win, res, ops, b)
 	}
-	errs.fill(res, lats)
+	r.errs.fill(res, r.lats)
 	noteTimeout(ctx, res)
-	return res, nil
+	return res
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
@@ -234,24 +260,16 @@ func cmdConns(_ context.Context, args []string) (*Result, error) {
 }
 
 func oneConn(ctx context.Context, u *url.URL, target string) error {
-	qc, cc, err := dialH3(ctx, u, false)
+	conn, err := dialH3(ctx, u, false)
 	if err != nil {
 		return err
 	}
-	defer qc.CloseWithError(h3NoError, "")
+	defer conn.Close()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return err
 	}
-	rsp, err := cc.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, rsp.Body)
-	rsp.Body.Close()
-	if err == nil && rsp.StatusCode != 200 {
-		err = fmt.Errorf("status %d", rsp.StatusCode)
-	}
+	_, err = roundTripOK(conn, req, -1)
 	return err
 }
 
@@ -267,16 +285,16 @@ func cmdFetch(_ context.Context, args []string) (*Result, error) {
 	}
 	ctx, cancel := withTimeout(&c)
 	defer cancel()
-	qc, cc, err := dialH3(ctx, u, false)
+	conn, err := dialH3(ctx, u, false)
 	if err != nil {
 		return nil, err
 	}
-	defer qc.CloseWithError(h3NoError, "")
+	defer conn.Close()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
-	rsp, err := cc.RoundTrip(req)
+	rsp, err := conn.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}

@@ -5,52 +5,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/webtransport-go"
+	"github.com/zig-h3/h3bun/client"
 )
 
-// wtSession is a WebTransport session and its QUIC connection.
-type wtSession struct {
-	*webtransport.Session
-	conn *quic.Conn
-}
-
-func (s *wtSession) close() {
-	_ = s.CloseWithError(0, "")
-	s.conn.CloseWithError(h3NoError, "")
-}
-
-// dialWT opens a QUIC connection and a WebTransport session on it.
-func dialWT(ctx context.Context, target string) (*wtSession, error) {
-	u, err := url.Parse(target)
-	if err != nil {
-		return nil, err
+// dialWT opens a WebTransport session at target.
+func dialWT(ctx context.Context, target string) (*client.Session, error) {
+	rsp, sess, err := client.DialWebTransport(ctx, target, nil, dialConfig)
+	if err != nil && rsp != nil {
+		return nil, fmt.Errorf("status %d: %w", rsp.StatusCode, err)
 	}
-	conf := &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true}
-	conn, err := quic.DialAddr(ctx, u.Host, tlsConfig(nextProtoH3), conf)
-	if err != nil {
-		return nil, fmt.Errorf("dial: %w", err)
-	}
-	cc, err := (&webtransport.Transport{}).NewClientConn(conn)
-	if err != nil {
-		conn.CloseWithError(h3NoError, "")
-		return nil, err
-	}
-	rsp, sess, err := cc.Dial(ctx, target, http.Header{})
-	if err != nil {
-		conn.CloseWithError(h3NoError, "")
-		if rsp != nil {
-			return nil, fmt.Errorf("WebTransport CONNECT: status %d: %w", rsp.StatusCode, err)
-		}
-		return nil, fmt.Errorf("WebTransport CONNECT: %w", err)
-	}
-	return &wtSession{Session: sess, conn: conn}, nil
+	return sess, err
 }
 
 // cmdWTStream: -c workers on one session each open a bidirectional stream,
@@ -74,7 +42,7 @@ func cmdWTStream(_ context.Context, args []string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer sess.close()
+	defer sess.Close()
 	payload := make([]byte, size)
 	for i := range payload {
 		payload[i] = byte(i)
@@ -123,7 +91,7 @@ func cmdWTStream(_ context.Context, args []string) (*Result, error) {
 	return res, nil
 }
 
-func echoStream(ctx context.Context, sess *wtSession, payload, buf []byte) error {
+func echoStream(ctx context.Context, sess *client.Session, payload, buf []byte) error {
 	str, err := sess.OpenStreamSync(ctx)
 	if err != nil {
 		return fmt.Errorf("open stream: %w", err)

@@ -335,7 +335,7 @@ func cellError(s *ScenarioResult, k string) string {
 
 func writeTargets(b *strings.Builder, rep *Report) {
 	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	w("## Targets (issue 5)\n\nRatios of this run (best round of each server). The CPU column is the same comparison made\n")
+	w("## Targets\n\nRatios of this run (best round of each server). The CPU column is the same comparison made\n")
 	w("with server CPU time per operation instead of throughput (the other server's CPU/op over this one's, so\n")
 	w("higher is better as well): it depends much less on what else the machine is doing, and on %d cores, where\n", rep.Meta.Cores)
 	w("the load generator takes its share, throughput ratios understate differences in server cost.\n\n")

@@ -2,34 +2,28 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net"
 	"strings"
 	"testing"
 	"time"
-)
 
-// testCtx bounds one scenario.
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+	"github.com/zig-h3/h3bun/client/clienttest"
+)
 
 // testPacing is the default pacing with a short idle wait.
 var testPacing = pacing{interval: time.Millisecond, idle: 500 * time.Millisecond}
 
 func TestQUICDgram(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
+	s := clienttest.NewServer(t)
 	for _, tc := range []struct {
 		name, alpn string
 		burst      bool
 		wantStatus int
 	}{
-		{"other-alpn", testALPN, false, 0},
-		{"other-alpn-burst", testALPN, true, 0},
+		{"other-alpn", clienttest.ALPN, false, 0},
+		{"other-alpn-burst", clienttest.ALPN, true, 0},
 		{"h3-without-h3-datagrams", "h3", false, 200},
 		{"h3-without-h3-datagrams-burst", "h3", true, 200},
 	} {
@@ -37,7 +31,7 @@ func TestQUICDgram(t *testing.T) {
 			t.Parallel()
 			p := testPacing
 			p.burst = tc.burst
-			res, err := runQUICDgram(testCtx(t), quicDgramOptions{addr: s.addr, alpn: tc.alpn, n: 100, size: 64, pacing: p})
+			res, err := runQUICDgram(clienttest.Context(t), quicDgramOptions{addr: s.Addr, alpn: tc.alpn, n: 100, size: 64, pacing: p})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,8 +47,8 @@ func TestQUICDgram(t *testing.T) {
 
 func TestQUICDgramTooLarge(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
-	res, err := runQUICDgram(testCtx(t), quicDgramOptions{addr: s.addr, alpn: testALPN, n: 5, size: 1500, pacing: testPacing})
+	s := clienttest.NewServer(t)
+	res, err := runQUICDgram(clienttest.Context(t), quicDgramOptions{addr: s.Addr, alpn: clienttest.ALPN, n: 5, size: 1500, pacing: testPacing})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +59,8 @@ func TestQUICDgramTooLarge(t *testing.T) {
 
 func TestH3Dgram(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
-	res, err := runH3Dgram(testCtx(t), h3DgramOptions{url: "https://" + s.addr + "/h3dg/echo", method: "POST", n: 50, requests: 3, pacing: testPacing})
+	s := clienttest.NewServer(t)
+	res, err := runH3Dgram(clienttest.Context(t), h3DgramOptions{url: "https://" + s.Addr + "/h3dg/echo", method: "POST", n: 50, requests: 3, pacing: testPacing})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,12 +78,12 @@ func TestH3Dgram(t *testing.T) {
 
 func TestWTEcho(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
+	s := clienttest.NewServer(t)
 	o := wtEchoOptions{
-		wtTarget:  wtTarget{url: "https://" + s.addr + "/wt/echo", origin: "http://" + s.addr},
+		wtTarget:  wtTarget{url: "https://" + s.Addr + "/wt/echo", origin: "http://" + s.Addr},
 		datagrams: 100, streams: 3, bidi: 65536, uni: 1000, pacing: testPacing,
 	}
-	res, err := runWTEcho(testCtx(t), o)
+	res, err := runWTEcho(clienttest.Context(t), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +105,8 @@ func TestWTEcho(t *testing.T) {
 
 func TestWTReject(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
-	res, err := runWTReject(testCtx(t), wtTarget{url: "https://" + s.addr + "/wt/reject"})
+	s := clienttest.NewServer(t)
+	res, err := runWTReject(clienttest.Context(t), wtTarget{url: "https://" + s.Addr + "/wt/reject"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +117,8 @@ func TestWTReject(t *testing.T) {
 
 func TestWTCloseByServer(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
-	res, err := runWTCloseServer(testCtx(t), wtTarget{url: "https://" + s.addr + "/wt/close"})
+	s := clienttest.NewServer(t)
+	res, err := runWTCloseServer(clienttest.Context(t), wtTarget{url: "https://" + s.Addr + "/wt/close"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +129,8 @@ func TestWTCloseByServer(t *testing.T) {
 
 func TestWTCloseByClient(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
-	res, err := runWTCloseClient(testCtx(t), wtTarget{url: "https://" + s.addr + "/wt/close"}, 7, "bye")
+	s := clienttest.NewServer(t)
+	res, err := runWTCloseClient(clienttest.Context(t), wtTarget{url: "https://" + s.Addr + "/wt/close"}, 7, "bye")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +138,7 @@ func TestWTCloseByClient(t *testing.T) {
 		t.Errorf("got %+v", res)
 	}
 	select {
-	case se := <-s.clientCloses:
+	case se := <-s.ClientCloses:
 		if se.ErrorCode != 7 || se.Message != "bye" {
 			t.Errorf("server saw close %d %q", se.ErrorCode, se.Message)
 		}
@@ -155,8 +149,8 @@ func TestWTCloseByClient(t *testing.T) {
 
 func TestWTServerStreams(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
-	res, err := runWTServerStreams(testCtx(t), wtTarget{url: "https://" + s.addr + "/wt/server-streams"})
+	s := clienttest.NewServer(t)
+	res, err := runWTServerStreams(clienttest.Context(t), wtTarget{url: "https://" + s.Addr + "/wt/server-streams"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +158,7 @@ func TestWTServerStreams(t *testing.T) {
 		t.Errorf("got %+v", res)
 	}
 	select {
-	case pong := <-s.pongs:
+	case pong := <-s.Pongs:
 		if pong != "pong" {
 			t.Errorf("server read %q", pong)
 		}
@@ -176,7 +170,7 @@ func TestWTServerStreams(t *testing.T) {
 // TestCLI runs command lines through run: output, exit statuses, flags.
 func TestCLI(t *testing.T) {
 	t.Parallel()
-	s := newRefServer(t)
+	s := clienttest.NewServer(t)
 	free, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -190,15 +184,15 @@ func TestCLI(t *testing.T) {
 		code int
 		want map[string]any // expected top-level JSON fields
 	}{
-		{"quic-dgram", []string{"quic-dgram", "-alpn", testALPN, "-n", "10", "-size", "32", "-addr", s.addr, "-timeout=5s"}, 0,
+		{"quic-dgram", []string{"quic-dgram", "-alpn", clienttest.ALPN, "-n", "10", "-size", "32", "-addr", s.Addr, "-timeout=5s"}, 0,
 			map[string]any{"sent": 10.0, "received": 10.0, "matched": 10.0, "httpStatus": 0.0}},
-		{"h3-dgram", []string{"h3-dgram", "-url", "https://" + s.addr + "/h3dg/echo", "-n", "5", "-requests", "2", "-burst"}, 0, nil},
-		{"wt-reject", []string{"wt-reject", "-url", "https://" + s.addr + "/wt/reject", "--timeout", "5s"}, 0,
+		{"h3-dgram", []string{"h3-dgram", "-url", "https://" + s.Addr + "/h3dg/echo", "-n", "5", "-requests", "2", "-burst"}, 0, nil},
+		{"wt-reject", []string{"wt-reject", "-url", "https://" + s.Addr + "/wt/reject", "--timeout", "5s"}, 0,
 			map[string]any{"status": 403.0}},
-		{"wt-close-client", []string{"wt-close", "-url", "https://" + s.addr + "/wt/close", "-mode", "client", "-code", "3", "-reason", "x"}, 0,
+		{"wt-close-client", []string{"wt-close", "-url", "https://" + s.Addr + "/wt/close", "-mode", "client", "-code", "3", "-reason", "x"}, 0,
 			map[string]any{"closedBy": "client"}},
 		{"no-server", []string{"quic-dgram", "-addr", silent, "-timeout", "300ms"}, 1, nil},
-		{"bad-mode", []string{"wt-close", "-url", "https://" + s.addr + "/wt/close", "-mode", "both"}, 2, nil},
+		{"bad-mode", []string{"wt-close", "-url", "https://" + s.Addr + "/wt/close", "-mode", "both"}, 2, nil},
 		{"bad-flag", []string{"wt", "-nope"}, 2, nil},
 		{"no-command", nil, 2, nil},
 	} {

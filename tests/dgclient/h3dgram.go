@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,8 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/http3"
+	"github.com/zig-h3/h3bun/client"
 )
 
 // h3DgramOptions configures the h3-dgram scenario.
@@ -72,31 +69,22 @@ func runH3Dgram(ctx context.Context, o h3DgramOptions) (*h3DgramResult, error) {
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("%w: bad -url %q", errUsage, o.url)
 	}
-	conf := &quic.Config{EnableDatagrams: true}
-	conn, err := quic.DialAddr(ctx, u.Host, tlsConfig(http3.NextProtoH3), conf)
+	conn, err := client.DialH3(ctx, u.Host, &client.Config{InsecureSkipVerify: true, EnableDatagrams: true})
 	if err != nil {
-		return nil, fmt.Errorf("dial: %w", err)
+		return nil, err
 	}
-	defer conn.CloseWithError(h3NoError, "")
-	cc := (&http3.Transport{EnableDatagrams: true, QUICConfig: conf}).NewClientConn(conn)
-	select {
-	case <-cc.ReceivedSettings():
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the server's SETTINGS: %w", ctx.Err())
-	case <-conn.Context().Done():
-		return nil, fmt.Errorf("waiting for the server's SETTINGS: %w", context.Cause(conn.Context()))
-	}
-	if !cc.Settings().EnableDatagrams {
-		return nil, errors.New("the server's SETTINGS do not enable HTTP/3 datagrams")
+	defer conn.Close()
+	if err := conn.RequireH3Datagrams(ctx); err != nil {
+		return nil, err
 	}
 
 	res := &h3DgramResult{Requests: make([]*h3DgramRequest, o.requests)}
-	streams := make([]*http3.RequestStream, o.requests)
+	streams := make([]*client.RequestStream, o.requests)
 	var wg sync.WaitGroup
 	for i := range o.requests {
 		res.Requests[i] = &h3DgramRequest{StreamID: -1}
 		wg.Go(func() {
-			str, err := runH3DgramRequest(ctx, cc, u, o, i, res.Requests[i])
+			str, err := runH3DgramRequest(ctx, conn, u, o, i, res.Requests[i])
 			if err != nil {
 				res.Requests[i].Error = err.Error()
 			}
@@ -114,27 +102,19 @@ func runH3Dgram(ctx context.Context, o h3DgramOptions) (*h3DgramResult, error) {
 // runH3DgramRequest runs request i: head, response head, then datagrams.
 // It returns the request stream (nil if it could not be opened), still
 // open, for finishStreams.
-func runH3DgramRequest(ctx context.Context, cc *http3.ClientConn, u *url.URL, o h3DgramOptions, i int, r *h3DgramRequest) (*http3.RequestStream, error) {
-	str, err := cc.OpenRequestStream(ctx)
+func runH3DgramRequest(ctx context.Context, conn *client.Conn, u *url.URL, o h3DgramOptions, i int, r *h3DgramRequest) (*client.RequestStream, error) {
+	str, err := conn.OpenRequestStream(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("opening the request stream: %w", err)
+		return nil, err
 	}
-	r.StreamID = int64(str.StreamID())
+	r.StreamID = str.StreamID()
 	req, err := http.NewRequestWithContext(ctx, o.method, u.String(), nil)
 	if err != nil {
 		return str, err
 	}
-	if err := str.SendRequestHeader(req); err != nil {
-		return str, fmt.Errorf("sending the request head: %w", err)
-	}
-	// ReadResponse takes no context: -timeout reaches it as a read deadline.
-	unblock := context.AfterFunc(ctx, func() { _ = str.SetReadDeadline(time.Now()) })
-	rsp, err := str.ReadResponse()
-	if !unblock() && err != nil {
-		err = fmt.Errorf("%w (%w)", err, ctx.Err())
-	}
+	rsp, err := str.SendRequest(ctx, req)
 	if err != nil {
-		return str, fmt.Errorf("reading the response head: %w", err)
+		return str, err
 	}
 	r.Status = rsp.StatusCode
 
@@ -147,7 +127,7 @@ func runH3DgramRequest(ctx context.Context, cc *http3.ClientConn, u *url.URL, o 
 		defer close(sendDone)
 		r.Sent, sendErr = sendPaced(ctx, o.n, o.gap(),
 			func(k int) error { return str.SendDatagram([]byte(prefix + strconv.Itoa(k))) },
-			isTooLarge)
+			client.IsDatagramTooLarge)
 	})
 	recvErr := receiveUntil(ctx, str.ReceiveDatagram, sendDone, o.idle, func(b []byte) bool {
 		r.Received++
@@ -187,10 +167,10 @@ func parseH3Payload(s string) (i, k int, ok bool) {
 	return i, k, err1 == nil && err2 == nil && i >= 0 && k >= 0
 }
 
-// finishStreams closes the request side of each stream and reads what is
-// left of the responses, for up to a second (less if ctx ends sooner), so
-// the server sees the requests end before the connection closes.
-func finishStreams(ctx context.Context, streams []*http3.RequestStream) {
+// finishStreams finishes each request, reading what is left of the
+// responses for up to a second (less if ctx ends sooner), so the server
+// sees the requests end before the connection closes.
+func finishStreams(ctx context.Context, streams []*client.RequestStream) {
 	deadline := time.Now().Add(time.Second)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -200,13 +180,7 @@ func finishStreams(ctx context.Context, streams []*http3.RequestStream) {
 		if str == nil {
 			continue
 		}
-		str.Close()
-		wg.Go(func() {
-			str.SetReadDeadline(deadline)
-			if _, err := io.Copy(io.Discard, str); err != nil {
-				str.CancelRead(h3RequestCancelled)
-			}
-		})
+		wg.Go(func() { str.Finish(deadline) })
 	}
 	wg.Wait()
 }

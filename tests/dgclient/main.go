@@ -31,7 +31,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -155,10 +154,4 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	return nil
-}
-
-// tlsConfig is the client TLS configuration: no certificate verification,
-// ALPN alpn.
-func tlsConfig(alpn string) *tls.Config {
-	return &tls.Config{InsecureSkipVerify: true, NextProtos: []string{alpn}}
 }

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
+	"github.com/zig-h3/h3bun/client"
 )
 
 // quicDgramOptions configures the quic-dgram scenario.
@@ -54,28 +57,24 @@ func cmdQUICDgram(ctx context.Context, args []string) (any, error) {
 // HTTP/3 datagrams and makes a GET / (the server should then treat QUIC
 // datagrams as raw). It sends o.n unique datagrams and counts the echoes.
 func runQUICDgram(ctx context.Context, o quicDgramOptions) (*quicDgramResult, error) {
-	conf := &quic.Config{EnableDatagrams: true, MaxIncomingStreams: -1}
-	conn, err := quic.DialAddr(ctx, o.addr, tlsConfig(o.alpn), conf)
+	cfg := &client.Config{InsecureSkipVerify: true, EnableDatagrams: true, QUICConfig: &quic.Config{MaxIncomingStreams: -1}}
+	conn, err := client.DialQUIC(ctx, o.addr, o.alpn, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("dial: %w", err)
+		return nil, err
 	}
 	defer conn.CloseWithError(0, "")
 	if !conn.ConnectionState().SupportsDatagrams.Remote {
 		return nil, errors.New("the server did not enable QUIC datagrams")
 	}
-	res := &quicDgramResult{MaxDatagramSize: -1}
+	res := &quicDgramResult{}
 	if o.alpn == http3.NextProtoH3 {
-		cc := newRawH3Conn(conn)
-		defer cc.CloseWithError(h3NoError, "")
+		cc := client.NewConnRawDatagrams(conn, cfg)
+		defer cc.Close()
 		if res.HTTPStatus, err = getStatus(ctx, cc, o.addr, "/"); err != nil {
 			return nil, fmt.Errorf("GET /: %w", err)
 		}
 	}
-	if err := conn.SendDatagram(make([]byte, 64<<10)); err != nil {
-		if tooLarge, ok := errors.AsType[*quic.DatagramTooLargeError](err); ok {
-			res.MaxDatagramSize = tooLarge.MaxDatagramPayloadSize
-		}
-	}
+	res.MaxDatagramSize = client.MaxDatagramPayloadSize(conn)
 
 	seen := make([]bool, o.n)
 	sendDone := make(chan struct{})
@@ -85,7 +84,7 @@ func runQUICDgram(ctx context.Context, o quicDgramOptions) (*quicDgramResult, er
 		defer close(sendDone)
 		res.Sent, sendErr = sendPaced(ctx, o.n, o.gap(),
 			func(i int) error { return conn.SendDatagram(quicPayload(i, o.size)) },
-			isTooLarge)
+			client.IsDatagramTooLarge)
 	})
 	recvErr := receiveUntil(ctx, conn.ReceiveDatagram, sendDone, o.idle, func(b []byte) bool {
 		res.Received++
@@ -103,12 +102,6 @@ func runQUICDgram(ctx context.Context, o quicDgramOptions) (*quicDgramResult, er
 		return nil, fmt.Errorf("receiving datagrams: %w", recvErr)
 	}
 	return res, nil
-}
-
-// isTooLarge reports whether err is quic-go's DatagramTooLargeError.
-func isTooLarge(err error) bool {
-	_, ok := errors.AsType[*quic.DatagramTooLargeError](err)
-	return ok
 }
 
 // quicPayload is datagram i: its index as 8 bytes big-endian, then size-8
@@ -134,4 +127,22 @@ func checkQUICPayload(b []byte, n, size int) (int, bool) {
 	}
 	want := quicPayload(int(i), size)
 	return int(i), string(b) == string(want)
+}
+
+// getStatus makes a GET request for path on cc and returns its status,
+// after reading the body.
+func getStatus(ctx context.Context, cc *client.Conn, host, path string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+host+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	rsp, err := cc.RoundTrip(req)
+	if err != nil {
+		return 0, err
+	}
+	defer rsp.Body.Close()
+	if _, err := io.Copy(io.Discard, rsp.Body); err != nil {
+		return 0, fmt.Errorf("reading the GET response body: %w", err)
+	}
+	return rsp.StatusCode, nil
 }

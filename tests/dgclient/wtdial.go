@@ -9,9 +9,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/webtransport-go"
+	"github.com/zig-h3/h3bun/client"
 )
 
 // wtTarget is the session every WebTransport scenario dials: -url and
@@ -35,19 +34,6 @@ func (t wtTarget) check() error {
 	return nil
 }
 
-// wtSession is an established session and the QUIC connection it runs
-// on; close ends both.
-type wtSession struct {
-	*webtransport.Session
-	conn   *quic.Conn
-	status int
-}
-
-// close closes the QUIC connection (the session goes with it).
-func (s *wtSession) close() {
-	s.conn.CloseWithError(h3NoError, "")
-}
-
 // linger waits for d, or less if done is closed or ctx ends first. quic-go
 // sends CONNECTION_CLOSE at once, dropping stream data not sent yet, so
 // the client lingers before closing the connection when the server has not
@@ -62,37 +48,15 @@ func linger(ctx context.Context, done <-chan struct{}, d time.Duration) {
 	}
 }
 
-// dialWT opens a QUIC connection and a WebTransport session on it. The
-// connection is dialed here rather than by webtransport.Transport.Dial,
-// which closes the connection the moment the session ends: a
-// WT_CLOSE_SESSION capsule sent by CloseWithError would then race the
-// CONNECTION_CLOSE. On a dial error the CONNECT response (nil if there was
-// none) is returned with it.
-func dialWT(ctx context.Context, t wtTarget) (*wtSession, *http.Response, error) {
-	u, err := url.Parse(t.url)
-	if err != nil {
-		return nil, nil, err
-	}
-	conf := &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true}
-	conn, err := quic.DialAddr(ctx, u.Host, tlsConfig(http3.NextProtoH3), conf)
-	if err != nil {
-		return nil, nil, fmt.Errorf("dial: %w", err)
-	}
-	cc, err := (&webtransport.Transport{}).NewClientConn(conn)
-	if err != nil {
-		conn.CloseWithError(h3NoError, "")
-		return nil, nil, err
-	}
+// dialWT opens the session (client.DialWebTransport, certificates not
+// verified). On a dial error the CONNECT response (nil if there was none)
+// is returned with it.
+func dialWT(ctx context.Context, t wtTarget) (*http.Response, *client.Session, error) {
 	hdr := http.Header{}
 	if t.origin != "" {
 		hdr.Set("Origin", t.origin)
 	}
-	rsp, sess, err := cc.Dial(ctx, t.url, hdr)
-	if err != nil {
-		conn.CloseWithError(h3NoError, "")
-		return nil, rsp, err
-	}
-	return &wtSession{Session: sess, conn: conn, status: rsp.StatusCode}, rsp, nil
+	return client.DialWebTransport(ctx, t.url, hdr, &client.Config{InsecureSkipVerify: true})
 }
 
 // wtRejectResult is what wt-reject prints.
@@ -119,11 +83,10 @@ func cmdWTReject(ctx context.Context, args []string) (any, error) {
 // response is a result (a 2xx one too: status 200, error "", and the
 // session is closed again); a dial that got no response is an error.
 func runWTReject(ctx context.Context, t wtTarget) (*wtRejectResult, error) {
-	sess, rsp, err := dialWT(ctx, t)
+	rsp, sess, err := dialWT(ctx, t)
 	if err == nil {
-		sess.CloseWithError(0, "")
-		sess.close()
-		return &wtRejectResult{Status: sess.status}, nil
+		sess.Close()
+		return &wtRejectResult{Status: rsp.StatusCode}, nil
 	}
 	if rsp == nil {
 		return nil, err
@@ -168,11 +131,11 @@ func cmdWTClose(ctx context.Context, args []string) (any, error) {
 // datagrams may be lost) until the server closes the session, and returns
 // the code and reason of its WT_CLOSE_SESSION capsule.
 func runWTCloseServer(ctx context.Context, t wtTarget) (*wtCloseResult, error) {
-	sess, _, err := dialWT(ctx, t)
+	_, sess, err := dialWT(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.close()
+	defer sess.Close()
 	go func() {
 		for {
 			if err := sess.SendDatagram([]byte("close")); err != nil {
@@ -212,11 +175,11 @@ func runWTCloseServer(ctx context.Context, t wtTarget) (*wtCloseResult, error) {
 // then keeps the connection open for another 300 ms (or until the server
 // closes it) so that the capsule reaches the server.
 func runWTCloseClient(ctx context.Context, t wtTarget, code webtransport.SessionErrorCode, reason string) (*wtCloseResult, error) {
-	sess, _, err := dialWT(ctx, t)
+	_, sess, err := dialWT(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.close()
+	defer sess.Close()
 	select {
 	case <-time.After(100 * time.Millisecond):
 	case <-ctx.Done():
@@ -225,6 +188,6 @@ func runWTCloseClient(ctx context.Context, t wtTarget, code webtransport.Session
 	if err := sess.CloseWithError(code, reason); err != nil {
 		return nil, err
 	}
-	linger(ctx, sess.conn.Context().Done(), 300*time.Millisecond)
+	linger(ctx, sess.QUICConn().Context().Done(), 300*time.Millisecond)
 	return &wtCloseResult{ClosedBy: "client"}, nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zig-h3/h3bun/client"
 )
 
 // wtEchoOptions configures the wt scenario.
@@ -72,12 +74,12 @@ func cmdWT(ctx context.Context, args []string) (any, error) {
 // concurrent bidirectional stream echoes, and the unidirectional echo (the
 // server answers a client uni stream with a uni stream of its own).
 func runWTEcho(ctx context.Context, o wtEchoOptions) (*wtEchoResult, error) {
-	sess, _, err := dialWT(ctx, o.wtTarget)
+	rsp, sess, err := dialWT(ctx, o.wtTarget)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.close()
-	res := &wtEchoResult{Status: sess.status, Bidi: []*wtStreamResult{}}
+	defer sess.Close()
+	res := &wtEchoResult{Status: rsp.StatusCode, Bidi: []*wtStreamResult{}}
 	if err := wtDatagramEcho(ctx, sess, o, &res.Datagrams); err != nil {
 		return nil, err
 	}
@@ -94,12 +96,11 @@ func runWTEcho(ctx context.Context, o wtEchoOptions) (*wtEchoResult, error) {
 		res.Uni = &wtStreamResult{}
 		wtUniEcho(ctx, sess, o.uni, res.Uni)
 	}
-	sess.CloseWithError(0, "")
 	return res, nil
 }
 
 // wtDatagramEcho sends "d<k>" for k in [0, o.datagrams) and counts echoes.
-func wtDatagramEcho(ctx context.Context, sess *wtSession, o wtEchoOptions, d *wtDatagrams) error {
+func wtDatagramEcho(ctx context.Context, sess *client.Session, o wtEchoOptions, d *wtDatagrams) error {
 	seen := make([]bool, o.datagrams)
 	sendDone := make(chan struct{})
 	var sendErr error
@@ -108,7 +109,7 @@ func wtDatagramEcho(ctx context.Context, sess *wtSession, o wtEchoOptions, d *wt
 		defer close(sendDone)
 		d.Sent, sendErr = sendPaced(ctx, o.datagrams, o.gap(),
 			func(k int) error { return sess.SendDatagram([]byte("d" + strconv.Itoa(k))) },
-			isTooLarge)
+			client.IsDatagramTooLarge)
 	})
 	recvErr := receiveUntil(ctx, sess.ReceiveDatagram, sendDone, o.idle, func(b []byte) bool {
 		d.Received++
@@ -132,7 +133,7 @@ func wtDatagramEcho(ctx context.Context, sess *wtSession, o wtEchoOptions, d *wt
 
 // wtBidiEcho opens a bidirectional stream, sends size pseudo-random bytes
 // (seeded by seed) and closes its side while reading the echo until EOF.
-func wtBidiEcho(ctx context.Context, sess *wtSession, size int64, seed uint64, r *wtStreamResult) {
+func wtBidiEcho(ctx context.Context, sess *client.Session, size int64, seed uint64, r *wtStreamResult) {
 	str, err := sess.OpenStreamSync(ctx)
 	if err != nil {
 		r.Error = "opening the stream: " + err.Error()
@@ -154,7 +155,7 @@ func wtBidiEcho(ctx context.Context, sess *wtSession, size int64, seed uint64, r
 
 // wtUniEcho sends size bytes on a uni stream, then accepts the server's
 // uni stream and compares what it carries.
-func wtUniEcho(ctx context.Context, sess *wtSession, size int64, r *wtStreamResult) {
+func wtUniEcho(ctx context.Context, sess *client.Session, size int64, r *wtStreamResult) {
 	out, err := sess.OpenUniStreamSync(ctx)
 	if err != nil {
 		r.Error = "opening the stream: " + err.Error()

@@ -40,11 +40,11 @@ func cmdWTServerStreams(ctx context.Context, args []string) (any, error) {
 // if the server closes it), so that "pong" is delivered. A stream that does
 // not come, or fails, is an error.
 func runWTServerStreams(ctx context.Context, t wtTarget) (*wtServerStreamsResult, error) {
-	sess, _, err := dialWT(ctx, t)
+	_, sess, err := dialWT(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.close()
+	defer sess.Close()
 	res := &wtServerStreamsResult{}
 	var bidiErr, uniErr error
 	var wg sync.WaitGroup
@@ -79,7 +79,6 @@ func runWTServerStreams(ctx context.Context, t wtTarget) (*wtServerStreamsResult
 		return nil, uniErr
 	}
 	linger(ctx, sess.Context().Done(), 300*time.Millisecond) // "pong" must leave
-	sess.CloseWithError(0, "")
 	return res, nil
 }
 

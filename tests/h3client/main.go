@@ -61,7 +61,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -74,7 +73,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quic-go/quic-go/http3"
+	"github.com/zig-h3/h3bun/client"
 )
 
 // fieldFlags collects repeated 'name: value' options (-H, -trailer).
@@ -116,10 +115,51 @@ const lingerAfterAbort = 300 * time.Millisecond
 
 func main() { os.Exit(run()) }
 
+// cli is the command line: the request and how many, how.
+type cli struct {
+	options
+	count, concurrency, conns int
+	asJSON                    bool
+	timeout                   time.Duration
+}
+
+// summary reports whether the output is one summary line.
+func (c *cli) summary() bool { return c.count > 1 || c.concurrency > 1 }
+
 // run does the work; its deferred Close calls end the QUIC connections
 // cleanly before main exits.
 func run() int {
-	var o options
+	c, code := parseCLI()
+	if c == nil {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	transports := make([]*client.Transport, c.conns)
+	for i := range transports {
+		transports[i] = &client.Transport{Config: &client.Config{InsecureSkipVerify: true, DisableCompression: true}}
+		defer transports[i].Close()
+	}
+	t := c.runAll(ctx, transports)
+	if t.aborted || t.bad > 0 {
+		// Let the stream resets reach the server (and be retransmitted if
+		// a packet was lost) before the connections close.
+		time.Sleep(lingerAfterAbort)
+	}
+	if c.summary() && !c.asJSON {
+		t.printSummary()
+	}
+	if t.bad > 0 {
+		return 1
+	}
+	return 0
+}
+
+// parseCLI parses the command line; on bad usage it returns nil and the
+// exit status, after saying why on stderr.
+func parseCLI() (*cli, int) {
+	c := &cli{}
+	o := &c.options
 	var headers, trailers fieldFlags
 	method := flag.String("X", "", "request method (default GET, or POST with a body)")
 	data := flag.String("d", "", "request body")
@@ -127,119 +167,120 @@ func run() int {
 	dataSize := flag.Int64("data-size", -1, "stream N bytes of a repeating pattern as the body")
 	flag.Var(&headers, "H", "request header 'name: value' (repeatable)")
 	flag.Var(&trailers, "trailer", "request trailer 'name: value' sent after the body (repeatable)")
-	count := flag.Int("n", 1, "number of requests")
-	concurrency := flag.Int("c", 1, "requests in flight at once")
-	conns := flag.Int("conns", 1, "number of QUIC connections to spread requests over")
-	asJSON := flag.Bool("json", false, "print one JSON object per response")
+	flag.IntVar(&c.count, "n", 1, "number of requests")
+	flag.IntVar(&c.concurrency, "c", 1, "requests in flight at once")
+	flag.IntVar(&c.conns, "conns", 1, "number of QUIC connections to spread requests over")
+	flag.BoolVar(&c.asJSON, "json", false, "print one JSON object per response")
 	flag.BoolVar(&o.discard, "discard", false, "keep only the length and SHA-256 of the response body")
 	flag.Int64Var(&o.uploadRate, "upload-rate", 0, "send the request body at about this many bytes/s (0: no limit)")
 	flag.Int64Var(&o.readRate, "read-rate", 0, "read the response body at about this many bytes/s (0: no limit)")
 	flag.Int64Var(&o.abortAfterSend, "abort-after-send", -1, "cancel the request after sending N body bytes")
 	flag.Int64Var(&o.abortAfterRead, "abort-after-read", -1, "cancel the request after reading N response bytes")
 	flag.BoolVar(&o.duplex, "duplex", false, "send the body in 64 KiB chunks, checking each is echoed before the next")
-	timeout := flag.Duration("timeout", 20*time.Second, "overall timeout")
+	flag.DurationVar(&c.timeout, "timeout", 20*time.Second, "overall timeout")
 	flag.Parse()
-	if flag.NArg() != 1 || *count < 1 || *concurrency < 1 || *conns < 1 || o.uploadRate < 0 || o.readRate < 0 {
+	if flag.NArg() != 1 || c.count < 1 || c.concurrency < 1 || c.conns < 1 || o.uploadRate < 0 || o.readRate < 0 {
 		fmt.Fprintln(os.Stderr, "usage: h3client [flags] URL (see -h)")
-		return 2
+		return nil, 2
 	}
 	o.url = flag.Arg(0)
-
-	var err error
-	if o.body, err = newBodySource(*data, *dataFile, *dataSize); err == nil {
-		if o.header, err = headers.header("-H"); err == nil {
-			o.trailer, err = trailers.header("-trailer")
-		}
-	}
-	if err == nil && o.duplex && (o.body == nil || o.abortAfterSend >= 0 || o.abortAfterRead >= 0) {
-		err = fmt.Errorf("-duplex needs a body (-d, -data-file or -data-size) and no -abort-after-*")
-	}
-	if err != nil {
+	if err := o.setRequest(*method, *data, *dataFile, *dataSize, headers, trailers); err != nil {
 		fmt.Fprintln(os.Stderr, "h3client:", err)
-		return 2
+		return nil, 2
+	}
+	return c, 0
+}
+
+// setRequest sets the method, body, header and trailer from the flags.
+func (o *options) setRequest(method, data, dataFile string, dataSize int64, headers, trailers fieldFlags) error {
+	var err error
+	if o.body, err = newBodySource(data, dataFile, dataSize); err != nil {
+		return err
+	}
+	if o.header, err = headers.header("-H"); err != nil {
+		return err
+	}
+	if o.trailer, err = trailers.header("-trailer"); err != nil {
+		return err
+	}
+	if o.duplex && (o.body == nil || o.abortAfterSend >= 0 || o.abortAfterRead >= 0) {
+		return fmt.Errorf("-duplex needs a body (-d, -data-file or -data-size) and no -abort-after-*")
 	}
 	if len(o.trailer) > 0 && o.body == nil {
 		o.body = &bodySource{data: []byte{}}
 	}
-	o.method = *method
+	o.method = method
 	if o.method == "" {
 		o.method = http.MethodGet
 		if o.body != nil {
 			o.method = http.MethodPost
 		}
 	}
+	return nil
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	transports := make([]*http3.Transport, *conns)
-	for i := range transports {
-		transports[i] = &http3.Transport{
-			TLSClientConfig:    &tls.Config{InsecureSkipVerify: true},
-			DisableCompression: true,
-		}
-		defer transports[i].Close()
-	}
+// tally counts the outcomes of the requests.
+type tally struct {
+	mu       sync.Mutex
+	ok, bad  int
+	aborted  bool
+	statuses map[int]int
+}
 
-	var (
-		mu       sync.Mutex
-		ok, bad  int
-		aborted  bool
-		statuses = map[int]int{}
-		summary  = *count > 1 || *concurrency > 1
-	)
+// runAll makes the requests, c.concurrency at a time, spread round-robin
+// over the transports, printing each as it completes.
+func (c *cli) runAll(ctx context.Context, transports []*client.Transport) *tally {
+	t := &tally{statuses: map[int]int{}}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range min(*concurrency, *count) {
+	for range min(c.concurrency, c.count) {
 		wg.Go(func() {
 			for i := range jobs {
-				res, err := do(ctx, transports[i%len(transports)], &o)
-				mu.Lock()
-				switch {
-				case err != nil:
-					bad++
-					fmt.Fprintf(os.Stderr, "h3client: request %d: %v\n", i+1, err)
-				default:
-					ok++
-					if res.Status > 0 {
-						statuses[res.Status]++
-					}
-					aborted = aborted || res.aborted
-					switch {
-					case res.note != "":
-						fmt.Println(res.note)
-					case *asJSON:
-						out, _ := json.Marshal(res)
-						fmt.Printf("%s\n", out)
-					case !summary:
-						printResult(res)
-					}
-				}
-				mu.Unlock()
+				res, err := do(ctx, transports[i%len(transports)], &c.options)
+				t.record(c, i, res, err)
 			}
 		})
 	}
-	for i := range *count {
+	for i := range c.count {
 		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
-	if aborted || bad > 0 {
-		// Let the stream resets reach the server (and be retransmitted if
-		// a packet was lost) before the connections close.
-		time.Sleep(lingerAfterAbort)
-	}
+	return t
+}
 
-	if summary && !*asJSON {
-		var parts []string
-		for _, c := range slices.Sorted(maps.Keys(statuses)) {
-			parts = append(parts, fmt.Sprintf("%d:%d", c, statuses[c]))
-		}
-		fmt.Printf("ok=%d failed=%d statuses=%s\n", ok, bad, strings.Join(parts, ","))
+// record counts request i and prints it as the flags say.
+func (t *tally) record(c *cli, i int, res *result, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		t.bad++
+		fmt.Fprintf(os.Stderr, "h3client: request %d: %v\n", i+1, err)
+		return
 	}
-	if bad > 0 {
-		return 1
+	t.ok++
+	if res.Status > 0 {
+		t.statuses[res.Status]++
 	}
-	return 0
+	t.aborted = t.aborted || res.aborted
+	switch {
+	case res.note != "":
+		fmt.Println(res.note)
+	case c.asJSON:
+		out, _ := json.Marshal(res)
+		fmt.Printf("%s\n", out)
+	case !c.summary():
+		printResult(res)
+	}
+}
+
+// printSummary prints "ok=<n> failed=<n> statuses=<status:count,...>".
+func (t *tally) printSummary() {
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(t.statuses)) {
+		parts = append(parts, fmt.Sprintf("%d:%d", c, t.statuses[c]))
+	}
+	fmt.Printf("ok=%d failed=%d statuses=%s\n", t.ok, t.bad, strings.Join(parts, ","))
 }
 
 // lower returns h with lower-case names (never nil, for stable JSON).

@@ -12,8 +12,6 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
-
-	"github.com/quic-go/quic-go/http3"
 )
 
 // options describes the request every job makes.
@@ -182,7 +180,7 @@ func newRequest(ctx context.Context, o *options, body io.ReadCloser, size int64)
 }
 
 // do makes one request and reads the whole response, trailers included.
-func do(ctx context.Context, t *http3.Transport, o *options) (*result, error) {
+func do(ctx context.Context, t http.RoundTripper, o *options) (*result, error) {
 	if o.duplex {
 		return doDuplex(ctx, t, o)
 	}
@@ -277,7 +275,7 @@ func readBody(ctx context.Context, body io.Reader, res *result, o *options, canc
 
 // doDuplex sends the body in 64 KiB chunks and reads each chunk back from
 // the response body before it sends the next one.
-func doDuplex(ctx context.Context, t *http3.Transport, o *options) (*result, error) {
+func doDuplex(ctx context.Context, t http.RoundTripper, o *options) (*result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	src, size, err := o.body.open()
@@ -291,85 +289,122 @@ func doDuplex(ctx context.Context, t *http3.Transport, o *options) (*result, err
 	if err != nil {
 		return nil, err
 	}
-	type roundTrip struct {
-		resp *http.Response
-		err  error
-	}
 	// A blocked pipe write must end with the request (error or timeout).
 	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(context.Cause(ctx)) })
 	defer stop()
-	rtc := make(chan roundTrip, 1)
+	p := startRoundTrip(ctx, t, req, pr)
+	defer p.close()
+	total, err := p.echoChunks(src, pw)
+	if err != nil {
+		return nil, err
+	}
+	pw.Close()
+	if err := p.wait(); err != nil {
+		return nil, err
+	}
+	rest, err := io.Copy(io.Discard, p.resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("status %d: reading after the echo: %w", p.resp.StatusCode, err)
+	}
+	if rest > 0 {
+		return nil, fmt.Errorf("status %d: %d bytes more than the %d sent", p.resp.StatusCode, rest, total)
+	}
+	return &result{Status: p.resp.StatusCode, note: fmt.Sprintf("duplex ok bytes=%d", total)}, nil
+}
+
+// pendingResponse is a round trip running while its body is being sent.
+type pendingResponse struct {
+	ctx  context.Context
+	done chan roundTrip
+	resp *http.Response // once wait succeeded
+}
+
+// roundTrip is the outcome of RoundTrip.
+type roundTrip struct {
+	resp *http.Response
+	err  error
+}
+
+// startRoundTrip starts req, whose body reads from pr; a failed round trip
+// closes pr.
+func startRoundTrip(ctx context.Context, t http.RoundTripper, req *http.Request, pr *io.PipeReader) *pendingResponse {
+	p := &pendingResponse{ctx: ctx, done: make(chan roundTrip, 1)}
 	go func() {
 		resp, err := t.RoundTrip(req)
 		if err != nil {
 			pr.CloseWithError(err)
 		}
-		rtc <- roundTrip{resp, err}
+		p.done <- roundTrip{resp, err}
 	}()
-	var resp *http.Response
-	waitResponse := func() error {
-		if resp != nil {
-			return nil
-		}
-		select {
-		case rt := <-rtc:
-			if rt.err != nil {
-				return rt.err
-			}
-			resp = rt.resp
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the response head: %w", context.Cause(ctx))
-		}
-	}
-	defer func() {
-		if resp != nil {
-			resp.Body.Close()
-		}
-	}()
+	return p
+}
 
+// wait waits for the response head (at once if it is there).
+func (p *pendingResponse) wait() error {
+	if p.resp != nil {
+		return nil
+	}
+	select {
+	case rt := <-p.done:
+		if rt.err != nil {
+			return rt.err
+		}
+		p.resp = rt.resp
+		return nil
+	case <-p.ctx.Done():
+		return fmt.Errorf("waiting for the response head: %w", context.Cause(p.ctx))
+	}
+}
+
+// close closes the response body, if there is one.
+func (p *pendingResponse) close() {
+	if p.resp != nil {
+		p.resp.Body.Close()
+	}
+}
+
+// echoChunks copies src to pw in 64 KiB chunks and, after each, reads it
+// back from the response body and compares. It returns the bytes echoed.
+func (p *pendingResponse) echoChunks(src io.Reader, pw io.Writer) (int64, error) {
 	chunk, echo := make([]byte, 64<<10), make([]byte, 64<<10)
 	var total int64
 	for {
 		n, rerr := io.ReadFull(src, chunk)
 		if n > 0 {
-			if _, err := pw.Write(chunk[:n]); err != nil {
-				if resp == nil && waitResponse() == nil {
-					return nil, fmt.Errorf("status %d: sending at byte %d: %w", resp.StatusCode, total, err)
-				}
-				return nil, fmt.Errorf("sending at byte %d: %w", total, err)
-			}
-			if err := waitResponse(); err != nil {
-				return nil, err
-			}
-			if m, err := io.ReadFull(resp.Body, echo[:n]); err != nil {
-				return nil, fmt.Errorf("status %d: reading the echo of bytes %d-%d: got %d: %w",
-					resp.StatusCode, total, total+int64(n)-1, m, err)
-			}
-			if i := firstDiff(chunk[:n], echo[:n]); i >= 0 {
-				return nil, fmt.Errorf("status %d: echo differs at byte %d", resp.StatusCode, total+int64(i))
+			if err := p.echoChunk(chunk[:n], echo[:n], pw, total); err != nil {
+				return total, err
 			}
 			total += int64(n)
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
+			return total, nil
 		}
 		if rerr != nil {
-			return nil, rerr
+			return total, rerr
 		}
 	}
-	pw.Close()
-	if err := waitResponse(); err != nil {
-		return nil, err
+}
+
+// echoChunk sends chunk (which starts at byte total) and reads its echo
+// into echo.
+func (p *pendingResponse) echoChunk(chunk, echo []byte, pw io.Writer, total int64) error {
+	if _, err := pw.Write(chunk); err != nil {
+		if p.resp == nil && p.wait() == nil {
+			return fmt.Errorf("status %d: sending at byte %d: %w", p.resp.StatusCode, total, err)
+		}
+		return fmt.Errorf("sending at byte %d: %w", total, err)
 	}
-	rest, err := io.Copy(io.Discard, resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("status %d: reading after the echo: %w", resp.StatusCode, err)
+	if err := p.wait(); err != nil {
+		return err
 	}
-	if rest > 0 {
-		return nil, fmt.Errorf("status %d: %d bytes more than the %d sent", resp.StatusCode, rest, total)
+	if m, err := io.ReadFull(p.resp.Body, echo); err != nil {
+		return fmt.Errorf("status %d: reading the echo of bytes %d-%d: got %d: %w",
+			p.resp.StatusCode, total, total+int64(len(chunk))-1, m, err)
 	}
-	return &result{Status: resp.StatusCode, note: fmt.Sprintf("duplex ok bytes=%d", total)}, nil
+	if i := firstDiff(chunk, echo); i >= 0 {
+		return fmt.Errorf("status %d: echo differs at byte %d", p.resp.StatusCode, total+int64(i))
+	}
+	return nil
 }
 
 func firstDiff(a, b []byte) int {

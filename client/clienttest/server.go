@@ -1,10 +1,14 @@
-package main
+// Package clienttest provides a reference HTTP/3 and WebTransport server
+// for testing clients, built from quic-go, http3 and webtransport-go
+// alone, on 127.0.0.1 with a self-signed certificate.
+package clienttest
 
 import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -22,19 +26,20 @@ import (
 	"github.com/quic-go/webtransport-go"
 )
 
-// testALPN is the extra ALPN whose connections carry only raw datagrams.
-const testALPN = "zig-h3-test"
+// ALPN is the extra ALPN whose connections carry only raw datagrams.
+const ALPN = "zig-h3-test"
 
 // connKey is the context key under which the reference server's
 // ConnContext stores the *quic.Conn of a request.
 type connKey struct{}
 
-// refServer is the reference server the client is tested against, built
-// from quic-go, http3 and webtransport-go alone:
+// Server is the reference server:
 //   - ALPN "zig-h3-test": every QUIC datagram is echoed;
 //   - ALPN "h3": HTTP/3 and WebTransport. GET / answers "ok" and, when the
 //     client's SETTINGS do not enable HTTP/3 datagrams, starts echoing the
 //     connection's raw QUIC datagrams (http3 does not read them then);
+//   - /echo: the request body echoed (200), the request method in the
+//     header "x-method";
 //   - /h3dg/echo: HTTP/3 datagrams echoed on the request stream until the
 //     request body ends;
 //   - /wt/echo: WebTransport echo (datagrams; bidi streams echoed and
@@ -44,34 +49,45 @@ type connKey struct{}
 //     bye"; a session closed by the client is reported on clientCloses;
 //   - /wt/server-streams: the server opens a bidi stream ("ping", then it
 //     reads the reply into pongs) and a uni stream ("hello uni").
-type refServer struct {
-	addr         string
-	wt           *webtransport.Server
-	rawEcho      sync.Map // *quic.Conn -> bool: raw echo started
-	clientCloses chan *webtransport.SessionError
-	pongs        chan string
+type Server struct {
+	// Addr is the server's UDP address, 127.0.0.1:port.
+	Addr string
+	// Certificate is the server's self-signed certificate (for 127.0.0.1).
+	Certificate tls.Certificate
+	// ClientCloses receives the WT_CLOSE_SESSION of each session on
+	// /wt/close that the client closed.
+	ClientCloses chan *webtransport.SessionError
+	// Pongs receives what the client wrote back on /wt/server-streams.
+	Pongs chan string
+
+	wt      *webtransport.Server
+	rawEcho sync.Map // *quic.Conn -> bool: raw echo started
 }
 
-// newRefServer starts a reference server on 127.0.0.1 for the test.
-func newRefServer(t *testing.T) *refServer {
+// NewServer starts a reference server on 127.0.0.1; it stops when the
+// test ends.
+func NewServer(t testing.TB) *Server {
 	t.Helper()
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := &quic.Transport{Conn: udp}
-	tlsConf := &tls.Config{Certificates: []tls.Certificate{testCert(t)}, NextProtos: []string{http3.NextProtoH3, testALPN}}
+	cert := newCert(t)
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{http3.NextProtoH3, ALPN}}
 	ln, err := tr.Listen(tlsConf, &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &refServer{
-		addr:         udp.LocalAddr().String(),
-		clientCloses: make(chan *webtransport.SessionError, 4),
-		pongs:        make(chan string, 4),
+	s := &Server{
+		Addr:         udp.LocalAddr().String(),
+		Certificate:  cert,
+		ClientCloses: make(chan *webtransport.SessionError, 4),
+		Pongs:        make(chan string, 4),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", s.handleRoot)
+	mux.HandleFunc("/echo", handleEcho)
 	mux.HandleFunc("/h3dg/echo", s.handleH3Echo)
 	mux.HandleFunc("/wt/echo", s.session(s.wtEcho))
 	mux.HandleFunc("/wt/reject", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
@@ -92,7 +108,7 @@ func newRefServer(t *testing.T) *refServer {
 				return
 			}
 			switch conn.ConnectionState().TLS.NegotiatedProtocol {
-			case testALPN:
+			case ALPN:
 				go echoRaw(conn)
 			default:
 				go s.wt.ServeQUICConn(conn)
@@ -133,7 +149,7 @@ func peerSettings(w http.ResponseWriter) *http3.Settings {
 
 // handleRoot answers "ok"; on a connection whose client did not enable
 // HTTP/3 datagrams it starts the raw datagram echo first.
-func (s *refServer) handleRoot(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	if st := peerSettings(w); st != nil && !st.EnableDatagrams {
 		conn := r.Context().Value(connKey{}).(*quic.Conn)
 		if _, started := s.rawEcho.LoadOrStore(conn, true); !started {
@@ -143,9 +159,15 @@ func (s *refServer) handleRoot(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok")
 }
 
+// handleEcho answers with the request body and the method in x-method.
+func handleEcho(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("x-method", r.Method)
+	io.Copy(w, r.Body)
+}
+
 // handleH3Echo echoes HTTP/3 datagrams on the request stream until the
 // request body ends, then ends the response.
-func (s *refServer) handleH3Echo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleH3Echo(w http.ResponseWriter, r *http.Request) {
 	if st := peerSettings(w); st == nil || !st.EnableDatagrams {
 		w.WriteHeader(http.StatusBadRequest)
 		return
@@ -168,7 +190,7 @@ func (s *refServer) handleH3Echo(w http.ResponseWriter, r *http.Request) {
 
 // session upgrades to a WebTransport session, runs fn and waits for the
 // session to end.
-func (s *refServer) session(fn func(*webtransport.Session)) http.HandlerFunc {
+func (s *Server) session(fn func(*webtransport.Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.wt.Upgrade(w, r)
 		if err != nil {
@@ -181,7 +203,7 @@ func (s *refServer) session(fn func(*webtransport.Session)) http.HandlerFunc {
 }
 
 // wtEcho starts the WebTransport echo behaviours.
-func (s *refServer) wtEcho(sess *webtransport.Session) {
+func (s *Server) wtEcho(sess *webtransport.Session) {
 	ctx := sess.Context()
 	go func() {
 		for {
@@ -227,7 +249,7 @@ func (s *refServer) wtEcho(sess *webtransport.Session) {
 
 // wtClose closes the session on the datagram "close" and reports a close
 // by the client.
-func (s *refServer) wtClose(sess *webtransport.Session) {
+func (s *Server) wtClose(sess *webtransport.Session) {
 	go func() {
 		for {
 			b, err := sess.ReceiveDatagram(context.Background())
@@ -243,13 +265,13 @@ func (s *refServer) wtClose(sess *webtransport.Session) {
 	go func() {
 		_, err := sess.AcceptStream(context.Background())
 		if se, ok := errors.AsType[*webtransport.SessionError](err); ok && se.Remote {
-			s.clientCloses <- se
+			s.ClientCloses <- se
 		}
 	}()
 }
 
 // wtServerStreams opens a bidi and a uni stream to the client.
-func (s *refServer) wtServerStreams(sess *webtransport.Session) {
+func (s *Server) wtServerStreams(sess *webtransport.Session) {
 	ctx := sess.Context()
 	go func() {
 		str, err := sess.OpenStreamSync(ctx)
@@ -260,7 +282,7 @@ func (s *refServer) wtServerStreams(sess *webtransport.Session) {
 		str.Close()
 		b, err := io.ReadAll(str)
 		if err == nil {
-			s.pongs <- string(b)
+			s.Pongs <- string(b)
 		}
 	}()
 	go func() {
@@ -273,8 +295,24 @@ func (s *refServer) wtServerStreams(sess *webtransport.Session) {
 	}()
 }
 
-// testCert makes a self-signed certificate for 127.0.0.1.
-func testCert(t *testing.T) tls.Certificate {
+// CertificateHash is the SHA-256 of the DER of the server's certificate
+// (for certificate pinning).
+func (s *Server) CertificateHash() [sha256.Size]byte {
+	return sha256.Sum256(s.Certificate.Certificate[0])
+}
+
+// CertPool is a pool holding the server's certificate as a root.
+func (s *Server) CertPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	leaf, err := x509.ParseCertificate(s.Certificate.Certificate[0])
+	if err == nil {
+		pool.AddCert(leaf)
+	}
+	return pool
+}
+
+// newCert makes a self-signed certificate for 127.0.0.1.
+func newCert(t testing.TB) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -282,7 +320,7 @@ func testCert(t *testing.T) tls.Certificate {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "dgclient test"},
+		Subject:      pkix.Name{CommonName: "clienttest"},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
@@ -294,4 +332,12 @@ func testCert(t *testing.T) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// Context returns a context that ends after 8 s or with the test, to
+// bound one scenario.
+func Context(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
