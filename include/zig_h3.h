@@ -116,7 +116,7 @@ typedef struct zig_h3_request {
     size_t headers_len;
     /** QUIC stream the request arrived on. */
     uint64_t stream_id;
-    /** Connection id (8 bytes), unique per connection within a server. */
+    /** Connection id (8 bytes), unique per connection in the process (never reused). */
     const uint8_t *conn_id;
     size_t conn_id_len;
     /** Buffered body (NULL when empty); over the server's limit (1 MiB) the

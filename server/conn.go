@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
@@ -13,8 +14,8 @@ import (
 
 // Conn is what the server knows of one QUIC connection.
 type Conn struct {
-	// Number identifies the connection within its server: 1, 2, 3, ...
-	// in order of arrival, never reused.
+	// Number identifies the connection in the process (never 0, never
+	// reused): connections are numbered in order of arrival, across servers.
 	Number uint64
 	// ID is Number as 8 big-endian bytes: the connection id requests carry
 	// (Request.ConnID).
@@ -31,6 +32,9 @@ func (c *Conn) Server() *Server { return c.srv }
 
 type connKey struct{}
 
+// lastConnNumber numbers the connections of the process.
+var lastConnNumber atomic.Uint64
+
 // connContext stamps each new connection with a Conn (filled in once the
 // handshake is done), and refuses connections once the server is stopping.
 func (s *Server) connContext(ctx context.Context, _ *quic.ClientInfo) (context.Context, error) {
@@ -44,7 +48,7 @@ func (s *Server) connContext(ctx context.Context, _ *quic.ClientInfo) (context.C
 		s.counters.connectionsRefused.Add(1)
 		return nil, errors.New("too many connections")
 	}
-	c := &Conn{Number: s.nextConn.Add(1), srv: s}
+	c := &Conn{Number: lastConnNumber.Add(1), srv: s}
 	c.ID = binary.BigEndian.AppendUint64(nil, c.Number)
 	return context.WithValue(ctx, connKey{}, c), nil
 }
@@ -55,7 +59,7 @@ func connOf(ctx context.Context) *Conn {
 	return c
 }
 
-// Conn returns the open connection numbered n (Conn.Number).
+// Conn returns the server's open connection numbered n (Conn.Number).
 func (s *Server) Conn(n uint64) (*Conn, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -44,8 +44,6 @@ type Server struct {
 	streamClosed atomic.Pointer[func(connID []byte, streamID uint64, aborted bool)]
 	connClosed   atomic.Pointer[func(connID []byte)]
 
-	nextConn atomic.Uint64
-
 	mu         sync.Mutex
 	cfg        Config
 	cert       tls.Certificate

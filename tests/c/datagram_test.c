@@ -55,11 +55,11 @@ static void check_counters(zig_h3_server *s, const char *what) {
 
 /* ---- Raw QUIC datagrams: server A, C callback ---------------------------------- */
 
-static zig_h3_server *srv_a;
+static zig_h3_server *srv_a, *srv_other;
 static int port_a;
 static struct {
     void *conn;
-    int calls, echo_failed, max_size, big_rc, null_rc;
+    int calls, echo_failed, max_size, big_rc, null_rc, other_rc;
     char big_msg[256];
 } qd;
 
@@ -72,6 +72,8 @@ static void on_quic_dgram(void *user, void *conn, const uint8_t *cid, size_t cl,
         qd.big_rc = h3.server_send_quic_datagram(s, conn, big, sizeof big);
         snprintf(qd.big_msg, sizeof qd.big_msg, "%s", h3.last_error());
         qd.null_rc = h3.server_send_quic_datagram(s, conn, NULL, 5);
+        /* A live connection of server A named with another server. */
+        qd.other_rc = h3.server_send_quic_datagram(srv_other, conn, d, n);
     }
     STORE(qd.conn, conn);
     if (h3.server_send_quic_datagram(s, conn, d, n) != ZIG_H3_OK) INC(qd.echo_failed);
@@ -225,7 +227,8 @@ static void h3_dgram_run(int p, const char *path, int k, int n, int streaming) {
 
 void check_quic_datagrams(void) {
     srv_a = new_server(0, "{\"quicAlpn\":[\"zig-h3-test\"]}");
-    if (!srv_a) return;
+    srv_other = new_server(0, "{\"quicAlpn\":[\"zig-h3-test\"]}");
+    if (!srv_a || !srv_other) return;
     CHECK_RC(h3.server_set_quic_datagram_cb(srv_a, on_quic_dgram, srv_a), ZIG_H3_OK);
     CHECK_RC(h3.server_set_stream_close_cb(srv_a, on_dg_close, NULL), ZIG_H3_OK);
     CHECK_RC(h3.server_route(srv_a, "GET", "/", cb_any, NULL, NULL, NULL), ZIG_H3_OK);
@@ -246,6 +249,8 @@ void check_quic_datagrams(void) {
     CHECK(named > 1000 && named < 65536, "TOO_LARGE message does not name the maximum: \"%s\" (max %d)", qd.big_msg,
           qd.max_size);
     CHECK(qd.null_rc == ZIG_H3_ERR_INVALID_ARG, "send_quic_datagram(NULL data, 5): %d", qd.null_rc);
+    CHECK(qd.other_rc == ZIG_H3_ERR_BAD_HANDLE, "conn_ptr of server A given with another server: %d", qd.other_rc);
+    CHECK_RC(h3.server_free(srv_other), ZIG_H3_OK);
     printf("raw QUIC datagrams: max %d, too large: %s\n", qd.max_size, qd.big_msg);
 
     /* The client has gone: its conn_ptr must become BAD_HANDLE, never crash. */

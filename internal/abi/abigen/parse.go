@@ -80,93 +80,124 @@ func Parse(src string) (*ABI, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &ABI{}
+	p := &parser{a: &ABI{}, structs: map[string]*Struct{}}
+	p.classify(defines)
+	for _, st := range statements(code) {
+		if err := p.statement(st); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.verifyAsserts(); err != nil {
+		return nil, err
+	}
+	return p.a, p.a.validate()
+}
+
+// parser is the state of one Parse.
+type parser struct {
+	a       *ABI
+	structs map[string]*Struct
+	asserts []assert
+}
+
+// assert is one ZIG_H3_AT (field set) or size assert of the header.
+type assert struct {
+	typ, field string
+	want       int
+}
+
+// classify sorts the #defines into codes, event types and limits.
+func (p *parser) classify(defines []Const) {
 	for _, d := range defines {
 		switch {
 		case d.Name == "ZIG_H3_OK" || strings.HasPrefix(d.Name, "ZIG_H3_ERR_"):
-			a.Codes = append(a.Codes, d)
+			p.a.Codes = append(p.a.Codes, d)
 		case strings.HasPrefix(d.Name, "ZIG_H3_EVENT_"):
-			a.Events = append(a.Events, d)
+			p.a.Events = append(p.a.Events, d)
 		default:
-			a.Limits = append(a.Limits, d)
+			p.a.Limits = append(p.a.Limits, d)
 		}
 	}
-	structs := map[string]*Struct{}
-	type check struct {
-		typ, field string
-		want       int
-	}
-	var checks []check
-	for _, st := range statements(code) {
-		var m []string
-		match := func(re *regexp.Regexp) bool { m = re.FindStringSubmatch(st); return m != nil }
-		switch {
-		case match(opaqueRE), match(callbackRE):
-		case match(structRE):
-			kind, tag, body, name := m[1], m[2], m[3], m[4]
-			if kind == "enum" {
-				if err := a.parseCounters(body); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if name == "" {
-				name = tag
-			}
-			if !strings.HasPrefix(name, "zig_h3_event_") {
-				continue // the original ABI's structs: pointers, not wire data
-			}
-			s, err := layout(name, body, structs)
-			if err != nil {
-				return nil, err
-			}
-			structs[name] = s
-			a.Structs = append(a.Structs, *s)
-		case match(atRE):
-			n, _ := strconv.Atoi(m[3])
-			checks = append(checks, check{m[1], m[2], n})
-		case match(sizeRE):
-			n, _ := strconv.Atoi(m[2])
-			checks = append(checks, check{m[1], "", n})
-		case match(protoRE):
-			f, err := parseFunc(m[1]+" "+m[2], m[3], m[4])
-			if err != nil {
-				return nil, err
-			}
-			a.Funcs = append(a.Funcs, f)
-		default:
-			return nil, fmt.Errorf("unrecognised declaration: %q", st)
+}
+
+// statement takes one top-level declaration of the header.
+func (p *parser) statement(st string) error {
+	var m []string
+	match := func(re *regexp.Regexp) bool { m = re.FindStringSubmatch(st); return m != nil }
+	switch {
+	case match(opaqueRE), match(callbackRE):
+	case match(structRE):
+		return p.structure(m[1], m[2], m[3], m[4])
+	case match(atRE):
+		n, _ := strconv.Atoi(m[3])
+		p.asserts = append(p.asserts, assert{m[1], m[2], n})
+	case match(sizeRE):
+		n, _ := strconv.Atoi(m[2])
+		p.asserts = append(p.asserts, assert{m[1], "", n})
+	case match(protoRE):
+		f, err := parseFunc(m[1]+" "+m[2], m[3], m[4])
+		if err != nil {
+			return err
 		}
+		p.a.Funcs = append(p.a.Funcs, f)
+	default:
+		return fmt.Errorf("unrecognised declaration: %q", st)
 	}
-	// The header's asserts state the wire offsets; they must agree with
-	// the layout computed here, and name every field.
+	return nil
+}
+
+// structure takes a struct or enum declaration: the counter enum, or an
+// event struct (the original ABI's other structs are pointers, not wire
+// data, and are left out).
+func (p *parser) structure(kind, tag, body, name string) error {
+	if kind == "enum" {
+		return p.a.parseCounters(body)
+	}
+	if name == "" {
+		name = tag
+	}
+	if !strings.HasPrefix(name, "zig_h3_event_") {
+		return nil
+	}
+	s, err := layout(name, body, p.structs)
+	if err != nil {
+		return err
+	}
+	p.structs[name] = s
+	p.a.Structs = append(p.a.Structs, *s)
+	return nil
+}
+
+// verifyAsserts checks that the header's asserts, which state the wire
+// offsets, agree with the layout computed here and name every field.
+func (p *parser) verifyAsserts() error {
 	seen := map[string]bool{}
-	for _, c := range checks {
-		s := structs[c.typ]
+	for _, c := range p.asserts {
+		s := p.structs[c.typ]
 		if s == nil {
-			return nil, fmt.Errorf("assert on unknown struct %s", c.typ)
+			return fmt.Errorf("assert on unknown struct %s", c.typ)
 		}
 		got := s.Size
 		if c.field != "" {
 			f := s.field(c.field)
 			if f == nil {
-				return nil, fmt.Errorf("assert on unknown field %s.%s", c.typ, c.field)
+				return fmt.Errorf("assert on unknown field %s.%s", c.typ, c.field)
 			}
 			got = f.Offset
 		}
 		if got != c.want {
-			return nil, fmt.Errorf("%s.%s: the header asserts %d, natural alignment gives %d", c.typ, c.field, c.want, got)
+			return fmt.Errorf("%s.%s: the header asserts %d, natural alignment gives %d", c.typ, c.field, c.want, got)
 		}
 		seen[c.typ+"."+c.field] = true
 	}
-	for _, s := range a.Structs {
+	for _, s := range p.a.Structs {
 		for _, f := range s.Fields {
 			if !f.Nested && !seen[s.Name+"."+f.Name] {
-				return nil, fmt.Errorf("%s.%s has no ZIG_H3_AT assert of its offset", s.Name, f.Name)
+				return fmt.Errorf("%s.%s has no ZIG_H3_AT assert of its offset", s.Name, f.Name)
 			}
 		}
 	}
-	return a, a.validate()
+	return nil
 }
 
 func (s *Struct) field(name string) *Field {

@@ -19,12 +19,8 @@ import (
 // serve writes what the response records to w until it ends or ctx is done.
 // It reports whether the response was completed (false: aborted).
 func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Request) bool {
-	headerWritten := false
-	flusher, _ := w.(http.Flusher)
-	var body io.Writer = w
-	var h3str *http3.Stream               // set when the stream is taken over for HTTP/3 datagrams
-	declared, sent := int64(-1), int64(0) // the head's Content-Length (-1: none to keep) and the bytes written
-	sendsBody := true                     // set with the head (see Response.sendsBody)
+	out := &responseOutput{r: r, w: w, body: w, declared: -1, sendsBody: true}
+	out.flusher, _ = w.(http.Flusher)
 	for {
 		r.mu.Lock()
 		if r.peerAborted && !r.ended {
@@ -33,63 +29,23 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			return false
 		}
 		chunks, ended, file := r.body.Take(), r.ended, r.filePath
+		if file == "" && !out.headWritten && (ended || r.bodyStarted) {
+			out.writeHeadLocked(ctx)
+		}
+		r.mu.Unlock()
 		if file != "" {
-			r.mu.Unlock()
 			ok := r.serveFile(w, hr, file)
 			r.finish()
 			return ok
 		}
-		if !headerWritten && (ended || r.bodyStarted) {
-			r.stopTimerLocked()
-			declared, sendsBody = r.declaredLengthLocked(), r.sendsBody(r.status)
-			r.writeHeadLocked(w, r.status)
-			headerWritten = true
-			if r.dgram != nil {
-				h3str = r.dgram.takeOver(ctx, w)
-				if h3str != nil {
-					body, flusher, declared = h3str, nil, -1
-				}
-			}
-		}
-		r.mu.Unlock()
-
-		for _, c := range chunks {
-			if declared >= 0 && sent+int64(len(c)) > declared {
-				return r.resetBadLength(w, fmt.Sprintf("the body is longer than its Content-Length of %d bytes", declared))
-			}
-			sent += int64(len(c))
-			var err error
-			if sendsBody {
-				_, err = body.Write(c)
-			}
-			r.written(len(c))
-			if err != nil {
-				r.finish()
-				return false
-			}
+		if !out.writeChunks(chunks) {
+			return false
 		}
 		if ended {
-			if h3str != nil {
-				// A taken-over stream carries no trailers; FIN ends the response.
-				err := h3str.Close()
-				r.finish()
-				return err == nil
-			}
-			if declared >= 0 && sent < declared {
-				return r.resetBadLength(w, fmt.Sprintf("the body ended after %d of the %d bytes its Content-Length declares", sent, declared))
-			}
-			r.mu.Lock()
-			for k, v := range r.trailer {
-				if !connectionFields[k] {
-					w.Header()[http.TrailerPrefix+k] = v
-				}
-			}
-			r.mu.Unlock()
-			r.finish()
-			return true
+			return out.end()
 		}
-		if headerWritten && flusher != nil {
-			flusher.Flush()
+		if out.headWritten && out.flusher != nil {
+			out.flusher.Flush()
 		}
 		select {
 		case <-r.wake:
@@ -98,6 +54,80 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			return false
 		}
 	}
+}
+
+// responseOutput is where serve writes a response's head and body, and
+// what it has sent.
+type responseOutput struct {
+	r           *Response
+	w           http.ResponseWriter
+	body        io.Writer     // w, or the stream taken over for HTTP/3 datagrams
+	flusher     http.Flusher  // nil once the stream is taken over
+	h3str       *http3.Stream // set when the stream is taken over
+	headWritten bool
+	declared    int64 // the head's Content-Length (-1: none to keep)
+	sent        int64 // body bytes written
+	sendsBody   bool  // set with the head (see Response.sendsBody)
+}
+
+// writeHeadLocked writes the head, fixed from now on, and starts the
+// datagram flow of a datagram route. r.mu is held.
+func (o *responseOutput) writeHeadLocked(ctx context.Context) {
+	r := o.r
+	r.stopTimerLocked()
+	o.declared, o.sendsBody = r.declaredLengthLocked(), r.sendsBody(r.status)
+	r.writeHeadLocked(o.w, r.status)
+	o.headWritten = true
+	if r.dgram != nil {
+		if o.h3str = r.dgram.takeOver(ctx, o.w); o.h3str != nil {
+			o.body, o.flusher, o.declared = o.h3str, nil, -1
+		}
+	}
+}
+
+// writeChunks writes body chunks; false when the response is over (the
+// stream failed, or the body broke its Content-Length and was reset).
+func (o *responseOutput) writeChunks(chunks [][]byte) bool {
+	for _, c := range chunks {
+		if o.declared >= 0 && o.sent+int64(len(c)) > o.declared {
+			return o.r.resetBadLength(o.w, fmt.Sprintf("the body is longer than its Content-Length of %d bytes", o.declared))
+		}
+		o.sent += int64(len(c))
+		var err error
+		if o.sendsBody {
+			_, err = o.body.Write(c)
+		}
+		o.r.written(len(c))
+		if err != nil {
+			o.r.finish()
+			return false
+		}
+	}
+	return true
+}
+
+// end finishes an ended response: FIN of a taken-over stream, or the
+// trailers; it reports whether the response was completed.
+func (o *responseOutput) end() bool {
+	r := o.r
+	if o.h3str != nil {
+		// A taken-over stream carries no trailers; FIN ends the response.
+		err := o.h3str.Close()
+		r.finish()
+		return err == nil
+	}
+	if o.declared >= 0 && o.sent < o.declared {
+		return r.resetBadLength(o.w, fmt.Sprintf("the body ended after %d of the %d bytes its Content-Length declares", o.sent, o.declared))
+	}
+	r.mu.Lock()
+	for k, v := range r.trailer {
+		if !connectionFields[k] {
+			o.w.Header()[http.TrailerPrefix+k] = v
+		}
+	}
+	r.mu.Unlock()
+	r.finish()
+	return true
 }
 
 // resetBadLength resets the stream of a response whose body broke the
