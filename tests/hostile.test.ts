@@ -1,11 +1,12 @@
 /** Hostile input: floods, unread data, odd methods and paths. Memory stays bounded, drops are counted. */
 import { describe, expect, test } from "bun:test";
+import { Limit } from "../bun/abi.gen";
 import { DGCLIENT, dgclient, h3client, serve, until } from "./helpers";
 
 describe("hostile input", () => {
   test("a datagram flood while JS is busy is dropped and counted, not buffered without bound", async () => {
     const ALPN = "zig-h3-flood";
-    const QUEUE = 16384; // core.DefaultQueueEvents
+    const QUEUE = Limit.QUEUE_MAX_EVENTS;
     let handled = 0;
     let sent = 0;
     const before = process.memoryUsage().rss;
