@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"syscall"
 	"testing"
@@ -34,8 +33,12 @@ func drainAll(q *EventQueue, size int) []byte {
 		if n == 0 {
 			return types
 		}
-		for off := 0; off < n; off += int(binary.LittleEndian.Uint32(buf[off:])) {
-			types = append(types, buf[off+4])
+		evs, err := Decode(buf[:n])
+		if err != nil {
+			panic(err)
+		}
+		for _, ev := range evs {
+			types = append(types, ev.Type)
 		}
 	}
 }

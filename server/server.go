@@ -2,9 +2,12 @@
 // streaming bodies, responses written without blocking the handler, static
 // routes, HTTP/3 and raw QUIC datagrams, and WebTransport.
 //
-// It knows nothing of its consumers. The C library and the Bun wrapper
-// reach it through the bridge package, which plugs in with the hooks
-// offered here: [Response.OnFinish], [Response.OnWritable],
+// Routes are plain data ([Route]): a handler, how the body arrives, and
+// the datagram and session handlers of the route.
+//
+// The package knows nothing of its consumers. The C library and the Bun
+// wrapper reach it through the bridge package, which plugs in with the
+// hooks offered here: [Route.Finished], [Response.OnWritable],
 // [Session.SetEvents], [Server.OnQUICDatagram], [Server.SetLogger].
 package server
 
