@@ -1,16 +1,13 @@
 package bridge
 
 import (
-	"bytes"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
-	"time"
 
-	"github.com/quic-go/quic-go/http3"
+	"github.com/zig-h3/h3bun/client/clienttest"
+
 	"github.com/zig-h3/h3bun/server"
 )
 
@@ -29,37 +26,13 @@ func startQueue(t *testing.T, cfg server.Config, spec string) (*EventQueue, *htt
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	tr := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	t.Cleanup(func() {
-		tr.Close()
-		s.Close()
-	})
+	t.Cleanup(s.Close)
 	q, _ := s.ExistingEventQueue()
-	return q, &http.Client{Transport: tr, Timeout: 10 * time.Second}, fmt.Sprintf("https://127.0.0.1:%d", s.Port())
+	return q, clienttest.HTTPClient(t), fmt.Sprintf("https://127.0.0.1:%d", s.Port())
 }
 
-// get sends one request with body (nil: none) and header name, value
-// pairs, and returns the response with its whole body read.
-func get(t *testing.T, c *http.Client, method, url string, body []byte, header ...string) (*http.Response, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	if body == nil {
-		req.Body = nil
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Add(header[i], header[i+1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, url, err)
-	}
-	return resp, string(b)
-}
+// get is clienttest.Get.
+var get = clienttest.Get
 
 // A call that creates the event queue after Close (a C caller racing a
 // free) gets ErrServerClosed instead of a queue, and its eventfd, that

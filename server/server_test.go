@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quic-go/quic-go/http3"
+	"github.com/zig-h3/h3bun/client/clienttest"
 )
 
 // startServer starts a server on 127.0.0.1 with the given routes and returns
@@ -30,12 +29,8 @@ func startServer(t *testing.T, cfg Config, setup func(s *Server)) (*Server, *htt
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	tr := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	t.Cleanup(func() {
-		tr.Close()
-		s.Stop(true)
-	})
-	return s, &http.Client{Transport: tr, Timeout: 10 * time.Second}, fmt.Sprintf("https://127.0.0.1:%d", s.Port())
+	t.Cleanup(func() { s.Stop(true) })
+	return s, clienttest.HTTPClient(t), fmt.Sprintf("https://127.0.0.1:%d", s.Port())
 }
 
 func mustRoute(t *testing.T, s *Server, method, pattern string, h HandlerFunc) {
@@ -45,28 +40,8 @@ func mustRoute(t *testing.T, s *Server, method, pattern string, h HandlerFunc) {
 	}
 }
 
-// get sends one request with body (nil: none) and header name, value
-// pairs, and returns the response with its whole body read.
-func get(t *testing.T, c *http.Client, method, url string, body []byte, header ...string) (*http.Response, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-	if body == nil {
-		req.Body = nil
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Add(header[i], header[i+1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, url, err)
-	}
-	return resp, string(b)
-}
+// get is clienttest.Get.
+var get = clienttest.Get
 
 func TestServerRoutesAndAnswers(t *testing.T) {
 	_, c, base := startServer(t, Config{MaxRequestBodySize: 1000}, func(s *Server) {
