@@ -70,19 +70,22 @@ func (s *Session) OpenStream(bidi bool) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.adopt(st, false), nil
+	if bs := s.adopt(st, false); bs != nil {
+		return bs, nil
+	}
+	return nil, server.ErrClosed
 }
 
 // adopt gives a stream its handle and starts its pumps; an incoming stream
 // is announced to the consumer first. A stream of a session that ended is
-// reset at once.
+// reset at once, and adopt returns nil.
 func (s *Session) adopt(st *server.Stream, incoming bool) *Stream {
 	bs := newStream(s, st)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		st.Reset(0)
-		return bs
+		return nil
 	}
 	bs.Handle = Streams.Add(bs)
 	s.streams[bs.Handle] = bs

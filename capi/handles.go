@@ -14,23 +14,23 @@ import (
 // lookup resolves a handle of table t; p is never dereferenced. On failure
 // it returns the zero value and the BAD_HANDLE code naming what.
 func lookup[T any](t *bridge.Table[T], p unsafe.Pointer, what string) (T, C.int) {
-	return found(t.Get(uint64(uintptr(p))))(what)
+	v, ok := t.Get(uint64(uintptr(p)))
+	return v, handleCode(ok, what)
 }
 
 // take resolves a handle of table t and retires it in one step, so that of
 // calls racing to free an object exactly one gets it.
 func take[T any](t *bridge.Table[T], p unsafe.Pointer, what string) (T, C.int) {
-	return found(t.Take(uint64(uintptr(p))))(what)
+	v, ok := t.Take(uint64(uintptr(p)))
+	return v, handleCode(ok, what)
 }
 
-// found turns a table's answer into a lookup result.
-func found[T any](v T, ok bool) func(what string) (T, C.int) {
-	return func(what string) (T, C.int) {
-		if !ok {
-			return v, badHandle(what)
-		}
-		return v, C.ZIG_H3_OK
+// handleCode is the return code of a handle lookup.
+func handleCode(found bool, what string) C.int {
+	if !found {
+		return badHandle(what)
 	}
+	return C.ZIG_H3_OK
 }
 
 func lookupServer(h *C.zig_h3_server) (*bridge.Server, C.int) {

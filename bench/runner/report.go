@@ -525,21 +525,21 @@ func writeMethod(b *strings.Builder, rep *Report) {
   /dgram and /wt routes turn them on, so go-core and c-server enable them too): connections then take the same
   path in the core (webtransport-go's ServeQUICConn).
 - **Routes:** GET /small ("hello" from a handler), GET /static (the same "hello" as a static route:
-  `+"`new Response(\"hello\")`"+` in (a) and (c), which both answer it natively, core.NewStaticHandler in (b)), POST /echo-small (1 KiB echo), GET /download?bytes=N (a body produced
+  `+"`new Response(\"hello\")`"+` in (a) and (c), which both answer it natively, server.NewStaticHandler in (b)), POST /echo-small (1 KiB echo), GET /download?bytes=N (a body produced
   while sending: a JS `+"`ReadableStream`"+` of 64 KiB chunks in (a) and (c), Response.Send paced on Pending in (b), a
   writer thread on zig_h3_response_send in (d)), GET /file (`+"`Bun.file`"+`, Response.SendFile, zig_h3_response_send_file),
   POST /upload (a streaming route that counts the bytes: `+"`mode: \"streaming\"`"+` in (a), `+"`req.body`"+` in (c),
   Request.ReadBody in (b), body callbacks in (d)), and in (a), (b) and (e) POST /dgram (HTTP/3 datagram echo on the
   request's flow) and CONNECT /wt (WebTransport: datagram echo and bidirectional stream echo). In (b) the
   WebTransport session is accepted by a Go SessionHandler; its datagrams and streams reach Go through the
-  core's event queue, drained by Go: the path the Bun wrapper takes, minus JS.
+  bridge's event queue, drained by Go: the path the Bun wrapper takes, minus JS.
 - **Datagram rows:** a fixed number of datagrams in flight (a window per flow); a datagram not echoed within
   200 ms counts as lost and frees its slot. Throughput is echoes per second; latency is the round trip.
 - **Memory row:** a fresh process per server; %s requests at most, within a time cap per server: (a) runs
   last and gets what is left of the run's %s, the others a fixed cap. **Connection row:** %s connections at most
   within a time cap per server; no connection starts after it, so every one is closed properly before the counters are
   read.
-- **(e) pure-h3** is a reference, not one of the issue's servers: quic-go's own http3.Server and
+- **(e) pure-h3** is a reference, not one of the compared servers: quic-go's own http3.Server and
   webtransport-go with net/http handlers and no core (every connection through webtransport-go, as in the
   core), run in a few rows only (%s) to show what the core costs on top of quic-go.
 - **(f) c-queue** is a reference too: the library in event-queue mode, as Bun drives it (one thread polls the

@@ -52,7 +52,7 @@ const bun = "node_modules/.bin/bun"
 var serverDefs = []*serverDef{
 	{Key: "a", Name: "bun-lib", Label: "this library, Bun handler (createH3Server)",
 		Cmd: []string{bun, "run", "bench/servers/bun-lib.ts"}, Features: []string{"http", "static", "dgram", "wt", "stats"}},
-	{Key: "b", Name: "go-core", Label: "same core, Go handler (ceiling)",
+	{Key: "b", Name: "go-core", Label: "same server package, Go handler (ceiling)",
 		Cmd: []string{"build/bench/go-core"}, Features: []string{"http", "static", "dgram", "wt", "stats"}},
 	{Key: "c", Name: "bun-native", Label: "Bun.serve({ http3: true, http1: false })",
 		Cmd: []string{bun, "run", "bench/servers/bun-native.ts"}, Features: []string{"http", "static"}},

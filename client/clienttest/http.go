@@ -2,18 +2,20 @@ package clienttest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/zig-h3/h3bun/client"
+	"github.com/quic-go/quic-go/http3"
 )
 
 // HTTPClient returns an HTTP/3 client that trusts any certificate (for
 // servers on 127.0.0.1 with a development certificate), closed when t ends.
 func HTTPClient(t testing.TB) *http.Client {
-	tr := &client.Transport{Config: &client.Config{InsecureSkipVerify: true}}
+	// http3's own transport: the client package's tests use this package.
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 	t.Cleanup(func() { tr.Close() })
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
