@@ -62,20 +62,14 @@ var (
 	Streams   = &Table[*Stream]{kind: KindStream}
 )
 
-// Add stores v under a new handle and returns it.
-func (t *Table[T]) Add(v T) uint64 {
-	h := t.kind.Handle(t.last.Add(1))
-	t.m.Store(h, v)
-	return h
-}
+// New returns a handle of the table's kind never given before. Set up the
+// object with it, then Store it: a handle can be guessed as soon as it is
+// stored.
+func (t *Table[T]) New() uint64 { return t.kind.Handle(t.last.Add(1)) }
 
-// Put stores v under the handle of the object numbered n (numbered by
-// someone else, uniquely in the process) and returns the handle.
-func (t *Table[T]) Put(n uint64, v T) uint64 {
-	h := t.kind.Handle(n)
-	t.m.Store(h, v)
-	return h
-}
+// Store makes h (from New, or the Handle of a number unique in the
+// process) the handle of v.
+func (t *Table[T]) Store(h uint64, v T) { t.m.Store(h, v) }
 
 // Get returns the object of handle h.
 func (t *Table[T]) Get(h uint64) (T, bool) {

@@ -15,15 +15,12 @@ import (
 // "enableDatagrams": true, "enableWebTransport": true, "requestTimeoutMs":
 // 60000 (0: none), "maxConnections": 10000, "maxStreamsPerConnection": 100}.
 func (b *Server) SetOptions(spec []byte) error {
-	cfg := b.Config()
-	if err := decodeOptions(spec, &cfg); err != nil {
-		return err
-	}
-	return b.SetConfig(cfg)
+	return b.UpdateConfig(func(cfg *server.Config) error { return decodeOptions(spec, cfg) })
 }
 
-// decodeOptions decodes the JSON options onto cfg: each field is decoded
-// straight into the Config field it sets, so absent ones are left alone.
+// decodeOptions decodes the JSON options onto cfg, a copy that is thrown
+// away on error: each field is decoded straight into the Config field it
+// sets, so absent ones are left alone.
 func decodeOptions(spec []byte, cfg *server.Config) error {
 	var certPEM, keyPEM *string
 	var timeoutMs *int64

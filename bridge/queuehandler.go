@@ -20,12 +20,12 @@ type EventRoute struct {
 	WebTransport bool `json:"webtransport"`
 }
 
-// route is the server route of r on the server b.
-func (r EventRoute) route(b *Server) server.Route {
-	h := queueHandler{b: b, tag: r.Tag, streaming: r.Streaming}
+// route is the server route of r on the server b, whose event queue is q.
+func (r EventRoute) route(b *Server, q *EventQueue) server.Route {
+	h := queueHandler{b: b, q: q, tag: r.Tag, streaming: r.Streaming}
 	rt := server.Route{Handler: h, StreamBody: r.Streaming, Finished: FinishResponse}
 	if r.Datagrams {
-		rt.Datagrams = b.queueDatagrams
+		rt.Datagrams = h.datagramSink
 	}
 	if r.WebTransport {
 		rt.Sessions = h.serveSession
@@ -38,28 +38,25 @@ func (r EventRoute) route(b *Server) server.Route {
 // memory does not grow); when it cannot be queued at all the client gets 503.
 type queueHandler struct {
 	b         *Server
+	q         *EventQueue
 	tag       uint32
 	streaming bool
 }
 
 // ServeRequest implements server.Handler.
 func (h queueHandler) ServeRequest(req *server.Request, res *server.Response) {
-	q := h.b.queue.Load()
-	if q == nil {
-		_ = res.SetStatus(http.StatusServiceUnavailable)
-		return
-	}
-	r := OpenResponse(res)
+	var c *credit
 	if h.streaming {
-		r.credit = newCredit()
+		c = newCredit()
 	}
+	r := openResponse(res, c)
 	res.SetAutoEnd(false)
-	res.OnWritable(func() { _ = q.PushControl(encodeWritable(r.Handle)) })
-	if err := q.PushWait(req.Context, encodeRequest(r.Handle, h.tag, req)); err != nil {
+	res.OnWritable(func() { _ = h.q.PushControl(encodeWritable(r.Handle)) })
+	if err := h.q.PushWait(req.Context, encodeRequest(r.Handle, h.tag, req)); err != nil {
 		_ = res.Reject(http.StatusServiceUnavailable)
 		return
 	}
-	r.q = q
+	r.q = h.q // from now on the consumer knows the request: tell it how it ends
 	if h.streaming {
 		req.GoBody(func() { r.pumpBody(req) })
 	}
@@ -69,22 +66,20 @@ func (h queueHandler) ServeRequest(req *server.Request, res *server.Response) {
 // EventSession carrying the session handle; the consumer accepts or
 // rejects it.
 func (h queueHandler) serveSession(req *server.Request, sess *server.Session) {
-	s := h.b.openSession(sess)
-	q := h.b.queue.Load()
-	if q == nil || q.PushWait(req.Context, encodeHead(EventSession, s.Handle, h.tag, req)) != nil {
+	s := h.b.OpenSession(sess)
+	if s.q.PushWait(req.Context, encodeHead(EventSession, s.Handle, h.tag, req)) != nil {
 		_ = sess.Reject(http.StatusServiceUnavailable)
 	}
 }
 
-// queueDatagrams is the Route.Datagrams of event routes: each HTTP/3
+// datagramSink is the Route.Datagrams of event routes: each HTTP/3
 // datagram becomes an EventH3Datagram (dropped and counted when the queue
 // is full).
-func (b *Server) queueDatagrams(_ *server.Request, res *server.Response) func([]byte) {
-	q := b.queue.Load()
+func (h queueHandler) datagramSink(_ *server.Request, res *server.Response) func([]byte) {
 	handle := ResponseHandle(res)
 	return func(p []byte) {
-		if q == nil || q.TryPush(encodeH3Datagram(handle, p)) != nil {
-			b.datagramsDropped.Add(1)
+		if h.q.TryPush(encodeH3Datagram(handle, p)) != nil {
+			h.b.datagramsDropped.Add(1)
 		}
 	}
 }

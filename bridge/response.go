@@ -19,9 +19,13 @@ type Response struct {
 
 // OpenResponse registers res under its handle; FinishResponse, the
 // Route.Finished of such routes, removes it.
-func OpenResponse(res *server.Response) *Response {
-	r := &Response{Response: res}
-	r.Handle = Responses.Put(res.ID, r)
+func OpenResponse(res *server.Response) *Response { return openResponse(res, nil) }
+
+// openResponse is OpenResponse for a response whose streaming body is
+// delivered as events, paced by credit.
+func openResponse(res *server.Response, credit *credit) *Response {
+	r := &Response{Response: res, Handle: ResponseHandle(res), credit: credit}
+	Responses.Store(r.Handle, r)
 	return r
 }
 

@@ -15,14 +15,33 @@ import (
 // {"status":200,"head":"<base64 of name\0value\0...>","body":"<base64>"},
 // or with "file":"/path" instead of body.
 type RouteSpec struct {
-	Routes []struct {
-		Method  string `json:"method"`
-		Pattern string `json:"pattern"`
-		EventRoute
-		Static *StaticSpec `json:"static"`
-	} `json:"routes"`
-	Fallback          *uint32 `json:"fallback"`
-	FallbackStreaming bool    `json:"fallbackStreaming"`
+	Routes            []RouteSpecEntry `json:"routes"`
+	Fallback          *uint32          `json:"fallback"`
+	FallbackStreaming bool             `json:"fallbackStreaming"`
+}
+
+// RouteSpecEntry is one route of a RouteSpec: an event route, or a static
+// one answered by the server.
+type RouteSpecEntry struct {
+	Method  string `json:"method"`
+	Pattern string `json:"pattern"`
+	EventRoute
+	Static *StaticSpec `json:"static"`
+}
+
+// route makes the server route of e on b, whose event queue is q.
+func (e *RouteSpecEntry) route(b *Server, q *EventQueue) (server.Route, error) {
+	switch {
+	case e.Static == nil:
+		return e.EventRoute.route(b, q), nil
+	case e.Streaming || e.Datagrams || e.WebTransport:
+		return server.Route{}, fmt.Errorf("static: a static route cannot stream or carry datagrams or sessions")
+	}
+	rt, err := e.Static.route()
+	if err != nil {
+		return rt, fmt.Errorf("static: %v", err)
+	}
+	return rt, nil
 }
 
 // StaticSpec is the "static" object of a route: a response fixed in advance.
@@ -54,25 +73,22 @@ func (st *StaticSpec) route() (server.Route, error) {
 	return h.Route(), nil
 }
 
-// EventRoutes builds a routing table from a RouteSpec in JSON.
+// EventRoutes builds a routing table from a RouteSpec in JSON, creating
+// the event queue if needed.
 func (b *Server) EventRoutes(spec []byte) (*server.Routes, error) {
 	var rs RouteSpec
 	if err := json.Unmarshal(spec, &rs); err != nil {
 		return nil, fmt.Errorf("%w: route spec: %v", server.ErrInvalidArgument, err)
 	}
+	q, err := b.EventQueue()
+	if err != nil {
+		return nil, err
+	}
 	var rb server.RouterBuilder[*server.Route]
 	for _, r := range rs.Routes {
-		rt := r.EventRoute.route(b)
-		if r.Static != nil {
-			var err error
-			if r.Streaming || r.Datagrams || r.WebTransport {
-				err = fmt.Errorf("%w: a static route cannot stream or carry datagrams or sessions", server.ErrInvalidArgument)
-			} else {
-				rt, err = r.Static.route()
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: route %s %s: static: %v", server.ErrInvalidArgument, r.Method, r.Pattern, err)
-			}
+		rt, err := r.route(b, q)
+		if err != nil {
+			return nil, fmt.Errorf("%w: route %s %s: %v", server.ErrInvalidArgument, r.Method, r.Pattern, err)
 		}
 		if err := rb.Add(r.Method, r.Pattern, &rt); err != nil {
 			return nil, fmt.Errorf("%w: %v", server.ErrInvalidArgument, err)
@@ -80,7 +96,7 @@ func (b *Server) EventRoutes(spec []byte) (*server.Routes, error) {
 	}
 	var fallback *server.Route
 	if rs.Fallback != nil {
-		rt := EventRoute{Tag: *rs.Fallback, Streaming: rs.FallbackStreaming}.route(b)
+		rt := EventRoute{Tag: *rs.Fallback, Streaming: rs.FallbackStreaming}.route(b, q)
 		fallback = &rt
 	}
 	return server.NewRoutes(&rb, fallback), nil
@@ -90,9 +106,6 @@ func (b *Server) EventRoutes(spec []byte) (*server.Routes, error) {
 // RouteSpec), creating the event queue if needed; allowed before and after
 // Start.
 func (b *Server) SetEventRoutes(spec []byte) error {
-	if _, err := b.EventQueue(); err != nil {
-		return err
-	}
 	routes, err := b.EventRoutes(spec)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@
 package bridge
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -16,7 +17,8 @@ import (
 )
 
 // Server is a server with the bridge's state: its handle, its event queue
-// and the log sink of its consumer.
+// and the log sink of its consumer. Its log lines go through SetLog (the
+// embedded server's SetLogger would bypass the queue).
 type Server struct {
 	*server.Server
 	Handle uint64
@@ -39,9 +41,9 @@ func NewServer(cfg server.Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Server{Server: srv}
+	b := &Server{Server: srv, Handle: Servers.New()}
 	srv.SetLogger(b.logLine)
-	b.Handle = Servers.Add(b)
+	Servers.Store(b.Handle, b)
 	return b, nil
 }
 
@@ -88,7 +90,7 @@ func (b *Server) ExistingEventQueue() (*EventQueue, error) {
 	if q := b.queue.Load(); q != nil {
 		return q, nil
 	}
-	return nil, server.ErrState
+	return nil, fmt.Errorf("%w: the server has no event queue", server.ErrState)
 }
 
 // Start starts the server (see server.Server.Start).
@@ -121,10 +123,12 @@ func (b *Server) StopAsync(force bool) error {
 	return nil
 }
 
-// Close stops the server at once if it runs and releases the event queue.
-// The queue's consumer must have stopped waiting on its fd. Calls that would
-// create a queue fail with ErrServerClosed from then on.
+// Close stops the server at once if it runs, releases the event queue and
+// retires the server's handle. The queue's consumer must have stopped
+// waiting on its fd. Calls that would create a queue fail with
+// ErrServerClosed from then on.
 func (b *Server) Close() {
+	Servers.Delete(b.Handle)
 	_ = b.Stop(true)
 	b.mu.Lock()
 	b.closed = true
@@ -172,8 +176,8 @@ func (b *Server) QueueQUICDatagrams() error {
 // ConnHandle is the handle of a connection (valid with its server only).
 func ConnHandle(c *server.Conn) uint64 { return KindConn.Handle(c.Number) }
 
-// Conn returns the open connection of this server with handle h.
-func (b *Server) Conn(h uint64) (*server.Conn, bool) {
+// ConnByHandle returns the open connection of this server with handle h.
+func (b *Server) ConnByHandle(h uint64) (*server.Conn, bool) {
 	n, ok := KindConn.Number(h)
 	if !ok {
 		return nil, false

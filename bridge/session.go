@@ -23,13 +23,9 @@ type Session struct {
 
 // OpenSession gives sess a handle and routes its events to the event queue.
 func (b *Server) OpenSession(sess *server.Session) *Session {
-	return b.openSession(sess)
-}
-
-func (b *Server) openSession(sess *server.Session) *Session {
-	s := &Session{Session: sess, b: b, q: b.queue.Load(), streams: map[uint64]*Stream{}}
-	s.Handle = Sessions.Add(s)
+	s := &Session{Session: sess, Handle: Sessions.New(), b: b, q: b.queue.Load(), streams: map[uint64]*Stream{}}
 	sess.SetEvents(server.SessionEvents{Ready: s.ready, Datagram: s.datagram, Stream: s.incoming, Closed: s.end})
+	Sessions.Store(s.Handle, s)
 	return s
 }
 
@@ -87,7 +83,7 @@ func (s *Session) adopt(st *server.Stream, incoming bool) *Stream {
 		st.Reset(0)
 		return nil
 	}
-	bs.Handle = Streams.Add(bs)
+	Streams.Store(bs.Handle, bs)
 	s.streams[bs.Handle] = bs
 	s.mu.Unlock()
 	if incoming && s.q != nil {

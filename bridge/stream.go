@@ -27,7 +27,7 @@ type Stream struct {
 }
 
 func newStream(s *Session, st *server.Stream) *Stream {
-	bs := &Stream{Stream: st, sess: s}
+	bs := &Stream{Stream: st, Handle: Streams.New(), sess: s}
 	bs.ctx, bs.cancel = context.WithCancel(context.Background())
 	if st.Readable() {
 		bs.credit = newCredit()

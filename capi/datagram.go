@@ -45,7 +45,7 @@ func lookupConn(h *C.zig_h3_server, conn unsafe.Pointer) (*server.Conn, C.int) {
 	if s == nil {
 		return nil, code
 	}
-	c, ok := s.Conn(uint64(uintptr(conn)))
+	c, ok := s.ConnByHandle(handleOf(conn))
 	if !ok {
 		return nil, badHandle("connection")
 	}

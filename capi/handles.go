@@ -11,17 +11,17 @@ import (
 	"github.com/zig-h3/h3bun/bridge"
 )
 
-// lookup resolves a handle of table t; p is never dereferenced. On failure
+// lookup resolves a handle of table t. On failure
 // it returns the zero value and the BAD_HANDLE code naming what.
-func lookup[T any](t *bridge.Table[T], p unsafe.Pointer, what string) (T, C.int) {
-	v, ok := t.Get(uint64(uintptr(p)))
+func lookup[T any](t *bridge.Table[T], h uint64, what string) (T, C.int) {
+	v, ok := t.Get(h)
 	return v, handleCode(ok, what)
 }
 
 // take resolves a handle of table t and retires it in one step, so that of
 // calls racing to free an object exactly one gets it.
-func take[T any](t *bridge.Table[T], p unsafe.Pointer, what string) (T, C.int) {
-	v, ok := t.Take(uint64(uintptr(p)))
+func take[T any](t *bridge.Table[T], h uint64, what string) (T, C.int) {
+	v, ok := t.Take(h)
 	return v, handleCode(ok, what)
 }
 
@@ -34,12 +34,16 @@ func handleCode(found bool, what string) C.int {
 }
 
 func lookupServer(h *C.zig_h3_server) (*bridge.Server, C.int) {
-	return lookup(bridge.Servers, unsafe.Pointer(h), "server")
+	return lookup(bridge.Servers, handleOf(unsafe.Pointer(h)), "server")
 }
 
 func lookupResponse(h *C.zig_h3_response) (*bridge.Response, C.int) {
-	return lookup(bridge.Responses, unsafe.Pointer(h), "response")
+	return lookup(bridge.Responses, handleOf(unsafe.Pointer(h)), "response")
 }
+
+// handleOf is the handle a C pointer argument stands for (never
+// dereferenced).
+func handleOf(p unsafe.Pointer) uint64 { return uint64(uintptr(p)) }
 
 // handlePointer turns a handle into the opaque pointer C sees.
 func handlePointer(h uint64) unsafe.Pointer {

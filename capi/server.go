@@ -50,7 +50,7 @@ func goStringOrEmpty(p *C.char) string {
 
 //export zig_h3_server_free
 func zig_h3_server_free(h *C.zig_h3_server) C.int {
-	s, code := take(bridge.Servers, unsafe.Pointer(h), "server")
+	s, code := take(bridge.Servers, handleOf(unsafe.Pointer(h)), "server")
 	if s == nil {
 		return code
 	}

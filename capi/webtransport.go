@@ -15,7 +15,7 @@ func lookupSession(p *C.zig_h3_wt_session) (*bridge.Session, C.int) {
 	if p == nil {
 		return nil, invalid("session is NULL")
 	}
-	return lookup(bridge.Sessions, unsafe.Pointer(p), "session")
+	return lookup(bridge.Sessions, handleOf(unsafe.Pointer(p)), "session")
 }
 
 //export zig_h3_wt_accept
@@ -91,7 +91,7 @@ func zig_h3_wt_open_stream(p *C.zig_h3_wt_session, bidi C.uint8_t) C.int64_t {
 }
 
 func lookupStream(h C.uint64_t) (*bridge.Stream, C.int) {
-	return lookup(bridge.Streams, handlePointer(uint64(h)), "stream")
+	return lookup(bridge.Streams, uint64(h), "stream")
 }
 
 //export zig_h3_wt_stream_write

@@ -113,8 +113,9 @@ func (r *Request) DiscardBody() {
 	r.body.stop() // a pump waiting for credit or queue room stops
 }
 
-// GoBody runs f on its own goroutine; the request is not finished before f
-// returns. For body pumps that go on after the handler returned.
+// GoBody runs f on its own goroutine. With a streaming body the request is
+// not finished before f returns (for body pumps that go on after the
+// handler returned); with a buffered one, f just runs.
 func (r *Request) GoBody(f func()) {
 	if r.body == nil {
 		go f()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"bytes"
 	"crypto/tls"
 	"errors"
@@ -157,6 +158,14 @@ func (c *Config) maxBody() int64 {
 		return DefaultMaxRequestBodySize
 	}
 	return c.MaxRequestBodySize
+}
+
+// clone is a copy of c that shares no slice with it.
+func (c *Config) clone() Config {
+	d := *c
+	d.CertPEM, d.KeyPEM = slices.Clone(c.CertPEM), slices.Clone(c.KeyPEM)
+	d.QuicAlpn, d.WebTransportOrigins = slices.Clone(c.QuicAlpn), slices.Clone(c.WebTransportOrigins)
+	return d
 }
 
 // sameCertificate reports whether c and o name the same certificate.

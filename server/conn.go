@@ -61,10 +61,11 @@ func connOf(ctx context.Context) *Conn {
 
 // Conn returns the server's open connection numbered n (Conn.Number).
 func (s *Server) Conn(n uint64) (*Conn, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.conns[n]
-	return c, ok
+	v, ok := s.conns.Load(n)
+	if !ok {
+		return nil, false
+	}
+	return v.(*Conn), true
 }
 
 func (s *Server) acceptLoop() {
@@ -93,14 +94,12 @@ func (s *Server) track(c *Conn) bool {
 		s.mu.Unlock()
 		return false
 	}
-	s.conns[c.Number] = c
+	s.conns.Store(c.Number, c)
 	s.mu.Unlock()
 	s.counters.connectionsTotal.Add(1)
 	s.counters.connectionsActive.Add(1)
 	context.AfterFunc(c.qc.Context(), func() {
-		s.mu.Lock()
-		delete(s.conns, c.Number)
-		s.mu.Unlock()
+		s.conns.Delete(c.Number)
 		s.counters.connectionsActive.Add(-1)
 		if f := s.connClosed.Load(); f != nil {
 			(*f)(c.ID)

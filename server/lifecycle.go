@@ -16,10 +16,20 @@ import (
 
 // Start binds the UDP socket and starts serving.
 func (s *Server) Start() error {
+	addr, err := s.start()
+	if err != nil {
+		return err
+	}
+	s.logf(LogInfo, "listening on %s", addr) // not under mu: a log function may call back in
+	return nil
+}
+
+// start is Start under the server's lock; it returns the bound address.
+func (s *Server) start() (net.Addr, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != stateNew {
-		return fmt.Errorf("%w: the server was already started", ErrState)
+		return nil, fmt.Errorf("%w: the server was already started", ErrState)
 	}
 	if s.routes.Load() == nil {
 		s.routes.Store(NewRoutes(&s.builder, s.fallback))
@@ -30,7 +40,7 @@ func (s *Server) Start() error {
 	}
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: s.cfg.Port})
 	if err != nil {
-		return fmt.Errorf("listening on %s:%d: %w", ip, s.cfg.Port, err)
+		return nil, fmt.Errorf("listening on %s:%d: %w", ip, s.cfg.Port, err)
 	}
 	s.h3 = &http3.Server{
 		Handler:         http.HandlerFunc(s.serveHTTP),
@@ -44,15 +54,14 @@ func (s *Server) Start() error {
 	ln, err := s.listen(udp)
 	if err != nil {
 		udp.Close()
-		return err
+		return nil, err
 	}
 	s.udp, s.listener = udp, ln
 	s.state = stateRunning
 	s.started = time.Now()
 	s.acceptDone = make(chan struct{})
 	go s.acceptLoop()
-	s.logf(LogInfo, "listening on %s", udp.LocalAddr())
-	return nil
+	return udp.LocalAddr(), nil
 }
 
 // listen starts QUIC on udp with the server's TLS and QUIC settings.
@@ -125,12 +134,14 @@ func (s *Server) awaitQuiet(deadline time.Time) {
 		s.mu.Lock()
 		var total uint64
 		quiet := minQuiet
-		for _, c := range s.conns {
-			st := c.qc.ConnectionStats()
+		n := 0
+		s.conns.Range(func(_, v any) bool {
+			st := v.(*Conn).qc.ConnectionStats()
 			total += st.PacketsSent + st.PacketsReceived
 			quiet = max(quiet, 3*st.SmoothedRTT+4*st.MeanDeviation)
-		}
-		n := len(s.conns)
+			n++
+			return true
+		})
 		s.mu.Unlock()
 		if n == 0 {
 			return
@@ -173,10 +184,11 @@ func (s *Server) shutdown() {
 
 func (s *Server) closeConnections() {
 	s.mu.Lock()
-	conns := make([]*quic.Conn, 0, len(s.conns))
-	for _, c := range s.conns {
-		conns = append(conns, c.qc)
-	}
+	var conns []*quic.Conn
+	s.conns.Range(func(_, v any) bool {
+		conns = append(conns, v.(*Conn).qc)
+		return true
+	})
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "server stopped")

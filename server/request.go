@@ -26,7 +26,7 @@ type Request struct {
 	Body   []byte
 	// StreamID is the QUIC stream the request arrived on.
 	StreamID uint64
-	// ConnID identifies the connection within this server (8 bytes).
+	// ConnID identifies the connection in the process (8 bytes: Conn.ID).
 	ConnID []byte
 	// RemoteAddr is the client's address as "ip:port".
 	RemoteAddr string

@@ -425,11 +425,8 @@ func (r *Response) Reject(status int) error {
 	if status < 400 || status > 599 {
 		return fmt.Errorf("%w: reject status %d is outside 400-599", ErrInvalidArgument, status)
 	}
-	err := r.Respond(status, []HeaderField{{Name: "content-type", Value: "text/plain; charset=utf-8"}}, []byte(http.StatusText(status)+"\n"), true)
-	if err == nil {
-		r.srv.counters.requestsRejected.Add(1)
-	}
-	return err
+	r.srv.counters.requestsRejected.Add(1)
+	return r.Respond(status, []HeaderField{{Name: "content-type", Value: "text/plain; charset=utf-8"}}, []byte(http.StatusText(status)+"\n"), true)
 }
 
 // resetForError discards what the handler recorded and makes the response a

@@ -41,8 +41,9 @@ type Route struct {
 	// (Extended CONNECT); the server needs Config.EnableWebTransport.
 	Sessions SessionHandler
 	// Finished, when set, is called once the serving of each request the
-	// handler ran for has ended, after the response and the body pumps
-	// (Request.GoBody) are done: for what a consumer keeps per request.
+	// handler ran for has ended: after the response, and for a streaming
+	// body after its pumps (Request.GoBody). For what a consumer keeps per
+	// request.
 	Finished func(req *Request, res *Response, outcome Outcome)
 }
 

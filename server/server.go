@@ -44,6 +44,8 @@ type Server struct {
 	quicDatagrams atomic.Pointer[QUICDatagramHandler]
 	wt            *webtransport.Server // nil unless Config.EnableWebTransport
 
+	conns sync.Map // Conn.Number -> *Conn, open connections (added under mu)
+
 	streamClosed atomic.Pointer[func(connID []byte, streamID uint64, aborted bool)]
 	connClosed   atomic.Pointer[func(connID []byte)]
 
@@ -58,7 +60,6 @@ type Server struct {
 	transport  *quic.Transport
 	listener   *quic.EarlyListener
 	h3         *http3.Server
-	conns      map[uint64]*Conn // by Conn.Number
 	sessions   map[*Session]struct{}
 	acceptDone chan struct{}
 	stopDone   chan struct{}
@@ -69,7 +70,7 @@ type Server struct {
 
 // NewServer validates cfg and loads (or makes) the certificate.
 func NewServer(cfg Config) (*Server, error) {
-	s := &Server{conns: map[uint64]*Conn{}, sessions: map[*Session]struct{}{}}
+	s := &Server{sessions: map[*Session]struct{}{}}
 	if err := s.SetConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -77,23 +78,38 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Config returns the server's configuration.
+// Config returns a copy of the server's configuration.
 func (s *Server) Config() Config {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cfg
+	return s.cfg.clone()
 }
 
 // SetConfig replaces the configuration; only before Start. The certificate
 // is loaded (or made) again when its fields changed.
 func (s *Server) SetConfig(cfg Config) error {
-	if err := cfg.validate(); err != nil {
-		return err
-	}
+	return s.UpdateConfig(func(c *Config) error {
+		*c = cfg.clone()
+		return nil
+	})
+}
+
+// UpdateConfig changes the configuration in one step: update gets a copy
+// to change, and the result replaces the configuration if update and the
+// validation succeed; otherwise nothing changes. Only before Start. The
+// certificate is loaded (or made) again when its fields changed.
+func (s *Server) UpdateConfig(update func(*Config) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != stateNew {
 		return fmt.Errorf("%w: the configuration can be set only before start", ErrState)
+	}
+	cfg := s.cfg.clone()
+	if err := update(&cfg); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
 	}
 	if s.cert.Certificate == nil || !cfg.sameCertificate(&s.cfg) {
 		cert, dev, err := cfg.certificate()

@@ -1,0 +1,52 @@
+package bridge
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zig-h3/h3bun/server"
+)
+
+func TestSetOptions(t *testing.T) {
+	for _, c := range []struct {
+		name, spec string
+		err        error // nil: accepted
+		check      func(server.Config) bool
+	}{
+		{"absent fields keep their value", `{}`, nil, func(c server.Config) bool { return slices.Equal(c.QuicAlpn, []string{"x", "y"}) }},
+		{"a list", `{"quicAlpn":["z"]}`, nil, func(c server.Config) bool { return slices.Equal(c.QuicAlpn, []string{"z"}) }},
+		{"null keeps the value", `{"maxConnections":null}`, nil, func(c server.Config) bool { return c.MaxConnections == 7 }},
+		{"limits", `{"maxRequestBodySize":10,"maxStreamsPerConnection":3}`, nil, func(c server.Config) bool {
+			return c.MaxRequestBodySize == 10 && c.MaxStreamsPerConnection == 3
+		}},
+		{"timeout 0 is none", `{"requestTimeoutMs":0}`, nil, func(c server.Config) bool { return c.RequestTimeout < 0 }},
+		{"timeout in ms", `{"requestTimeoutMs":1500}`, nil, func(c server.Config) bool { return c.RequestTimeout == 1500*time.Millisecond }},
+		{"an invalid list", `{"quicAlpn":["h3"]}`, server.ErrConfig, nil},
+		{"a wrong type", `{"quicAlpn":["ok", 1]}`, server.ErrInvalidArgument, nil},
+		{"not JSON", `{`, server.ErrInvalidArgument, nil},
+		{"certificate without key", `{"certPem":"x"}`, server.ErrConfig, nil},
+		{"a bad certificate", `{"certPem":"x","keyPem":"y"}`, server.ErrConfig, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := NewServer(server.Config{QuicAlpn: []string{"x", "y"}, MaxConnections: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			err = s.SetOptions([]byte(c.spec))
+			after := s.Config()
+			if c.err != nil {
+				// A refused call changes nothing, not even in place.
+				if !errors.Is(err, c.err) || !slices.Equal(after.QuicAlpn, []string{"x", "y"}) || after.MaxConnections != 7 {
+					t.Fatalf("%s: %v; config %+v", c.spec, err, after)
+				}
+				return
+			}
+			if err != nil || !c.check(after) {
+				t.Fatalf("%s: %v; config %+v", c.spec, err, after)
+			}
+		})
+	}
+}
