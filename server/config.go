@@ -1,13 +1,13 @@
 package server
 
 import (
-	"slices"
 	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"time"
 )
 
