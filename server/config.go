@@ -20,6 +20,9 @@ const (
 	// DefaultMaxStreamsPerConnection is quic-go's default of concurrent
 	// bidirectional streams per connection.
 	DefaultMaxStreamsPerConnection = 100
+	// DefaultTCPHeaderTimeout is how long a TCP client may take to send a
+	// request head.
+	DefaultTCPHeaderTimeout = 10 * time.Second
 )
 
 // Log levels, as in the C header: 0 warn, 1 info, 2 and above debug.
@@ -34,8 +37,19 @@ const (
 type Config struct {
 	// BindAddr is the IP address to listen on; "" means "0.0.0.0".
 	BindAddr string
-	// Port is the UDP port; 0 picks an ephemeral port (see Server.Port).
+	// Port is the UDP port, and the TCP port with TCP; 0 picks an
+	// ephemeral port (see Server.Port), the same number for both.
 	Port int
+	// TCP also serves HTTP/1.1 and HTTP/2 over TLS (1.2 or later) on TCP,
+	// on the same address and port number, with the same routes (Go's
+	// net/http): how browsers and most clients find HTTP/3, through the
+	// Alt-Svc field of TCP responses (see AltSvc). WebTransport and HTTP/3
+	// datagrams stay on HTTP/3; CONNECT over TCP gets 405.
+	TCP bool
+	// AltSvc is the Alt-Svc field of TCP responses; "" means
+	// DefaultAltSvc for the bound port. NoAltSvc sends none.
+	AltSvc   string
+	NoAltSvc bool
 	// CertPEM and KeyPEM hold a PEM certificate chain and private key.
 	// CertPath and KeyPath name files holding them. Give one pair or none;
 	// with none the server makes a development certificate (see DevCertificate).
@@ -66,6 +80,9 @@ type Config struct {
 	// open on one connection (QUIC flow control makes it wait for more).
 	// Zero means DefaultMaxStreamsPerConnection.
 	MaxStreamsPerConnection int
+	// TCPHeaderTimeout bounds how long a TCP client may take to send a
+	// request head (against slowloris). Zero means DefaultTCPHeaderTimeout.
+	TCPHeaderTimeout time.Duration
 	// RequestTimeout bounds how long a handler may take to start its
 	// response (0: DefaultRequestTimeout, negative: none); see
 	// Response.SetTimeout.
@@ -103,6 +120,9 @@ func (c *Config) validate() error {
 		if p == "" || p == "h3" || len(p) > 255 {
 			return configError("quicAlpn entry %q must be a non-empty protocol other than h3", p)
 		}
+	}
+	if err := ValidateField("alt-svc", c.AltSvc); c.AltSvc != "" && err != nil {
+		return configError("altSvc: %v", err)
 	}
 	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
 		return configError("certificate and key must be given together")
@@ -151,6 +171,13 @@ func (c *Config) maxStreams() int64 {
 		return DefaultMaxStreamsPerConnection
 	}
 	return int64(c.MaxStreamsPerConnection)
+}
+
+func (c *Config) tcpHeaderTimeout() time.Duration {
+	if c.TCPHeaderTimeout <= 0 {
+		return DefaultTCPHeaderTimeout
+	}
+	return c.TCPHeaderTimeout
 }
 
 func (c *Config) maxBody() int64 {

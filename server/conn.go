@@ -21,7 +21,8 @@ type Conn struct {
 	// (Request.ConnID).
 	ID         []byte
 	RemoteAddr string
-	// ALPN is the negotiated application protocol: "h3" or one of Config.QuicAlpn.
+	// ALPN is the negotiated application protocol of a QUIC connection:
+	// "h3" or one of Config.QuicAlpn; "" for a TCP connection.
 	ALPN string
 	qc   *quic.Conn
 	srv  *Server
@@ -49,9 +50,12 @@ func (s *Server) connContext(ctx context.Context, _ *quic.ClientInfo) (context.C
 		return nil, errors.New("too many connections")
 	}
 	c := &Conn{Number: lastConnNumber.Add(1), srv: s}
-	c.ID = binary.BigEndian.AppendUint64(nil, c.Number)
+	c.ID = connID(c.Number)
 	return context.WithValue(ctx, connKey{}, c), nil
 }
+
+// connID is the 8-byte id of connection number n.
+func connID(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
 // connOf returns the Conn a connection's (or its requests') context carries.
 func connOf(ctx context.Context) *Conn {

@@ -21,7 +21,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 // answered by the server itself (no route: 404, 405, OPTIONS), as a
 // WebTransport session, or by the route's handler.
 func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
-	s.counters.requestsTotal.Add(1)
+	s.counters.countRequest(hr)
 	s.counters.requestsActive.Add(1)
 	defer s.requestDone()
 	streamID := requestStreamID(hr)
@@ -37,6 +37,7 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	case isWebTransport(hr):
 		completed = s.serveSession(w, hr, rt, newRequest(hr, m, streamID))
 	default:
+		completed = false // until served: a reset over TCP panics out (resetBadLength)
 		completed = s.serveRoute(w, hr, rt, m, streamID)
 	}
 }
@@ -115,11 +116,8 @@ func (s *Server) newResponse(req *Request, rt *Route) *Response {
 // outcome logs and counts how a served request ended.
 func (s *Server) outcome(req *Request, res *Response, completed bool) Outcome {
 	res.mu.Lock()
-	badLength, timedOut := res.badLength, res.timedOut
+	timedOut := res.timedOut
 	res.mu.Unlock()
-	if badLength != "" {
-		s.logf(LogWarn, "%s %s: response reset: %s", req.Method, req.Path, badLength)
-	}
 	switch {
 	case timedOut:
 		s.counters.requestsTimedOut.Add(1)

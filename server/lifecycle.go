@@ -34,13 +34,9 @@ func (s *Server) start() (net.Addr, error) {
 	if s.routes.Load() == nil {
 		s.routes.Store(NewRoutes(&s.builder, s.fallback))
 	}
-	ip := net.IPv4zero
-	if s.cfg.BindAddr != "" {
-		ip = net.ParseIP(s.cfg.BindAddr)
-	}
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: s.cfg.Port})
+	udp, tcp, err := s.bind()
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s:%d: %w", ip, s.cfg.Port, err)
+		return nil, err
 	}
 	s.h3 = &http3.Server{
 		Handler:         http.HandlerFunc(s.serveHTTP),
@@ -54,7 +50,13 @@ func (s *Server) start() (net.Addr, error) {
 	ln, err := s.listen(udp)
 	if err != nil {
 		udp.Close()
+		if tcp != nil {
+			tcp.Close()
+		}
 		return nil, err
+	}
+	if tcp != nil {
+		s.serveTCP(tcp, udp.LocalAddr().(*net.UDPAddr).Port)
 	}
 	s.udp, s.listener = udp, ln
 	s.state = stateRunning
@@ -164,8 +166,22 @@ func (s *Server) shutdown() {
 		_ = s.h3.Shutdown(ctx) // GOAWAY; returns when connections are gone or ctx ends
 		close(shutdownDone)
 	}()
+	tcpShutdown := make(chan struct{})
+	go func() {
+		if s.tcp != nil {
+			// No new TCP connections; idle ones close, busy ones once idle,
+			// that is once their last response is written out.
+			_ = s.tcp.Shutdown(ctx)
+		}
+		close(tcpShutdown)
+	}()
 	<-s.idle
-	s.awaitQuiet(time.Now().Add(StopLinger))
+	deadline := time.Now().Add(StopLinger)
+	s.awaitQuiet(deadline)
+	select {
+	case <-tcpShutdown:
+	case <-time.After(time.Until(deadline)):
+	}
 	cancel()
 	<-shutdownDone
 	s.closeConnections()
@@ -174,6 +190,9 @@ func (s *Server) shutdown() {
 	_ = s.transport.Close()
 	_ = s.udp.Close()
 	<-s.acceptDone
+	if s.tcp != nil {
+		<-s.tcpDone
+	}
 	s.mu.Lock()
 	s.state = stateStopped
 	s.stopped = time.Now()
@@ -189,8 +208,12 @@ func (s *Server) closeConnections() {
 		conns = append(conns, v.(*Conn).qc)
 		return true
 	})
+	tcp := s.tcp
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "server stopped")
+	}
+	if tcp != nil {
+		_ = tcp.Close() // the listener and every TCP connection
 	}
 }

@@ -179,6 +179,9 @@ var probe = make([]byte, 1<<16)
 // MaxDatagramSize returns the largest raw QUIC datagram payload the
 // connection can send now, or 0 if datagrams are not negotiated.
 func (c *Conn) MaxDatagramSize() int {
+	if c.qc == nil {
+		return 0 // a TCP connection
+	}
 	var tooLarge *quic.DatagramTooLargeError
 	if err := c.qc.SendDatagram(probe); errors.As(err, &tooLarge) {
 		return int(tooLarge.MaxDatagramPayloadSize)
@@ -188,6 +191,9 @@ func (c *Conn) MaxDatagramSize() int {
 
 // SendDatagram sends a raw QUIC datagram on the connection.
 func (c *Conn) SendDatagram(payload []byte) error {
+	if c.qc == nil {
+		return fmt.Errorf("%w: a TCP connection carries no datagrams", ErrState)
+	}
 	if err := datagramError(c.qc.SendDatagram(payload)); err != nil {
 		return err
 	}

@@ -46,7 +46,6 @@ type Response struct {
 	timedOut bool
 
 	peerAborted  bool   // the peer reset the streaming request body
-	badLength    string // why serve reset the stream: the body broke its Content-Length
 	autoEndHolds int    // holdAutoEnd calls not yet released
 	handlerDone  bool   // the handler returned
 }

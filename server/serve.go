@@ -132,20 +132,22 @@ func (o *responseOutput) end() bool {
 
 // resetBadLength resets the stream of a response whose body broke the
 // Content-Length its head declared, so that the client sees an error
-// instead of a body cut short or cut off (RFC 9114, section 4.1.2), and
-// finishes the response. It returns false: the response was not completed.
+// instead of a body cut short or cut off (RFC 9114, section 4.1.2), logs
+// why and finishes the response. It returns false: the response was not
+// completed. Over TCP it panics with http.ErrAbortHandler, net/http's way
+// to reset an HTTP/2 stream or close an HTTP/1.1 connection.
 func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
-	r.mu.Lock()
-	r.badLength = why
-	r.mu.Unlock()
+	r.srv.logf(LogWarn, "%s %s: response reset: %s", r.req.Method, r.req.Path, why)
+	r.finish()
 	// http3's response writer is always an HTTPStreamer; the reset codes
 	// are those http3 uses for a handler that panics.
-	if s, ok := w.(http3.HTTPStreamer); ok {
-		str := s.HTTPStream()
-		str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeInternalError))
-		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeInternalError))
+	s, ok := w.(http3.HTTPStreamer)
+	if !ok {
+		panic(http.ErrAbortHandler)
 	}
-	r.finish()
+	str := s.HTTPStream()
+	str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeInternalError))
+	str.CancelRead(quic.StreamErrorCode(http3.ErrCodeInternalError))
 	return false
 }
 

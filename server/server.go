@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,8 @@ type Server struct {
 	transport  *quic.Transport
 	listener   *quic.EarlyListener
 	h3         *http3.Server
+	tcp        *http.Server  // with Config.TCP
+	tcpDone    chan struct{} // closed when tcp stopped serving
 	sessions   map[*Session]struct{}
 	acceptDone chan struct{}
 	stopDone   chan struct{}

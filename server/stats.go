@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,8 @@ type Stats struct {
 	ConnectionsActive uint64
 	RequestsTotal     uint64
 	RequestsActive    uint64
+	// Requests by protocol: HTTP/1.x and HTTP/2 (Config.TCP), HTTP/3.
+	RequestsHTTP1, RequestsHTTP2, RequestsHTTP3 uint64
 	// RequestsRejected counts requests answered by the server itself with
 	// 4xx/5xx before any handler ran (404, 405, 413) or whose handler failed.
 	RequestsRejected uint64
@@ -37,12 +40,21 @@ type counters struct {
 	connectionsActive  atomic.Int64
 	connectionsRefused atomic.Uint64
 	requestsTotal      atomic.Uint64
+	requestsByMajor    [4]atomic.Uint64 // by HTTP major version: 1, 2, 3
 	requestsActive     atomic.Int64
 	requestsRejected   atomic.Uint64
 	requestsTimedOut   atomic.Uint64
 	datagramsReceived  atomic.Uint64
 	datagramsSent      atomic.Uint64
 	sessionsActive     atomic.Int64
+}
+
+// countRequest counts a request that arrived.
+func (c *counters) countRequest(hr *http.Request) {
+	c.requestsTotal.Add(1)
+	if m := hr.ProtoMajor; m >= 1 && m < len(c.requestsByMajor) {
+		c.requestsByMajor[m].Add(1)
+	}
 }
 
 // Stats returns the current counters.
@@ -53,6 +65,9 @@ func (s *Server) Stats() Stats {
 		ConnectionsActive:  uint64(max(0, c.connectionsActive.Load())),
 		RequestsTotal:      c.requestsTotal.Load(),
 		RequestsActive:     uint64(max(0, c.requestsActive.Load())),
+		RequestsHTTP1:      c.requestsByMajor[1].Load(),
+		RequestsHTTP2:      c.requestsByMajor[2].Load(),
+		RequestsHTTP3:      c.requestsByMajor[3].Load(),
 		RequestsRejected:   c.requestsRejected.Load(),
 		DatagramsReceived:  c.datagramsReceived.Load(),
 		DatagramsSent:      c.datagramsSent.Load(),

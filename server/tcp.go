@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// TCP: HTTP/1.1 and HTTP/2 over TLS on the UDP listener's port number
+// (Config.TCP), served by net/http with the same routes and dispatch as
+// HTTP/3. Every response carries the Alt-Svc field that tells clients
+// where HTTP/3 is.
+
+// DefaultAltSvc is the Alt-Svc field TCP responses carry by default:
+// HTTP/3 on the same port, remembered for a day (RFC 7838).
+func DefaultAltSvc(port int) string { return fmt.Sprintf(`h3=":%d"; ma=86400`, port) }
+
+// tcpIdleTimeout is how long an idle keep-alive TCP connection stays open.
+const tcpIdleTimeout = 2 * time.Minute
+
+// bindAttempts bounds the tries for an ephemeral port free on both UDP
+// and TCP.
+const bindAttempts = 10
+
+// bind binds the UDP socket and, with TCP, the TCP listener on the same
+// port number. With port 0 it tries new ephemeral ports while TCP's is
+// taken.
+func (s *Server) bind() (*net.UDPConn, net.Listener, error) {
+	ip := net.IPv4zero
+	if s.cfg.BindAddr != "" {
+		ip = net.ParseIP(s.cfg.BindAddr)
+	}
+	for attempt := 1; ; attempt++ {
+		udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: s.cfg.Port})
+		if err != nil {
+			return nil, nil, fmt.Errorf("listening on %s:%d: %w", ip, s.cfg.Port, err)
+		}
+		if !s.cfg.TCP {
+			return udp, nil, nil
+		}
+		port := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: port})
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if s.cfg.Port != 0 || attempt == bindAttempts {
+			return nil, nil, fmt.Errorf("listening on TCP %s:%d: %w", ip, port, err)
+		}
+	}
+}
+
+// serveTCP starts serving HTTP/1.1 and HTTP/2 on ln; s.mu is held.
+func (s *Server) serveTCP(ln net.Listener, port int) {
+	alt := s.cfg.AltSvc
+	switch {
+	case s.cfg.NoAltSvc:
+		alt = ""
+	case alt == "":
+		alt = DefaultAltSvc(port)
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true)
+	s.tcp = &http.Server{
+		Handler:           tcpHandler{s: s, altSvc: alt},
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12},
+		Protocols:         &protocols,
+		ReadHeaderTimeout: s.cfg.tcpHeaderTimeout(),
+		IdleTimeout:       tcpIdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ConnContext:       s.tcpConnContext,
+		ErrorLog:          log.New(logWriter{s}, "tcp: ", 0),
+	}
+	s.tcpDone = make(chan struct{})
+	srv := s.tcp
+	go func() {
+		defer close(s.tcpDone)
+		_ = srv.ServeTLS(&tcpListener{Listener: ln, s: s}, "", "")
+	}()
+}
+
+// tcpHandler serves the requests of TCP connections.
+type tcpHandler struct {
+	s      *Server
+	altSvc string
+}
+
+func (h tcpHandler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	if h.altSvc != "" {
+		w.Header().Set("Alt-Svc", h.altSvc)
+	}
+	if hr.ProtoMajor == 1 {
+		// Read the request body while the response is written (streaming
+		// routes are full duplex), as HTTP/2 and HTTP/3 allow.
+		_ = http.NewResponseController(w).EnableFullDuplex()
+	}
+	if hr.Method == http.MethodConnect {
+		// WebTransport and tunnels are HTTP/3's; nothing answers CONNECT here.
+		h.s.counters.countRequest(hr)
+		h.s.reject(w, http.StatusMethodNotAllowed)
+		return
+	}
+	h.s.serveHTTP(w, hr)
+}
+
+// tcpConnContext stamps each TCP connection with a Conn, so that its
+// requests carry a connection id like those of QUIC connections.
+func (s *Server) tcpConnContext(ctx context.Context, nc net.Conn) context.Context {
+	c := &Conn{Number: lastConnNumber.Add(1), RemoteAddr: remoteAddrString(nc.RemoteAddr()), srv: s}
+	c.ID = connID(c.Number)
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// tcpListener counts TCP connections with the QUIC ones and refuses those
+// over Config.MaxConnections (closed at once, counted as refused).
+type tcpListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *tcpListener) Accept() (net.Conn, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		c := &l.s.counters
+		if c.connectionsActive.Load() >= l.s.cfg.maxConnections() {
+			c.connectionsRefused.Add(1)
+			nc.Close()
+			continue
+		}
+		c.connectionsTotal.Add(1)
+		c.connectionsActive.Add(1)
+		return &tcpConn{Conn: nc, s: l.s}, nil
+	}
+}
+
+// tcpConn leaves the active count when it closes.
+type tcpConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *tcpConn) Close() error {
+	c.once.Do(func() { c.s.counters.connectionsActive.Add(-1) })
+	return c.Conn.Close()
+}
+
+// logWriter sends net/http's own log lines (TLS handshake errors, ...) to
+// the server's log at debug level.
+type logWriter struct{ s *Server }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.s.logf(LogDebug, "%s", p)
+	return len(p), nil
+}

@@ -1,0 +1,179 @@
+package server
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zig-h3/h3bun/client/clienttest"
+)
+
+// tcpClient returns a net/http client over TLS on TCP: HTTP/2 when h2,
+// else HTTP/1.1 only.
+func tcpClient(t *testing.T, h2 bool) *http.Client {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: h2}
+	var p http.Protocols
+	p.SetHTTP1(!h2)
+	p.SetHTTP2(h2)
+	tr.Protocols = &p
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// startTCPServer starts a server with TCP on and the routes of setup.
+func startTCPServer(t *testing.T, cfg Config, setup func(s *Server)) (*Server, string) {
+	t.Helper()
+	cfg.TCP = true
+	s, _, base := startServer(t, cfg, setup)
+	return s, base
+}
+
+// The same routes answer over HTTP/1.1, HTTP/2 and HTTP/3 on one port
+// number, every TCP response says where HTTP/3 is, and the requests are
+// counted by protocol.
+func TestTCPServesTheSameRoutes(t *testing.T) {
+	s, base := startTCPServer(t, Config{MaxRequestBodySize: 100}, func(s *Server) {
+		mustRoute(t, s, "GET", "/hello/:name", func(req *Request, res *Response) {
+			_ = res.Respond(200, []HeaderField{{Name: "content-type", Value: "text/plain"}}, []byte("hello "+req.Params[0].Value), true)
+		})
+		mustRoute(t, s, "POST", "/small", func(req *Request, res *Response) { _ = res.End(req.Body) })
+		if err := s.Route("POST", "/echo", Route{StreamBody: true, Handler: HandlerFunc(echoWithTrailer)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	altSvc := fmt.Sprintf(`h3=":%d"; ma=86400`, s.Port())
+	big := bytes.Repeat([]byte("0123456789abcdef"), 5<<16) // 5 MiB
+	for _, c := range []struct {
+		name  string
+		c     *http.Client
+		proto string
+	}{
+		{"HTTP/1.1", tcpClient(t, false), "HTTP/1.1"},
+		{"HTTP/2", tcpClient(t, true), "HTTP/2.0"},
+		{"HTTP/3", clienttest.HTTPClient(t), "HTTP/3.0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := get(t, c.c, "GET", base+"/hello/tcp", nil)
+			wantAlt := altSvc
+			if c.proto == "HTTP/3.0" {
+				wantAlt = ""
+			}
+			if resp.Proto != c.proto || resp.StatusCode != 200 || body != "hello tcp" || resp.Header.Get("Alt-Svc") != wantAlt {
+				t.Fatalf("GET: %s %d %q alt-svc %q", resp.Proto, resp.StatusCode, body, resp.Header.Get("Alt-Svc"))
+			}
+			if resp, _ := get(t, c.c, "POST", base+"/small", make([]byte, 101)); resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("over the body limit: %d", resp.StatusCode)
+			}
+			req, _ := http.NewRequest("POST", base+"/echo", bytes.NewReader(big))
+			req.Trailer = http.Header{"X-Sum": {"42"}}
+			req.ContentLength = -1 // chunked on HTTP/1.1, so that trailers can follow
+			resp, err := c.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || !bytes.Equal(got, big) || resp.Trailer.Get("X-Got-Sum") != "42" {
+				t.Fatalf("5 MiB echo: %d of %d bytes, %v, trailers %v", len(got), len(big), err, resp.Trailer)
+			}
+		})
+	}
+	if resp, _ := get(t, tcpClient(t, true), "CONNECT", base+"/hello/x", nil); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("CONNECT over TCP: %d", resp.StatusCode)
+	}
+	if st := s.Stats(); st.RequestsHTTP1 != 3 || st.RequestsHTTP2 != 4 || st.RequestsHTTP3 != 3 {
+		t.Fatalf("requests by protocol: %d %d %d", st.RequestsHTTP1, st.RequestsHTTP2, st.RequestsHTTP3)
+	}
+}
+
+// echoWithTrailer streams the body back and answers its trailer X-Sum as
+// X-Got-Sum.
+func echoWithTrailer(req *Request, res *Response) {
+	res.DeferEnd()
+	req.GoBody(func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := req.ReadBody(buf)
+			if n > 0 {
+				_ = res.Write(buf[:n])
+			}
+			if err == io.EOF {
+				_ = res.SendTrailers([]HeaderField{{Name: "x-got-sum", Value: headerValue(req.Trailers(), "x-sum")}})
+			}
+			if err != nil {
+				return // another error aborts the response
+			}
+		}
+	})
+}
+
+func TestTCPAltSvcOptions(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"custom", Config{AltSvc: `h3=":443"`}, `h3=":443"`},
+		{"off", Config{NoAltSvc: true}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, base := startTCPServer(t, c.cfg, func(s *Server) {
+				mustRoute(t, s, "GET", "/", func(_ *Request, _ *Response) {})
+			})
+			if resp, _ := get(t, tcpClient(t, true), "GET", base+"/", nil); resp.Header.Get("Alt-Svc") != c.want {
+				t.Fatalf("alt-svc %q, want %q", resp.Header.Get("Alt-Svc"), c.want)
+			}
+		})
+	}
+	if _, err := NewServer(Config{TCP: true, AltSvc: "a\r\nb"}); err == nil {
+		t.Fatal("an Alt-Svc value with CR LF was accepted")
+	}
+}
+
+// A graceful stop lets a TCP request in flight finish; a forced one cuts it.
+func TestTCPStop(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprint("force ", force), func(t *testing.T) {
+			entered, release := make(chan struct{}), make(chan struct{})
+			s, base := startTCPServer(t, Config{}, func(s *Server) {
+				mustRoute(t, s, "GET", "/slow", func(_ *Request, res *Response) {
+					close(entered)
+					<-release
+					_ = res.End([]byte("done"))
+				})
+			})
+			result := make(chan string, 1)
+			go func() {
+				resp, err := tcpClient(t, true).Get(base + "/slow")
+				if err != nil {
+					result <- "error"
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					result <- "error"
+					return
+				}
+				result <- string(b)
+			}()
+			<-entered
+			stopped := make(chan struct{})
+			go func() { _ = s.Stop(force); close(stopped) }()
+			time.Sleep(50 * time.Millisecond)
+			close(release)
+			want := map[bool]string{false: "done", true: "error"}[force]
+			if got := <-result; got != want {
+				t.Fatalf("in flight: %q, want %q", got, want)
+			}
+			<-stopped
+			if _, err := tcpClient(t, true).Get(base + "/slow"); err == nil || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("after stop: %v", err)
+			}
+		})
+	}
+}
