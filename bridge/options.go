@@ -13,7 +13,9 @@ import (
 // value: {"certPem": "...", "keyPem": "...", "maxRequestBodySize": 1048576,
 // "maxHeaderBytes": 65536, "quicAlpn": ["x"], "webtransportOrigins": ["*"],
 // "enableDatagrams": true, "enableWebTransport": true, "requestTimeoutMs":
-// 60000 (0: none), "maxConnections": 10000, "maxStreamsPerConnection": 100}.
+// 60000 (0: none), "maxConnections": 10000, "maxStreamsPerConnection": 100,
+// "tcp": true, "altSvc": "h3=\":443\"" (or false: none),
+// "tcpHeaderTimeoutMs": 10000}.
 func (b *Server) SetOptions(spec []byte) error {
 	return b.UpdateConfig(func(cfg *server.Config) error { return decodeOptions(spec, cfg) })
 }
@@ -23,21 +25,26 @@ func (b *Server) SetOptions(spec []byte) error {
 // sets, so absent ones are left alone.
 func decodeOptions(spec []byte, cfg *server.Config) error {
 	var certPEM, keyPEM *string
-	var timeoutMs *int64
+	var timeoutMs, tcpHeaderMs *int64
+	var altSvc json.RawMessage
 	o := struct {
-		CertPEM                 **string  `json:"certPem"`
-		KeyPEM                  **string  `json:"keyPem"`
-		MaxRequestBodySize      *int64    `json:"maxRequestBodySize"`
-		MaxHeaderBytes          *int      `json:"maxHeaderBytes"`
-		QuicAlpn                *[]string `json:"quicAlpn"`
-		WebTransportOrigins     *[]string `json:"webtransportOrigins"`
-		EnableDatagrams         *bool     `json:"enableDatagrams"`
-		EnableWebTransport      *bool     `json:"enableWebTransport"`
-		RequestTimeoutMs        **int64   `json:"requestTimeoutMs"`
-		MaxConnections          *int      `json:"maxConnections"`
-		MaxStreamsPerConnection *int      `json:"maxStreamsPerConnection"`
+		CertPEM                 **string         `json:"certPem"`
+		KeyPEM                  **string         `json:"keyPem"`
+		MaxRequestBodySize      *int64           `json:"maxRequestBodySize"`
+		MaxHeaderBytes          *int             `json:"maxHeaderBytes"`
+		QuicAlpn                *[]string        `json:"quicAlpn"`
+		WebTransportOrigins     *[]string        `json:"webtransportOrigins"`
+		EnableDatagrams         *bool            `json:"enableDatagrams"`
+		EnableWebTransport      *bool            `json:"enableWebTransport"`
+		RequestTimeoutMs        **int64          `json:"requestTimeoutMs"`
+		MaxConnections          *int             `json:"maxConnections"`
+		MaxStreamsPerConnection *int             `json:"maxStreamsPerConnection"`
+		TCP                     *bool            `json:"tcp"`
+		AltSvc                  *json.RawMessage `json:"altSvc"`
+		TCPHeaderTimeoutMs      **int64          `json:"tcpHeaderTimeoutMs"`
 	}{&certPEM, &keyPEM, &cfg.MaxRequestBodySize, &cfg.MaxHeaderBytes, &cfg.QuicAlpn, &cfg.WebTransportOrigins,
-		&cfg.EnableDatagrams, &cfg.EnableWebTransport, &timeoutMs, &cfg.MaxConnections, &cfg.MaxStreamsPerConnection}
+		&cfg.EnableDatagrams, &cfg.EnableWebTransport, &timeoutMs, &cfg.MaxConnections, &cfg.MaxStreamsPerConnection,
+		&cfg.TCP, &altSvc, &tcpHeaderMs}
 	if err := json.Unmarshal(spec, &o); err != nil {
 		return fmt.Errorf("%w: options: %v", server.ErrInvalidArgument, err)
 	}
@@ -47,11 +54,34 @@ func decodeOptions(spec []byte, cfg *server.Config) error {
 	if certPEM != nil {
 		cfg.CertPEM, cfg.KeyPEM, cfg.CertPath, cfg.KeyPath = []byte(*certPEM), []byte(*keyPEM), "", ""
 	}
+	if err := decodeAltSvc(altSvc, cfg); err != nil {
+		return err
+	}
+	if tcpHeaderMs != nil {
+		cfg.TCPHeaderTimeout = time.Duration(*tcpHeaderMs) * time.Millisecond
+	}
 	if timeoutMs != nil {
 		cfg.RequestTimeout = time.Duration(*timeoutMs) * time.Millisecond
 		if *timeoutMs == 0 {
 			cfg.RequestTimeout = -1 // none
 		}
 	}
+	return nil
+}
+
+// decodeAltSvc applies "altSvc": a string sets the field, false turns it
+// off; absent or null keeps it.
+func decodeAltSvc(raw json.RawMessage, cfg *server.Config) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if string(raw) == "false" {
+		cfg.AltSvc, cfg.NoAltSvc = "", true
+		return nil
+	}
+	if err := json.Unmarshal(raw, &cfg.AltSvc); err != nil || cfg.AltSvc == "" {
+		return fmt.Errorf("%w: altSvc must be a non-empty string or false", server.ErrInvalidArgument)
+	}
+	cfg.NoAltSvc = false
 	return nil
 }

@@ -23,6 +23,12 @@ func TestSetOptions(t *testing.T) {
 		}},
 		{"timeout 0 is none", `{"requestTimeoutMs":0}`, nil, func(c server.Config) bool { return c.RequestTimeout < 0 }},
 		{"timeout in ms", `{"requestTimeoutMs":1500}`, nil, func(c server.Config) bool { return c.RequestTimeout == 1500*time.Millisecond }},
+		{"TCP with its Alt-Svc", `{"tcp":true,"altSvc":"h3=\":443\"","tcpHeaderTimeoutMs":2000}`, nil, func(c server.Config) bool {
+			return c.TCP && c.AltSvc == `h3=":443"` && !c.NoAltSvc && c.TCPHeaderTimeout == 2*time.Second
+		}},
+		{"no Alt-Svc", `{"altSvc":false}`, nil, func(c server.Config) bool { return c.NoAltSvc && c.AltSvc == "" }},
+		{"an Alt-Svc of another type", `{"altSvc":1}`, server.ErrInvalidArgument, nil},
+		{"an Alt-Svc with CR LF", `{"altSvc":"a\r\nb"}`, server.ErrConfig, nil},
 		{"an invalid list", `{"quicAlpn":["h3"]}`, server.ErrConfig, nil},
 		{"a wrong type", `{"quicAlpn":["ok", 1]}`, server.ErrInvalidArgument, nil},
 		{"not JSON", `{`, server.ErrInvalidArgument, nil},

@@ -80,10 +80,13 @@ export const Counter = {
   REQUESTS_TIMED_OUT: 11,
   CONNECTIONS_REFUSED: 12,
   GOROUTINES: 13,
+  REQUESTS_HTTP1: 14,
+  REQUESTS_HTTP2: 15,
+  REQUESTS_HTTP3: 16,
 } as const;
 
 /** Number of counters (`ZIG_H3_COUNTER_COUNT`). */
-export const COUNTER_COUNT = 14;
+export const COUNTER_COUNT = 17;
 
 /** Limits (the other `ZIG_H3_*` defines). */
 export const Limit = {

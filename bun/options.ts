@@ -61,6 +61,11 @@ export function checkOptions(options: H3ServeOptions): void {
       (wt.allowedOrigins !== undefined && (!Array.isArray(wt.allowedOrigins) || wt.allowedOrigins.some((o) => typeof o !== "string"))))) {
     throw new TypeError("webtransport: expected { allowedOrigins?: string[], checkOrigin?: (origin, req) => boolean }");
   }
+  if (options.http1 !== undefined && typeof options.http1 !== "boolean") throw new TypeError("http1: expected a boolean");
+  const alt = options.altSvc;
+  if (alt !== undefined && alt !== false && (typeof alt !== "string" || alt === "" || /[\r\n\0]/.test(alt))) {
+    throw new TypeError("altSvc: expected a non-empty field value or false");
+  }
   if ((options.certPath === undefined) !== (options.keyPath === undefined)) {
     throw new TypeError("certPath and keyPath must be given together");
   }
@@ -97,7 +102,9 @@ export function nativeOptions(options: H3ServeOptions, features: { datagrams: bo
   const out: Record<string, unknown> = {
     enableDatagrams: features.datagrams || options.quicDatagram !== undefined,
     enableWebTransport: features.webtransport,
+    tcp: options.http1 !== false,
   };
+  if (options.altSvc !== undefined) out.altSvc = options.altSvc;
   if (options.quicAlpn !== undefined) out.quicAlpn = options.quicAlpn;
   const wt = options.webtransport;
   // A checkOrigin function runs in JS on each session: the native check lets all through.

@@ -154,6 +154,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       connectionsTotal: n(Counter.CONNECTIONS_TOTAL),
       connectionsActive: n(Counter.CONNECTIONS_ACTIVE),
       requests: n(Counter.REQUESTS_TOTAL),
+      requestsByProtocol: { "http/1.1": n(Counter.REQUESTS_HTTP1), h2: n(Counter.REQUESTS_HTTP2), h3: n(Counter.REQUESTS_HTTP3) },
       uptimeMs: n(Counter.UPTIME_MS),
       requestsActive: n(Counter.REQUESTS_ACTIVE),
       requestsRejected: n(Counter.REQUESTS_REJECTED),

@@ -129,8 +129,27 @@ export type PemSource = string | Uint8Array | ArrayBuffer | BunFile;
  * });
  */
 export interface H3ServeOptions {
-  /** UDP port; 0 (the default) picks a free one, see `server.port`. */
+  /** UDP port, and TCP port with `http1`; 0 (the default) picks a free one, the same number for both, see `server.port`. */
   port?: number;
+  /**
+   * Also serve HTTP/1.1 and HTTP/2 over TLS on TCP, on the same address,
+   * port number, certificate and routes, as `Bun.serve({ http3: true })`
+   * does: browsers and most clients connect over TCP first and move to
+   * HTTP/3 when a response says `alt-svc` (see `altSvc`). WebTransport and
+   * datagram routes stay on HTTP/3 (their ordinary requests are answered
+   * over TCP too; CONNECT over TCP gets 405). `false`: HTTP/3 only.
+   * @default true
+   * @example
+   * createH3Server({ port: 4433, http1: false, fetch: () => new Response("HTTP/3 only") });
+   */
+  http1?: boolean;
+  /**
+   * The `alt-svc` field of every TCP response; `false` sends none.
+   * @default `h3=":PORT"; ma=86400` (HTTP/3 on the same port, for a day)
+   * @example
+   * altSvc: 'h3=":443"; ma=3600',
+   */
+  altSvc?: string | false;
   /** IP address to listen on (default `"0.0.0.0"`; `"localhost"` means `"127.0.0.1"`). */
   hostname?: string;
   /**
@@ -207,6 +226,8 @@ export interface ServerStats {
   connectionsActive: number;
   /** Requests received since start (including those the server answered itself). */
   requests: number;
+  /** Requests received since start by protocol: HTTP/1.x and HTTP/2 over TCP (`http1`), HTTP/3. */
+  requestsByProtocol: { "http/1.1": number; h2: number; h3: number };
   /** Milliseconds since start, frozen at stop. */
   uptimeMs: number;
   /** Requests in flight now. */

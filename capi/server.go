@@ -185,6 +185,9 @@ func zig_h3_server_counters(h *C.zig_h3_server, out *C.uint64_t, n C.size_t) C.i
 		C.ZIG_H3_COUNTER_REQUESTS_TIMED_OUT:  st.RequestsTimedOut,
 		C.ZIG_H3_COUNTER_CONNECTIONS_REFUSED: st.ConnectionsRefused,
 		C.ZIG_H3_COUNTER_GOROUTINES:          st.Goroutines,
+		C.ZIG_H3_COUNTER_REQUESTS_HTTP1:      st.RequestsHTTP1,
+		C.ZIG_H3_COUNTER_REQUESTS_HTTP2:      st.RequestsHTTP2,
+		C.ZIG_H3_COUNTER_REQUESTS_HTTP3:      st.RequestsHTTP3,
 	}
 	k := len(all)
 	if uint64(n) < uint64(k) {

@@ -201,7 +201,11 @@ enum {
     ZIG_H3_COUNTER_CONNECTIONS_REFUSED = 12,
     /** Goroutines in the library (all servers of the process): for leak checks. */
     ZIG_H3_COUNTER_GOROUTINES = 13,
-    ZIG_H3_COUNTER_COUNT = 14
+    /** Requests by protocol: HTTP/1.x and HTTP/2 (set_options "tcp"), HTTP/3. */
+    ZIG_H3_COUNTER_REQUESTS_HTTP1 = 14,
+    ZIG_H3_COUNTER_REQUESTS_HTTP2 = 15,
+    ZIG_H3_COUNTER_REQUESTS_HTTP3 = 16,
+    ZIG_H3_COUNTER_COUNT = 17
 };
 
 /* ---- Limits -------------------------------------------------------------- */
@@ -281,7 +285,8 @@ int zig_h3_server_stop(zig_h3_server *server, uint8_t force);
  *  Errors: BAD_HANDLE, IO. */
 int zig_h3_server_stop_async(zig_h3_server *server, uint8_t force);
 
-/** The bound UDP port (> 0) once started, 0 before. Negative on error (BAD_HANDLE). */
+/** The bound UDP port (> 0) once started, 0 before; with "tcp", the TCP
+ *  port too (the same number). Negative on error (BAD_HANDLE). */
 int zig_h3_server_port(zig_h3_server *server);
 
 /** Writes the SHA-256 of the server certificate's DER (32 bytes) to out32:
@@ -291,7 +296,14 @@ int zig_h3_server_port(zig_h3_server *server);
 int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
 
 /** Sets what zig_h3_server_config cannot carry; only before start. spec is
- *  JSON (len bytes) with any of: "certPem" and "keyPem" (PEM text, together;
+ *  JSON (len bytes) with any of: "tcp" (true: also serve HTTP/1.1 and
+ *  HTTP/2 over TLS 1.2+ on TCP, same address, port number, certificate and
+ *  routes; off by default in C, where the library has always been HTTP/3
+ *  only, on by default in the Bun wrapper as in Bun.serve; CONNECT over TCP
+ *  gets 405, and WebTransport and datagrams stay HTTP/3's), "altSvc" (the
+ *  Alt-Svc field of every TCP response: a string, or false for none;
+ *  default h3=":PORT"; ma=86400), "tcpHeaderTimeoutMs" (how long a TCP
+ *  client may take to send a request head; default 10000), "certPem" and "keyPem" (PEM text, together;
  *  they replace cert_path/key_path or the development certificate),
  *  "maxRequestBodySize" (bytes; buffered bodies over it get 413; default
  *  1048576), "maxHeaderBytes" (request header section limit; over it 431;

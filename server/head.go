@@ -70,6 +70,10 @@ func (r *Response) declaredLengthLocked() int64 {
 	if len(vs) == 0 {
 		return -1
 	}
+	if r.trailersOverTCPLocked() {
+		delete(r.header, "Content-Length") // see trailersOverTCPLocked
+		return -1
+	}
 	n, err := strconv.ParseUint(vs[0], 10, 63)
 	if err != nil || slices.ContainsFunc(vs, func(v string) bool { return v != vs[0] }) {
 		delete(r.header, "Content-Length")
@@ -80,6 +84,15 @@ func (r *Response) declaredLengthLocked() int64 {
 		return -1
 	}
 	return int64(n)
+}
+
+// trailersOverTCPLocked reports whether the response goes over TCP with
+// trailers known before its head: HTTP/1.1 carries trailers only in a
+// chunked body, which has no Content-Length, and curl drops the trailers
+// of an HTTP/2 response whose Content-Length it has received in full, so
+// such a head goes out at once, without a length, the trailers announced.
+func (r *Response) trailersOverTCPLocked() bool {
+	return len(r.trailer) > 0 && r.req.ProtoMajor < 3
 }
 
 // sendsBody reports whether body bytes go out with status: not for a

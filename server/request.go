@@ -18,6 +18,9 @@ type HeaderField struct {
 // modify it.
 type Request struct {
 	Method string
+	// ProtoMajor is the HTTP version: 1 (HTTP/1.x over TCP), 2 (HTTP/2
+	// over TCP) or 3.
+	ProtoMajor int
 	// Path is the request target as sent: escaped path and query.
 	Path      string
 	Authority string
@@ -45,6 +48,7 @@ type Request struct {
 func newRequest(hr *http.Request, m Match[*Route], streamID uint64) *Request {
 	req := &Request{
 		Method:     hr.Method,
+		ProtoMajor: hr.ProtoMajor,
 		Path:       hr.URL.RequestURI(),
 		Authority:  hr.Host,
 		Header:     headerFields(hr.Header),

@@ -45,9 +45,9 @@ type Response struct {
 	timeout  time.Duration
 	timedOut bool
 
-	peerAborted  bool   // the peer reset the streaming request body
-	autoEndHolds int    // holdAutoEnd calls not yet released
-	handlerDone  bool   // the handler returned
+	peerAborted  bool // the peer reset the streaming request body
+	autoEndHolds int  // holdAutoEnd calls not yet released
+	handlerDone  bool // the handler returned
 }
 
 // Response body buffering limits: Send reports the bytes pending, and a

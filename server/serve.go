@@ -29,10 +29,15 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			return false
 		}
 		chunks, ended, file := r.body.Take(), r.ended, r.filePath
+		flushHead := false
 		if file == "" && !out.headWritten && (ended || r.bodyStarted) {
 			out.writeHeadLocked(ctx)
+			flushHead = r.trailersOverTCPLocked()
 		}
 		r.mu.Unlock()
+		if flushHead && out.flusher != nil {
+			out.flusher.Flush() // before the handler is done: no computed Content-Length
+		}
 		if file != "" {
 			ok := r.serveFile(w, hr, file)
 			r.finish()
@@ -76,6 +81,11 @@ func (o *responseOutput) writeHeadLocked(ctx context.Context) {
 	r := o.r
 	r.stopTimerLocked()
 	o.declared, o.sendsBody = r.declaredLengthLocked(), r.sendsBody(r.status)
+	if r.trailersOverTCPLocked() {
+		for k := range r.trailer {
+			o.w.Header()["Trailer"] = append(o.w.Header()["Trailer"], k)
+		}
+	}
 	r.writeHeadLocked(o.w, r.status)
 	o.headWritten = true
 	if r.dgram != nil {

@@ -177,3 +177,19 @@ func TestTCPStop(t *testing.T) {
 		})
 	}
 }
+
+// Trailers known before the head (a whole body ended with trailers) reach
+// HTTP/1.1 clients (chunked) and HTTP/2 clients alike.
+func TestTCPTrailersOfAWholeBody(t *testing.T) {
+	_, base := startTCPServer(t, Config{}, func(s *Server) {
+		mustRoute(t, s, "GET", "/t", func(_ *Request, res *Response) {
+			_, _ = res.Send([]byte("abc"), true, []HeaderField{{Name: "x-sum", Value: "42"}})
+		})
+	})
+	for _, h2 := range []bool{false, true} {
+		resp, body := get(t, tcpClient(t, h2), "GET", base+"/t", nil)
+		if body != "abc" || resp.Trailer.Get("X-Sum") != "42" || resp.ContentLength != -1 {
+			t.Errorf("%s: %q, trailers %v, length %d", resp.Proto, body, resp.Trailer, resp.ContentLength)
+		}
+	}
+}

@@ -45,9 +45,13 @@ export interface ClientResponse {
   bodySha256: string;
 }
 
-/** Runs the repository's Go HTTP/3 client (tests/h3client) and returns stdout and the exit code. */
-export async function h3client(args: string[], timeoutMs = 25_000): Promise<{ out: string; err: string; code: number }> {
-  const proc = Bun.spawn([H3CLIENT, ...args], { stdout: "pipe", stderr: "pipe" });
+/** Runs a command (killed after timeoutMs) and returns its stdout, stderr and exit code. */
+export async function run(
+  cmd: string[],
+  timeoutMs = 25_000,
+  env?: Record<string, string | undefined>,
+): Promise<{ out: string; err: string; code: number }> {
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: env ?? process.env });
   const timer = setTimeout(() => proc.kill(), timeoutMs);
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).text(),
@@ -56,6 +60,11 @@ export async function h3client(args: string[], timeoutMs = 25_000): Promise<{ ou
   ]);
   clearTimeout(timer);
   return { out, err, code };
+}
+
+/** Runs the repository's Go HTTP/3 client (tests/h3client) and returns stdout and the exit code. */
+export function h3client(args: string[], timeoutMs = 25_000): Promise<{ out: string; err: string; code: number }> {
+  return run([H3CLIENT, ...args], timeoutMs);
 }
 
 /** Runs h3client with -json and parses the responses. */
@@ -90,14 +99,7 @@ export const DGCLIENT = process.env.DGCLIENT ?? join(ROOT, "build", "dgclient");
 
 /** Runs the repository's datagram/WebTransport client (tests/dgclient) and parses its JSON line. */
 export async function dgclient<T = Record<string, unknown>>(args: string[], timeoutMs = 25_000): Promise<T> {
-  const proc = Bun.spawn([DGCLIENT, ...args], { stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => proc.kill(), timeoutMs);
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
+  const { out, err, code } = await run([DGCLIENT, ...args], timeoutMs);
   if (code !== 0) throw new Error(`dgclient ${args[0]} failed (${code}): ${err}`);
   return JSON.parse(out) as T;
 }

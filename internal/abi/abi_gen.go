@@ -149,7 +149,10 @@ const (
 	CounterRequestsTimedOut   = 11
 	CounterConnectionsRefused = 12
 	CounterGoroutines         = 13
-	CounterCount              = 14
+	CounterRequestsHttp1      = 14
+	CounterRequestsHttp2      = 15
+	CounterRequestsHttp3      = 16
+	CounterCount              = 17
 )
 
 // Limits (the other ZIG_H3_* defines).
