@@ -1,18 +1,20 @@
 /**
  * A WebTransport chat you can open in a browser: `bun run examples/chat.ts`
- * (after `make lib`), then open http://127.0.0.1:8080/ in Chrome or
- * Chromium in two tabs. The page comes over plain HTTP on loopback (a secure
- * context); it connects to the HTTP/3 server with WebTransport, pinning the
- * development certificate with serverCertificateHashes, so no flags and no
- * certificate installation are needed.
+ * (after `make lib`), then open https://127.0.0.1:4433/ in Chrome or
+ * Chromium in two tabs. One server does it all: the page comes over TCP
+ * (HTTP/2), and the page connects back to the same origin with WebTransport
+ * (HTTP/3), pinning the certificate with serverCertificateHashes. With the
+ * development certificate the browser warns once about the page
+ * ("Advanced", then "Proceed"); give your own with CERT and KEY (PEM paths,
+ * e.g. from mkcert) to avoid that.
  *
  * Each page opens one bidirectional stream and writes lines on it; the
  * server sends every line to every page. Datagrams measure the round trip.
  */
 import { createH3Server, type WTContext } from "../bun";
 
-const H3_PORT = Number(process.env.PORT ?? 4433);
-const PAGE_PORT = Number(process.env.PAGE_PORT ?? 8080);
+const PORT = Number(process.env.PORT ?? 4433);
+const tls = process.env.CERT && process.env.KEY ? { certPath: process.env.CERT, keyPath: process.env.KEY } : {};
 const writers = new Set<WritableStreamDefaultWriter<Uint8Array>>();
 const encoder = new TextEncoder();
 
@@ -54,19 +56,23 @@ async function session(ctx: WTContext): Promise<void> {
 
 const server = createH3Server({
   hostname: "127.0.0.1",
-  port: H3_PORT,
-  routes: [{ method: "CONNECT", pattern: "/chat", webtransport: session }],
+  port: PORT,
+  ...tls,
+  routes: [
+    { method: "GET", pattern: "/", fetch: () => new Response(page(), { headers: { "content-type": "text/html; charset=utf-8" } }) },
+    { method: "CONNECT", pattern: "/chat", webtransport: session },
+  ],
 });
 const hash = JSON.stringify([...server.certificateHash]);
 
-const page = `<!doctype html><meta charset=utf-8><title>WebTransport chat</title>
+const page = () => `<!doctype html><meta charset=utf-8><title>WebTransport chat</title>
 <style>body{font:16px system-ui;max-width:40em;margin:2em auto}#log{white-space:pre-wrap;border:1px solid #ccc;height:20em;overflow:auto;padding:.5em}</style>
 <h1>WebTransport chat</h1><p id=status>connecting…</p><div id=log></div>
 <form id=f><input id=msg autocomplete=off size=50 autofocus> <button>Send</button></form>
 <script type=module>
 const log = (t) => { const el = document.getElementById("log"); el.textContent += t + "\\n"; el.scrollTop = 1e9; };
 const status = document.getElementById("status");
-const wt = new WebTransport("https://127.0.0.1:${server.port}/chat",
+const wt = new WebTransport("/chat",
   { serverCertificateHashes: [{ algorithm: "sha-256", value: new Uint8Array(${hash}) }] });
 await wt.ready;
 status.textContent = "connected over WebTransport (HTTP/3)";
@@ -81,13 +87,11 @@ setInterval(async () => { const t0 = performance.now(); await dg.write(new Uint8
   const { value } = await dr.read(); if (value) status.textContent = "connected, datagram round trip " + (performance.now() - t0).toFixed(1) + " ms"; }, 2000);
 </script>`;
 
-const http = Bun.serve({ hostname: "127.0.0.1", port: PAGE_PORT, fetch: () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }) });
-console.log(`WebTransport chat: open http://127.0.0.1:${http.port}/ in Chrome or Chromium (two tabs to chat).`);
-console.log(`HTTP/3 server on ${server.url} (development certificate pinned by the page).`);
+console.log(`WebTransport chat: open ${server.url} in Chrome or Chromium (two tabs to chat).`);
+if (server.developmentCertificate) console.log("The development certificate is not trusted by the browser: accept its warning once for the page.");
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, async () => {
-    http.stop();
     await server.stop(true);
     process.exit(0);
   });

@@ -165,6 +165,8 @@ describe("Chromium", () => {
       port: 0,
       tls: { cert: cert.certPem, key: cert.keyPem },
       routes: [
+        // The page over TCP (HTTP/2): the same server serves it and its WebTransport sessions.
+        { method: "GET", pattern: "/page", fetch: () => new Response(PAGE_HTML, { headers: { "content-type": "text/html; charset=utf-8" } }) },
         { method: "CONNECT", pattern: "/wt/echo", webtransport: echoSession },
         {
           method: "CONNECT",
@@ -230,5 +232,20 @@ describe("Chromium", () => {
       serverClose: { closeCode: 4242, reason: "bye from server" },
     });
     expect(wtServer.getStats().sessionsActive).toBe(0);
+  }, 30_000);
+
+  test("a page served over HTTP/2 by the same server opens WebTransport to it", async () => {
+    const pageUrl = `https://127.0.0.1:${wtServer.port}/page`;
+    const nav = await runInPage(launched!.browser, pageUrl, () => {
+      const g = globalThis as unknown as PageGlobals;
+      return g.performance.getEntriesByType("navigation")[0]?.nextHopProtocol;
+    }, undefined);
+    expect(nav).toBe("h2");
+    const r = await runInPage(launched!.browser, pageUrl, wtEchoInPage, {
+      base: `https://127.0.0.1:${wtServer.port}`,
+      hash: [...wtServer.certificateHash],
+    });
+    expect(r).toMatchObject({ datagram: "datagram ping", bidi: { received: 65536, equal: true }, uni: "uni hello" });
+    expect(wtServer.getStats().requestsByProtocol.h2).toBeGreaterThanOrEqual(2);
   }, 30_000);
 });
