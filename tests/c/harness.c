@@ -94,7 +94,7 @@ char *read_all(FILE *f, size_t *len) {
 
 void free_result(client_result *r) { free(r->out); }
 
-static client_result run_command(const char *cmd) {
+client_result run_command(const char *cmd) {
     client_result r = {0};
     FILE *f = popen(cmd, "r");
     if (!f) {

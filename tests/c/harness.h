@@ -89,6 +89,8 @@ typedef struct {
 
 char *read_all(FILE *f, size_t *len);
 void free_result(client_result *r);
+/* Runs a shell command and returns its stdout and exit code. */
+client_result run_command(const char *cmd);
 /* Runs the client with the given arguments (a shell fragment) for count requests. */
 client_result client(int count, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Runs dgclient (tests/dgclient) with the given arguments (a shell fragment);
@@ -141,6 +143,7 @@ void check_connections(void);
 void check_stats(zig_h3_server *s);
 void check_stop_and_free(zig_h3_server *s);
 void check_force_stop(void);
+void check_tcp(void);
 void check_static_routes(void);
 void check_graceful_inflight(void);
 

@@ -72,6 +72,7 @@ int main(int argc, char **argv) {
     check_stop_and_free(s);
     check_all_bad_handles(); /* the first response id has been issued and finished by now */
     check_force_stop();
+    check_tcp();
     check_static_routes();
     check_graceful_inflight();
     check_quic_datagrams();

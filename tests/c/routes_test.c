@@ -5,7 +5,8 @@
  * thread, with trailers), GET /respond, one and several connections (GET
  * /conn); then the stats and counters, graceful stop and free, a forced stop
  * with an open deferred response (second server) and a graceful stop that
- * waits for one (third server).
+ * waits for one (third server); HTTP/1.1 and HTTP/2 through curl on a server
+ * with "tcp" (fourth).
  */
 #include "harness.h"
 
@@ -474,5 +475,50 @@ void check_static_routes(void) {
     CHECK(h3.server_event_size(s) > 0, "the /queued request was not queued");
 
     CHECK_RC(h3.server_stop(s, 1), ZIG_H3_OK);
+    CHECK_RC(h3.server_free(s), ZIG_H3_OK);
+}
+
+/* ---- TCP: set_options "tcp" ------------------------------------------------------- */
+
+static void cb_tcp(void *user, const zig_h3_request *req, zig_h3_response *resp) {
+    (void)user;
+    char body[256];
+    int n = snprintf(body, sizeof body, "%.*s %.*s conn %zu body %zu", (int)req->method_len, req->method,
+                     (int)req->path_len, req->path, req->conn_id_len, req->body_len);
+    h3.response_status(resp, 200);
+    h3.response_end(resp, (const uint8_t *)body, (size_t)n);
+}
+
+/* HTTP/1.1 and HTTP/2 through curl on a server with "tcp", the same routes and
+ * callbacks; the main server (C default) listens on UDP only. */
+void check_tcp(void) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "curl -sk --http2 'https://127.0.0.1:%d/hello/x' 2>&1", port);
+    client_result r = run_command(cmd);
+    CHECK(r.exit_code == 7, "TCP without \"tcp\": curl exit %d (want 7, could not connect)", r.exit_code);
+    free_result(&r);
+
+    zig_h3_server *s = new_local_server("tcp", 0, 0);
+    if (!s) return;
+    const char *opts = "{\"tcp\":true}";
+    CHECK_RC(h3.server_set_options(s, opts, strlen(opts)), ZIG_H3_OK);
+    CHECK_RC(h3.server_route(s, "POST", "/tcp", cb_tcp, NULL, NULL, NULL), ZIG_H3_OK);
+    CHECK_RC(h3.server_start(s), ZIG_H3_OK);
+    int p = h3.server_port(s);
+    char alt[64];
+    snprintf(alt, sizeof alt, "alt-svc: h3=\":%d\"; ma=86400", p);
+    const char *protos[] = {"--http1.1", "--http2"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "curl -sk %s -i -d hello 'https://127.0.0.1:%d/tcp' 2>&1", protos[i], p);
+        r = run_command(cmd);
+        CHECK(r.exit_code == 0 && strstr(r.out, "POST /tcp conn 8 body 5") && strcasestr(r.out, alt),
+              "curl %s: exit %d output:\n%s", protos[i], r.exit_code, r.out);
+        free_result(&r);
+    }
+    uint64_t c[ZIG_H3_COUNTER_COUNT] = {0};
+    CHECK(h3.server_counters(s, c, ZIG_H3_COUNTER_COUNT) == ZIG_H3_COUNTER_COUNT && c[ZIG_H3_COUNTER_REQUESTS_HTTP1] == 1 &&
+              c[ZIG_H3_COUNTER_REQUESTS_HTTP2] == 1 && c[ZIG_H3_COUNTER_REQUESTS_HTTP3] == 0,
+          "requests by protocol: %llu %llu %llu", (unsigned long long)c[ZIG_H3_COUNTER_REQUESTS_HTTP1],
+          (unsigned long long)c[ZIG_H3_COUNTER_REQUESTS_HTTP2], (unsigned long long)c[ZIG_H3_COUNTER_REQUESTS_HTTP3]);
     CHECK_RC(h3.server_free(s), ZIG_H3_OK);
 }
