@@ -26,6 +26,8 @@ type Conn struct {
 	ALPN string
 	qc   *quic.Conn
 	srv  *Server
+
+	tcpRequests atomic.Uint64 // requests of a TCP connection so far (requestStreamID)
 }
 
 // Server returns the server the connection belongs to.

@@ -24,7 +24,7 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	s.counters.countRequest(hr)
 	s.counters.requestsActive.Add(1)
 	defer s.requestDone()
-	streamID := requestStreamID(hr)
+	streamID := requestStreamID(hr, connOf(hr.Context()))
 	completed := true
 	defer func() { s.reportStreamClose(hr, streamID, !completed) }()
 
@@ -42,10 +42,15 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	}
 }
 
-// requestStreamID is the QUIC stream a request arrived on.
-func requestStreamID(hr *http.Request) uint64 {
+// requestStreamID is the QUIC stream a request arrived on. Over TCP, it
+// numbers the requests of the connection as a QUIC client numbers its
+// request streams: 0, 4, 8, ...
+func requestStreamID(hr *http.Request, c *Conn) uint64 {
 	if sid, ok := hr.Body.(interface{ StreamID() quic.StreamID }); ok {
 		return uint64(sid.StreamID())
+	}
+	if c != nil {
+		return (c.tcpRequests.Add(1) - 1) * 4
 	}
 	return 0
 }

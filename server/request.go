@@ -27,7 +27,8 @@ type Request struct {
 	// Header holds the request headers (pseudo-headers excluded), sorted by name.
 	Header []HeaderField
 	Body   []byte
-	// StreamID is the QUIC stream the request arrived on.
+	// StreamID is the QUIC stream the request arrived on; over TCP, the
+	// request's number on its connection times 4 (0, 4, 8, ...).
 	StreamID uint64
 	// ConnID identifies the connection in the process (8 bytes: Conn.ID).
 	ConnID []byte

@@ -109,16 +109,21 @@ func (h tcpHandler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	h.s.serveHTTP(w, hr)
 }
 
-// tcpConnContext stamps each TCP connection with a Conn, so that its
-// requests carry a connection id like those of QUIC connections.
+// tcpConnContext stamps the requests of each TCP connection with its Conn,
+// so that they carry a connection id like those of QUIC connections.
 func (s *Server) tcpConnContext(ctx context.Context, nc net.Conn) context.Context {
-	c := &Conn{Number: lastConnNumber.Add(1), RemoteAddr: remoteAddrString(nc.RemoteAddr()), srv: s}
-	c.ID = connID(c.Number)
-	return context.WithValue(ctx, connKey{}, c)
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if c, ok := nc.(*tcpConn); ok {
+		return context.WithValue(ctx, connKey{}, c.conn)
+	}
+	return ctx
 }
 
-// tcpListener counts TCP connections with the QUIC ones and refuses those
-// over Config.MaxConnections (closed at once, counted as refused).
+// tcpListener counts TCP connections with the QUIC ones, refuses those
+// over Config.MaxConnections (closed at once, counted as refused) and
+// gives the others a Conn.
 type tcpListener struct {
 	net.Listener
 	s *Server
@@ -138,19 +143,28 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		}
 		c.connectionsTotal.Add(1)
 		c.connectionsActive.Add(1)
-		return &tcpConn{Conn: nc, s: l.s}, nil
+		conn := &Conn{Number: lastConnNumber.Add(1), RemoteAddr: remoteAddrString(nc.RemoteAddr()), srv: l.s}
+		conn.ID = connID(conn.Number)
+		return &tcpConn{Conn: nc, conn: conn}, nil
 	}
 }
 
-// tcpConn leaves the active count when it closes.
+// tcpConn is an accepted TCP connection; when it closes it leaves the
+// active count and the OnConnectionClose function learns of it.
 type tcpConn struct {
 	net.Conn
-	s    *Server
+	conn *Conn
 	once sync.Once
 }
 
 func (c *tcpConn) Close() error {
-	c.once.Do(func() { c.s.counters.connectionsActive.Add(-1) })
+	c.once.Do(func() {
+		s := c.conn.srv
+		s.counters.connectionsActive.Add(-1)
+		if f := s.connClosed.Load(); f != nil {
+			(*f)(c.conn.ID)
+		}
+	})
 	return c.Conn.Close()
 }
 

@@ -193,3 +193,33 @@ func TestTCPTrailersOfAWholeBody(t *testing.T) {
 		}
 	}
 }
+
+// TCP connections have ids and numbered requests as QUIC ones do, and their
+// end reaches OnConnectionClose.
+func TestTCPConnectionIDsAndClose(t *testing.T) {
+	closed := make(chan string, 4)
+	seen := make(chan string, 4)
+	_, base := startTCPServer(t, Config{}, func(s *Server) {
+		s.OnConnectionClose(func(id []byte) { closed <- fmt.Sprintf("%x", id) })
+		mustRoute(t, s, "GET", "/id", func(req *Request, res *Response) {
+			seen <- fmt.Sprintf("%x/%d", req.ConnID, req.StreamID)
+		})
+	})
+	c := tcpClient(t, false)
+	get(t, c, "GET", base+"/id", nil)
+	get(t, c, "GET", base+"/id", nil) // the same keep-alive connection
+	first, second := <-seen, <-seen
+	id, _, _ := strings.Cut(first, "/")
+	if len(id) != 16 || first != id+"/0" || second != id+"/4" {
+		t.Fatalf("requests %q and %q", first, second)
+	}
+	c.Transport.(*http.Transport).CloseIdleConnections()
+	select {
+	case got := <-closed:
+		if got != id {
+			t.Fatalf("closed %s, want %s", got, id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnConnectionClose not called for a TCP connection")
+	}
+}
