@@ -300,7 +300,8 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  HTTP/2 over TLS 1.2+ on TCP, same address, port number, certificate and
  *  routes; off by default in C, where the library has always been HTTP/3
  *  only, on by default in the Bun wrapper as in Bun.serve; CONNECT over TCP
- *  gets 405, and WebTransport and datagrams stay HTTP/3's), "altSvc" (the
+ *  gets 405, and WebTransport and datagrams stay HTTP/3's; a TCP request's
+ *  stream_id numbers the requests of its connection: 0, 4, 8, ...), "altSvc" (the
  *  Alt-Svc field of every TCP response: a string, or false for none;
  *  default h3=":PORT"; ma=86400), "tcpHeaderTimeoutMs" (how long a TCP
  *  client may take to send a request head; default 10000), "certPem" and "keyPem" (PEM text, together;
