@@ -25,15 +25,17 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	s.counters.requestsActive.Add(1)
 	defer s.requestDone()
 	streamID := requestStreamID(hr)
-	completed := true
+	completed := false // until served: a refusal may reset the stream (panic)
 	defer func() { s.reportStreamClose(hr, streamID, !completed) }()
 
 	rt, m := s.routes.Load().match(hr.Method, hr.URL.EscapedPath())
 	switch {
 	case rt == nil:
 		s.answerUnrouted(w, hr, m.Allowed)
+		completed = true
 	case s.stoppingWithoutGoaway():
 		s.reject(w, http.StatusServiceUnavailable)
+		completed = true
 	case isWebTransport(hr):
 		completed = s.serveSession(w, hr, rt, newRequest(hr, m, streamID))
 	default:
@@ -67,6 +69,7 @@ func (s *Server) reportStreamClose(hr *http.Request, streamID uint64, aborted bo
 // (false: the client went away, or the response was reset).
 func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, m Match[*Route], streamID uint64) bool {
 	req := newRequest(hr, m, streamID)
+	checkLength(hr)
 	if rt.streams() {
 		req.body = newStreamingBody(hr, rt.Datagrams != nil)
 	} else {
@@ -198,7 +201,8 @@ func (s *Server) reject(w http.ResponseWriter, status int) {
 }
 
 // readBody reads a buffered body up to the limit; over it the client gets
-// 413, the rest of the upload is refused, and ok is false.
+// 413, the rest of the upload is refused, and ok is false. A body that
+// cannot be read is refused (see refuseBody).
 func (s *Server) readBody(w http.ResponseWriter, hr *http.Request) (body []byte, ok bool) {
 	limit := s.cfg.maxBody()
 	if hr.ContentLength > limit {
@@ -216,16 +220,16 @@ func (s *Server) readBody(w http.ResponseWriter, hr *http.Request) (body []byte,
 		var first [1]byte
 		n, err := io.ReadFull(hr.Body, first[:])
 		if n == 0 {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if err == io.EOF {
 				return nil, true
 			}
-			s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+			s.refuseBody(w, hr, err)
 			return nil, false
 		}
 		buf.WriteByte(first[0])
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(hr.Body, limit+1)); err != nil {
-		s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+		s.refuseBody(w, hr, err)
 		return nil, false
 	}
 	if int64(buf.Len()) > limit {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
 
@@ -23,10 +22,9 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 	out.flusher, _ = w.(http.Flusher)
 	for {
 		r.mu.Lock()
-		if r.peerAborted && !r.ended {
+		if r.peerAborted { // even if ended: the request did not complete
 			r.mu.Unlock()
-			r.finish()
-			return false
+			return r.abortForBody(out)
 		}
 		chunks, ended, file := r.body.Take(), r.ended, r.filePath
 		if file == "" && !out.headWritten && (ended || r.bodyStarted) {
@@ -138,13 +136,8 @@ func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
 	r.mu.Lock()
 	r.badLength = why
 	r.mu.Unlock()
-	// http3's response writer is always an HTTPStreamer; the reset codes
-	// are those http3 uses for a handler that panics.
-	if s, ok := w.(http3.HTTPStreamer); ok {
-		str := s.HTTPStream()
-		str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeInternalError))
-		str.CancelRead(quic.StreamErrorCode(http3.ErrCodeInternalError))
-	}
+	// The reset code is the one http3 uses for a handler that panics.
+	resetStream(w, http3.ErrCodeInternalError)
 	r.finish()
 	return false
 }

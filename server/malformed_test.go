@@ -1,0 +1,149 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// malformedServer serves a buffered route (/buf), a streaming route that
+// reads the whole body before answering (/stream) and one that sends its
+// head first (/stream-head); the streaming handlers report ReadBody's
+// final error on bodyErr.
+func malformedServer(t *testing.T, cfg Config) (s *Server, ran *atomic.Int32, bodyErr chan error) {
+	ran = new(atomic.Int32)
+	bodyErr = make(chan error, 1)
+	readAll := func(req *Request) {
+		buf := make([]byte, 1024)
+		for {
+			if _, err := req.ReadBody(buf); err != nil {
+				bodyErr <- err
+				return
+			}
+		}
+	}
+	s, _, _ = startServer(t, cfg, func(s *Server) {
+		mustRoute(t, s, "POST", "/buf", func(req *Request, res *Response) {
+			ran.Add(1)
+			res.End([]byte("ok"))
+		})
+		_ = s.Route("POST", "/stream", Route{StreamBody: true, Handler: HandlerFunc(func(req *Request, res *Response) {
+			readAll(req)
+			res.End([]byte("ok")) // the response must not complete anyway
+		})})
+		_ = s.Route("POST", "/stream-head", Route{StreamBody: true, Handler: HandlerFunc(func(req *Request, res *Response) {
+			_ = res.Write([]byte("head"))
+			res.DeferEnd()
+			req.GoBody(func() {
+				readAll(req)
+				res.End([]byte("ok"))
+			})
+		})})
+	})
+	return s, ran, bodyErr
+}
+
+// Request bodies that break HTTP/3's framing rules (RFC 9114, section
+// 4.1.2) are refused: 400 before the response head, a stream reset with
+// H3_MESSAGE_ERROR after it; a buffered route's handler never runs, a
+// streaming handler's ReadBody fails with ErrMalformed.
+func TestMalformedBodiesAreRefused(t *testing.T) {
+	s, ran, bodyErr := malformedServer(t, Config{})
+	qc := dialRaw(t, s)
+	cl10 := []string{"content-length", "10"}
+	tests := []struct {
+		name       string
+		frames     [][]byte
+		wantStatus int
+		wantReset  int64 // -1: not reset
+		streaming  bool  // a streaming handler runs and sees ErrMalformed
+		finLater   bool  // FIN once the response head arrived
+	}{
+		{"buffered, DATA after trailers", [][]byte{request("POST", "/buf"), data("abc"), headers("x-t", "1"), data("def")}, 400, -1, false, false},
+		{"buffered, HEADERS after trailers", [][]byte{request("POST", "/buf"), data("abc"), headers("x-t", "1"), headers("x-t", "2")}, 400, -1, false, false},
+		{"buffered, body short of its content-length", [][]byte{request("POST", "/buf", cl10...), data("12345")}, 400, -1, false, false},
+		{"buffered, no body but a content-length", [][]byte{request("POST", "/buf", cl10...)}, 400, -1, false, false},
+		{"streaming, body short of its content-length", [][]byte{request("POST", "/stream", cl10...), data("12345")}, 400, -1, true, false},
+		{"streaming, DATA after trailers", [][]byte{request("POST", "/stream"), data("abc"), headers("x-t", "1"), data("def")}, 400, -1, true, false},
+		{"streaming after the head, body short", [][]byte{request("POST", "/stream-head", cl10...), data("12345")}, 200, int64(http3.ErrCodeMessageError), true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ran.Store(0)
+			rejected := s.Stats().RequestsRejected
+			got := rawRequest(t, qc, joinFrames(tt.frames), !tt.finLater)
+			if got.status != tt.wantStatus || got.reset != tt.wantReset || got.err != nil {
+				t.Fatalf("got %v, want status %d, reset %#x", got, tt.wantStatus, tt.wantReset)
+			}
+			if tt.wantStatus == 200 && got.body == "headok" {
+				t.Fatalf("the response completed: %v", got)
+			}
+			if tt.streaming {
+				if err := <-bodyErr; !errors.Is(err, ErrMalformed) {
+					t.Fatalf("ReadBody: %v, want ErrMalformed", err)
+				}
+			} else if n := ran.Load(); n != 0 {
+				t.Fatalf("the handler ran %d times", n)
+			}
+			if tt.wantStatus == 400 && s.Stats().RequestsRejected != rejected+1 {
+				t.Fatalf("RequestsRejected %d, want %d", s.Stats().RequestsRejected, rejected+1)
+			}
+		})
+	}
+}
+
+// A client that resets its upload gets no response: the stream is reset,
+// and no handler runs (buffered) or ReadBody fails (streaming).
+func TestResetUploadGetsNoResponse(t *testing.T) {
+	s, ran, bodyErr := malformedServer(t, Config{})
+	qc := dialRaw(t, s)
+	for _, path := range []string{"/buf", "/stream"} {
+		t.Run(path, func(t *testing.T) {
+			str, err := qc.OpenStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := s.Stats().RequestsTotal
+			_, _ = str.Write(joinFrames([][]byte{request("POST", path, "content-length", "10"), data("12345")}))
+			// Reset once the server has the head (else http3 refuses the
+			// stream itself, H3_REQUEST_INCOMPLETE).
+			waitFor(t, func() bool { return s.Stats().RequestsTotal > total })
+			str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeRequestCanceled))
+			got := readResponse(str, nil)
+			if got.status != 0 || got.reset != int64(http3.ErrCodeInternalError) {
+				t.Fatalf("got %v, want no status and a reset with H3_INTERNAL_ERROR", got)
+			}
+			if path == "/buf" && ran.Load() != 0 {
+				t.Fatal("the handler ran")
+			}
+			if path == "/stream" {
+				if err := <-bodyErr; err == nil || err == io.EOF || errors.Is(err, ErrMalformed) {
+					t.Fatalf("ReadBody: %v, want the reset", err)
+				}
+			}
+		})
+	}
+}
+
+func joinFrames(frames [][]byte) []byte {
+	var b []byte
+	for _, f := range frames {
+		b = append(b, f...)
+	}
+	return b
+}
+
+// waitFor polls cond for up to rawDeadline.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(rawDeadline); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+	}
+}
