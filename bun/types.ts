@@ -264,7 +264,7 @@ export interface H3Server extends AsyncDisposable {
   timeout(req: Request, seconds: number): void;
   /**
    * Stops the server; the Promise settles when it is down. Graceful (the
-   * default): new connections are refused, clients get GOAWAY, in-flight
+   * default): new connections are refused, new requests get 503, in-flight
    * requests finish. `force`: connections close at once; pending requests'
    * `signal`s abort.
    * @example

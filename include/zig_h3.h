@@ -269,7 +269,7 @@ int zig_h3_server_start(zig_h3_server *server);
 
 /** Stops the server and returns when it is down. force != 0: every
  *  connection is closed at once and open responses are aborted. force == 0:
- *  new connections are refused, clients get GOAWAY, in-flight requests
+ *  new connections are refused, new requests get 503, in-flight requests
  *  finish (a deferred response must still be ended), then connections close
  *  (clients get up to one second to close them first). Must not be called
  *  from a request callback (use zig_h3_server_stop_async). Stopping a server

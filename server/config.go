@@ -66,6 +66,12 @@ type Config struct {
 	// open on one connection (QUIC flow control makes it wait for more).
 	// Zero means DefaultMaxStreamsPerConnection.
 	MaxStreamsPerConnection int
+	// HeaderTimeout bounds how long a request stream may take to deliver
+	// its HEADERS (0: DefaultHeaderTimeout, negative: none); then the
+	// stream is reset with H3_REQUEST_INCOMPLETE and counted in
+	// Stats.RequestsRejected. Not applied on a WebTransport server
+	// (EnableWebTransport), whose streams webtransport-go accepts itself.
+	HeaderTimeout time.Duration
 	// RequestTimeout bounds how long a handler may take to start its
 	// response (0: DefaultRequestTimeout, negative: none); see
 	// Response.SetTimeout.

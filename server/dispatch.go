@@ -25,6 +25,7 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	s.counters.requestsActive.Add(1)
 	defer s.requestDone()
 	streamID := requestStreamID(hr)
+	headersRead(connOf(hr.Context()), streamID)
 	completed := false // until served: a refusal may reset the stream (panic)
 	defer func() { s.reportStreamClose(hr, streamID, !completed) }()
 

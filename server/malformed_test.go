@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,5 +146,53 @@ func waitFor(t *testing.T, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out waiting")
 		}
+	}
+}
+
+// liveGoroutines waits (bounded) for the goroutine count to settle at or
+// under want and returns it.
+func liveGoroutines(want int, wait time.Duration) int {
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(wait); n > want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return n
+}
+
+// Request streams whose HEADERS never complete are freed after
+// HeaderTimeout, although the client keeps the connection alive (PINGs).
+func TestHalfHeadersStreamsAreFreed(t *testing.T) {
+	const streams = 200
+	s, _, _ := malformedServer(t, Config{HeaderTimeout: 300 * time.Millisecond, MaxStreamsPerConnection: streams})
+	qc := dialRaw(t, s)
+	before := runtime.NumGoroutine()
+	half := request("GET", "/buf")
+	half = half[:len(half)-3] // the frame's length says more than comes
+	results := make(chan rawResult, streams)
+	for range streams {
+		str, err := qc.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = str.SetDeadline(time.Now().Add(rawDeadline))
+		if _, err := str.Write(half); err != nil {
+			t.Fatal(err)
+		}
+		go func() { results <- readResponse(str, nil) }()
+	}
+	for range streams {
+		if got := <-results; got.status != 0 || got.reset != int64(http3.ErrCodeRequestIncomplete) {
+			t.Fatalf("got %v, want a reset with H3_REQUEST_INCOMPLETE", got)
+		}
+	}
+	if n := liveGoroutines(before, 2*time.Second); n > before {
+		t.Fatalf("%d goroutines, %d before the streams", n, before)
+	}
+	if got := s.Stats().RequestsRejected; got != streams {
+		t.Fatalf("RequestsRejected %d, want %d", got, streams)
+	}
+	// The connection still serves.
+	if got := rawRequest(t, qc, request("POST", "/buf"), true); got.status != 200 {
+		t.Fatalf("after the timeouts: %v", got)
 	}
 }

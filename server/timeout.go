@@ -13,6 +13,28 @@ import (
 // take as long as they take.
 const DefaultRequestTimeout = 60 * time.Second
 
+// DefaultHeaderTimeout is how long a request stream may take to deliver
+// its HEADERS when Config.HeaderTimeout is zero.
+const DefaultHeaderTimeout = 5 * time.Second
+
+// IdleTimeout is the QUIC idle timeout the server offers
+// (quic.Config.MaxIdleTimeout, also quic-go's default): a connection with
+// no packet either way for that long is closed. Any packet, a PING too,
+// keeps a connection alive, so it does not free stalled requests: the
+// header and request timeouts do.
+const IdleTimeout = 30 * time.Second
+
+// headerTimeout returns the configured header timeout; 0 means none.
+func (c *Config) headerTimeout() time.Duration {
+	switch {
+	case c.HeaderTimeout < 0:
+		return 0
+	case c.HeaderTimeout == 0:
+		return DefaultHeaderTimeout
+	}
+	return c.HeaderTimeout
+}
+
 // requestTimeout returns the configured timeout; negative means none.
 func (c *Config) requestTimeout() time.Duration {
 	switch {
