@@ -17,6 +17,9 @@ const (
 	DefaultMaxRequestBodySize = 1 << 20
 	// DefaultMaxConnections is the most connections open at once.
 	DefaultMaxConnections = 10000
+	// DefaultMaxHeaderFields is the most fields a request's header (or
+	// trailer) section may have.
+	DefaultMaxHeaderFields = 200
 	// DefaultMaxStreamsPerConnection is quic-go's default of concurrent
 	// bidirectional streams per connection.
 	DefaultMaxStreamsPerConnection = 100
@@ -59,6 +62,11 @@ type Config struct {
 	// MaxHeaderBytes limits the request header section (431 over it). Zero
 	// means quic-go's default of 1 MiB.
 	MaxHeaderBytes int
+	// MaxHeaderFields limits the number of fields in a request's header
+	// section, and in a buffered route's trailers: over it the client gets
+	// 431 and no handler runs (each field costs CPU, however small). Zero
+	// means DefaultMaxHeaderFields.
+	MaxHeaderFields int
 	// MaxConnections limits open connections; more are refused at the
 	// handshake (CONNECTION_REFUSED). Zero means DefaultMaxConnections.
 	MaxConnections int
@@ -99,8 +107,8 @@ func (c *Config) validate() error {
 	if c.MaxRequestBodySize < 0 {
 		return configError("maxRequestBodySize must not be negative")
 	}
-	if c.MaxHeaderBytes < 0 {
-		return configError("maxHeaderBytes must not be negative")
+	if c.MaxHeaderBytes < 0 || c.MaxHeaderFields < 0 {
+		return configError("maxHeaderBytes and maxHeaderFields must not be negative")
 	}
 	if c.MaxConnections < 0 || c.MaxStreamsPerConnection < 0 || c.MaxStreamsPerConnection > 1<<16 {
 		return configError("maxConnections and maxStreamsPerConnection must be positive (streams at most 65536)")
@@ -157,6 +165,13 @@ func (c *Config) maxStreams() int64 {
 		return DefaultMaxStreamsPerConnection
 	}
 	return int64(c.MaxStreamsPerConnection)
+}
+
+func (c *Config) maxHeaderFields() int {
+	if c.MaxHeaderFields == 0 {
+		return DefaultMaxHeaderFields
+	}
+	return c.MaxHeaderFields
 }
 
 func (c *Config) maxBody() int64 {

@@ -31,6 +31,9 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 
 	rt, m := s.routes.Load().match(hr.Method, hr.URL.EscapedPath())
 	switch {
+	case s.tooManyFields(hr.Header):
+		s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
+		completed = true
 	case rt == nil:
 		s.answerUnrouted(w, hr, m.Allowed)
 		completed = true
@@ -79,6 +82,10 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 			return hr.Context().Err() == nil
 		}
 		req.Body = body
+		if s.tooManyFields(hr.Trailer) {
+			s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
+			return true
+		}
 		if len(hr.Trailer) > 0 {
 			req.trailer = headerFields(hr.Trailer)
 		}
@@ -189,6 +196,22 @@ func (s *Server) answerUnrouted(w http.ResponseWriter, hr *http.Request, allowed
 		return
 	}
 	s.reject(w, http.StatusNotFound)
+}
+
+// tooManyFields reports whether a header or trailer section has more
+// fields than Config.MaxHeaderFields (after http3 joined Cookie fields).
+func (s *Server) tooManyFields(h http.Header) bool {
+	limit := s.cfg.maxHeaderFields()
+	if len(h) > limit {
+		return true
+	}
+	n := 0
+	for _, values := range h {
+		if n += len(values); n > limit {
+			return true
+		}
+	}
+	return false
 }
 
 // reject answers with a short text status and counts it.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -194,5 +196,43 @@ func TestHalfHeadersStreamsAreFreed(t *testing.T) {
 	// The connection still serves.
 	if got := rawRequest(t, qc, request("POST", "/buf"), true); got.status != 200 {
 		t.Fatalf("after the timeouts: %v", got)
+	}
+}
+
+// More header (or buffered trailer) fields than MaxHeaderFields get 431;
+// no handler runs.
+func TestTooManyHeaderFields(t *testing.T) {
+	s, ran, _ := malformedServer(t, Config{MaxHeaderFields: 10})
+	qc := dialRaw(t, s)
+	fields := func(n int) []string {
+		var f []string
+		for i := range n {
+			f = append(f, "x-f"+strconv.Itoa(i), "v")
+		}
+		return f
+	}
+	tests := []struct {
+		name   string
+		frames [][]byte
+		want   int
+	}{
+		{"10 fields", [][]byte{request("POST", "/buf", fields(10)...)}, 200},
+		{"11 fields", [][]byte{request("POST", "/buf", fields(11)...)}, 431},
+		{"11 fields, unrouted", [][]byte{request("GET", "/nowhere", fields(11)...)}, 431},
+		{"11 values of one name", [][]byte{request("POST", "/buf", slices.Repeat([]string{"x-same", "v"}, 11)...)}, 431},
+		{"11 trailer fields", [][]byte{request("POST", "/buf"), data("abc"), headers(fields(11)...)}, 431},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ran.Store(0)
+			rejected := s.Stats().RequestsRejected
+			got := rawRequest(t, qc, joinFrames(tt.frames), true)
+			if got.status != tt.want || got.reset != -1 {
+				t.Fatalf("got %v, want %d", got, tt.want)
+			}
+			if tt.want == 431 && (ran.Load() != 0 || s.Stats().RequestsRejected != rejected+1) {
+				t.Fatalf("handler ran %d times, RequestsRejected %d (was %d)", ran.Load(), s.Stats().RequestsRejected, rejected)
+			}
+		})
 	}
 }

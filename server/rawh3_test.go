@@ -27,10 +27,16 @@ const rawDeadline = 5 * time.Second
 // control stream with an empty SETTINGS frame.
 func dialRaw(t testing.TB, s *Server) *quic.Conn {
 	t.Helper()
+	return dialRawPort(t, s.Port())
+}
+
+// dialRawPort is dialRaw to a port of 127.0.0.1.
+func dialRawPort(t testing.TB, port int) *quic.Conn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), rawDeadline)
 	defer cancel()
 	tlsConf := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3}}
-	qc, err := quic.DialAddr(ctx, fmt.Sprintf("127.0.0.1:%d", s.Port()), tlsConf, &quic.Config{KeepAlivePeriod: time.Second})
+	qc, err := quic.DialAddr(ctx, fmt.Sprintf("127.0.0.1:%d", port), tlsConf, &quic.Config{KeepAlivePeriod: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

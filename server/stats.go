@@ -13,7 +13,9 @@ type Stats struct {
 	RequestsTotal     uint64
 	RequestsActive    uint64
 	// RequestsRejected counts requests answered by the server itself with
-	// 4xx/5xx before any handler ran (404, 405, 413) or whose handler failed.
+	// 4xx/5xx before any handler ran (400, 404, 405, 413, 431), request
+	// streams reset for want of HEADERS in time, and requests whose handler
+	// failed.
 	RequestsRejected uint64
 	// Datagrams received and sent (QUIC, HTTP/3 and WebTransport).
 	DatagramsReceived uint64
