@@ -13,7 +13,8 @@ import (
 // value: {"certPem": "...", "keyPem": "...", "maxRequestBodySize": 1048576,
 // "maxHeaderBytes": 65536, "quicAlpn": ["x"], "webtransportOrigins": ["*"],
 // "enableDatagrams": true, "enableWebTransport": true, "requestTimeoutMs":
-// 60000 (0: none), "maxConnections": 10000, "maxStreamsPerConnection": 100}.
+// 60000 (0: none), "headerTimeoutMs": 5000 (0: none), "maxHeaderFields":
+// 200, "maxConnections": 10000, "maxStreamsPerConnection": 100}.
 func (b *Server) SetOptions(spec []byte) error {
 	return b.UpdateConfig(func(cfg *server.Config) error { return decodeOptions(spec, cfg) })
 }
@@ -23,7 +24,7 @@ func (b *Server) SetOptions(spec []byte) error {
 // sets, so absent ones are left alone.
 func decodeOptions(spec []byte, cfg *server.Config) error {
 	var certPEM, keyPEM *string
-	var timeoutMs *int64
+	var timeoutMs, headerTimeoutMs *int64
 	o := struct {
 		CertPEM                 **string  `json:"certPem"`
 		KeyPEM                  **string  `json:"keyPem"`
@@ -34,10 +35,13 @@ func decodeOptions(spec []byte, cfg *server.Config) error {
 		EnableDatagrams         *bool     `json:"enableDatagrams"`
 		EnableWebTransport      *bool     `json:"enableWebTransport"`
 		RequestTimeoutMs        **int64   `json:"requestTimeoutMs"`
+		HeaderTimeoutMs         **int64   `json:"headerTimeoutMs"`
+		MaxHeaderFields         *int      `json:"maxHeaderFields"`
 		MaxConnections          *int      `json:"maxConnections"`
 		MaxStreamsPerConnection *int      `json:"maxStreamsPerConnection"`
 	}{&certPEM, &keyPEM, &cfg.MaxRequestBodySize, &cfg.MaxHeaderBytes, &cfg.QuicAlpn, &cfg.WebTransportOrigins,
-		&cfg.EnableDatagrams, &cfg.EnableWebTransport, &timeoutMs, &cfg.MaxConnections, &cfg.MaxStreamsPerConnection}
+		&cfg.EnableDatagrams, &cfg.EnableWebTransport, &timeoutMs, &headerTimeoutMs, &cfg.MaxHeaderFields,
+		&cfg.MaxConnections, &cfg.MaxStreamsPerConnection}
 	if err := json.Unmarshal(spec, &o); err != nil {
 		return fmt.Errorf("%w: options: %v", server.ErrInvalidArgument, err)
 	}
@@ -47,11 +51,19 @@ func decodeOptions(spec []byte, cfg *server.Config) error {
 	if certPEM != nil {
 		cfg.CertPEM, cfg.KeyPEM, cfg.CertPath, cfg.KeyPath = []byte(*certPEM), []byte(*keyPEM), "", ""
 	}
-	if timeoutMs != nil {
-		cfg.RequestTimeout = time.Duration(*timeoutMs) * time.Millisecond
-		if *timeoutMs == 0 {
-			cfg.RequestTimeout = -1 // none
-		}
-	}
+	setTimeout(&cfg.RequestTimeout, timeoutMs)
+	setTimeout(&cfg.HeaderTimeout, headerTimeoutMs)
 	return nil
+}
+
+// setTimeout sets d from a JSON value in milliseconds, if given; 0 means
+// none (a negative duration in the Config).
+func setTimeout(d *time.Duration, ms *int64) {
+	if ms == nil {
+		return
+	}
+	*d = time.Duration(*ms) * time.Millisecond
+	if *ms == 0 {
+		*d = -1
+	}
 }

@@ -303,7 +303,12 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  request may go without its response head being sent and without request
  *  body bytes arriving; then the client gets 503 "Request timed out" and
  *  the response handle dies; default 60000, 0: no limit; see
- *  zig_h3_response_set_timeout), "maxConnections" (open connections;
+ *  zig_h3_response_set_timeout), "headerTimeoutMs" (how long a request
+ *  stream may take to deliver its HEADERS; then it is reset with
+ *  H3_REQUEST_INCOMPLETE; default 5000, 0: no limit; not applied when
+ *  enableWebTransport is set), "maxHeaderFields" (fields in a request's
+ *  header section or buffered trailers; over it 431; default 200),
+ *  "maxConnections" (open connections;
  *  more are refused at the handshake; default 10000),
  *  "maxStreamsPerConnection" (concurrent request streams per connection;
  *  default 100). Errors: BAD_HANDLE,
