@@ -510,7 +510,13 @@ int zig_h3_response_discard_body(zig_h3_response *resp);
  * A route with a wt_cb (or an event route with "webtransport": true) takes
  * WebTransport sessions; the server needs enable_webtransport. Session
  * handles are valid until the session closes (then BAD_HANDLE); NULL is
- * INVALID_ARG. Page origins: see set_options "webtransportOrigins". */
+ * INVALID_ARG. Page origins: see set_options "webtransportOrigins".
+ * Extended CONNECT: quic-go advertises SETTINGS_ENABLE_CONNECT_PROTOCOL on
+ * every connection (it cannot be turned off), so the rule is enforced per
+ * request, with the routes in force at the time (set_routes after start
+ * too): :protocol webtransport is a session only on a route that takes
+ * sessions of a server with enable_webtransport (else 404); any other
+ * :protocol gets 501. No callback runs for a refused one. */
 
 /** Accepts the session (the client gets 200). Errors: STATE (already decided). */
 int zig_h3_wt_accept(zig_h3_wt_session *session);

@@ -42,9 +42,19 @@ type Config struct {
 	// CertPEM and KeyPEM hold a PEM certificate chain and private key.
 	// CertPath and KeyPath name files holding them. Give one pair or none;
 	// with none the server makes a development certificate (see DevCertificate).
-	CertPEM, KeyPEM    []byte
-	CertPath, KeyPath  string
-	EnableDatagrams    bool
+	CertPEM, KeyPEM   []byte
+	CertPath, KeyPath string
+	EnableDatagrams   bool
+	// EnableWebTransport serves WebTransport sessions on the routes with
+	// Route.Sessions (webtransport-go then accepts the connections'
+	// streams, and Config.HeaderTimeout does not apply). Extended CONNECT
+	// (RFC 9220): quic-go's http3 advertises SETTINGS_ENABLE_CONNECT_PROTOCOL
+	// on every connection, with no way to turn it off (a second value for
+	// the setting in AdditionalSettings would be a SETTINGS error), so the
+	// rule is enforced per request instead, also for routes replaced after
+	// Start: an Extended CONNECT with :protocol webtransport is a session
+	// only when WebTransport is enabled and its route has Sessions (else
+	// 404), and one with any other :protocol gets 501; no handler runs.
 	EnableWebTransport bool
 	// QuicAlpn lists extra ALPN protocols accepted next to "h3" on the same
 	// port; their connections carry raw QUIC datagrams only.

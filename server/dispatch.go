@@ -34,6 +34,9 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	case s.tooManyFields(hr.Header):
 		s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
 		completed = true
+	case isExtendedConnect(hr) && !isWebTransport(hr):
+		s.reject(w, http.StatusNotImplemented) // see Config.EnableWebTransport
+		completed = true
 	case rt == nil:
 		s.answerUnrouted(w, hr, m.Allowed)
 		completed = true
@@ -45,6 +48,12 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	default:
 		completed = s.serveRoute(w, hr, rt, m, streamID)
 	}
+}
+
+// isExtendedConnect reports whether hr is an Extended CONNECT (RFC 9220):
+// http3 puts its :protocol in Proto.
+func isExtendedConnect(hr *http.Request) bool {
+	return hr.Method == http.MethodConnect && hr.Proto != "HTTP/3.0"
 }
 
 // requestStreamID is the QUIC stream a request arrived on.

@@ -236,3 +236,30 @@ func TestTooManyHeaderFields(t *testing.T) {
 		})
 	}
 }
+
+// Extended CONNECT is served only as a WebTransport session on a session
+// route of a WebTransport server: 404 without one, 501 for another
+// :protocol; no handler runs.
+func TestExtendedConnectWithoutWebTransport(t *testing.T) {
+	var ran atomic.Int32
+	s, _, _ := startServer(t, Config{}, func(s *Server) {
+		mustRoute(t, s, "*", "/any", func(_ *Request, res *Response) { ran.Add(1); res.End(nil) })
+	})
+	qc := dialRaw(t, s)
+	connect := func(protocol string) []byte {
+		return headers(":method", "CONNECT", ":protocol", protocol, ":scheme", "https", ":authority", "localhost", ":path", "/any")
+	}
+	for _, tt := range []struct {
+		protocol string
+		want     int
+	}{{"webtransport", 404}, {"websocket", 501}} {
+		t.Run(tt.protocol, func(t *testing.T) {
+			if got := rawRequest(t, qc, connect(tt.protocol), true); got.status != tt.want {
+				t.Fatalf("got %v, want %d", got, tt.want)
+			}
+			if ran.Load() != 0 {
+				t.Fatal("the handler ran")
+			}
+		})
+	}
+}
