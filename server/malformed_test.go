@@ -187,7 +187,9 @@ func TestHalfHeadersStreamsAreFreed(t *testing.T) {
 			t.Fatalf("got %v, want a reset with H3_REQUEST_INCOMPLETE", got)
 		}
 	}
-	if n := liveGoroutines(before, 2*time.Second); n > before {
+	// A little slack for goroutines of the runtime and of quic-go that come
+	// and go; the streams' would be 200 more.
+	if n := liveGoroutines(before+10, 2*time.Second); n > before+10 {
 		t.Fatalf("%d goroutines, %d before the streams", n, before)
 	}
 	if got := s.Stats().RequestsRejected; got != streams {
