@@ -107,12 +107,8 @@ func TestResetUploadGetsNoResponse(t *testing.T) {
 	qc := dialRaw(t, s)
 	for _, path := range []string{"/buf", "/stream"} {
 		t.Run(path, func(t *testing.T) {
-			str, err := qc.OpenStream()
-			if err != nil {
-				t.Fatal(err)
-			}
 			total := s.Stats().RequestsTotal
-			_, _ = str.Write(joinFrames([][]byte{request("POST", path, "content-length", "10"), data("12345")}))
+			str := openRaw(t, qc, joinFrames([][]byte{request("POST", path, "content-length", "10"), data("12345")}))
 			// Reset once the server has the head (else http3 refuses the
 			// stream itself, H3_REQUEST_INCOMPLETE).
 			waitFor(t, func() bool { return s.Stats().RequestsTotal > total })
@@ -172,14 +168,7 @@ func TestHalfHeadersStreamsAreFreed(t *testing.T) {
 	half = half[:len(half)-3] // the frame's length says more than comes
 	results := make(chan rawResult, streams)
 	for range streams {
-		str, err := qc.OpenStream()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = str.SetDeadline(time.Now().Add(rawDeadline))
-		if _, err := str.Write(half); err != nil {
-			t.Fatal(err)
-		}
+		str := openRaw(t, qc, half)
 		go func() { results <- readResponse(str, nil) }()
 	}
 	for range streams {

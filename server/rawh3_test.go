@@ -95,6 +95,17 @@ func (r rawResult) String() string {
 // response head arrived, and reads the response.
 func rawRequest(t testing.TB, qc *quic.Conn, b []byte, fin bool) rawResult {
 	t.Helper()
+	str := openRaw(t, qc, b)
+	if fin {
+		str.Close()
+		return readResponse(str, nil)
+	}
+	return readResponse(str, func() { str.Close() })
+}
+
+// openRaw opens a stream, with a deadline of rawDeadline, and writes b.
+func openRaw(t testing.TB, qc *quic.Conn, b []byte) *quic.Stream {
+	t.Helper()
 	str, err := qc.OpenStream()
 	if err != nil {
 		t.Fatal(err)
@@ -103,11 +114,7 @@ func rawRequest(t testing.TB, qc *quic.Conn, b []byte, fin bool) rawResult {
 	if _, err := str.Write(b); err != nil {
 		t.Fatal(err)
 	}
-	if fin {
-		str.Close()
-		return readResponse(str, nil)
-	}
-	return readResponse(str, func() { str.Close() })
+	return str
 }
 
 // readResponse reads a response's frames until the stream ends, calling

@@ -26,24 +26,24 @@ const IdleTimeout = 30 * time.Second
 
 // headerTimeout returns the configured header timeout; 0 means none.
 func (c *Config) headerTimeout() time.Duration {
-	switch {
-	case c.HeaderTimeout < 0:
-		return 0
-	case c.HeaderTimeout == 0:
-		return DefaultHeaderTimeout
-	}
-	return c.HeaderTimeout
+	return timeoutOr(c.HeaderTimeout, DefaultHeaderTimeout)
 }
 
-// requestTimeout returns the configured timeout; negative means none.
+// requestTimeout returns the configured timeout; 0 means none.
 func (c *Config) requestTimeout() time.Duration {
+	return timeoutOr(c.RequestTimeout, DefaultRequestTimeout)
+}
+
+// timeoutOr is a configured timeout: negative means none (0), zero the
+// default.
+func timeoutOr(d, def time.Duration) time.Duration {
 	switch {
-	case c.RequestTimeout < 0:
+	case d < 0:
 		return 0
-	case c.RequestTimeout == 0:
-		return DefaultRequestTimeout
+	case d == 0:
+		return def
 	}
-	return c.RequestTimeout
+	return d
 }
 
 // SetTimeout sets how long from now the response may take to start (0:
