@@ -13,9 +13,9 @@ import (
 // value: {"certPem": "...", "keyPem": "...", "maxRequestBodySize": 1048576,
 // "maxHeaderBytes": 65536, "quicAlpn": ["x"], "webtransportOrigins": ["*"],
 // "enableDatagrams": true, "enableWebTransport": true, "requestTimeoutMs":
-// 60000 (0: none), "maxConnections": 10000, "maxStreamsPerConnection": 100,
-// "tcp": true, "altSvc": "h3=\":443\"" (or false: none),
-// "tcpHeaderTimeoutMs": 10000}.
+// 60000 (0: none), "headerTimeoutMs": 5000 (0: none), "maxHeaderFields":
+// 200, "maxConnections": 10000, "maxStreamsPerConnection": 100, "tcp": true,
+// "altSvc": "h3=\":443\"" (or false: none)}.
 func (b *Server) SetOptions(spec []byte) error {
 	return b.UpdateConfig(func(cfg *server.Config) error { return decodeOptions(spec, cfg) })
 }
@@ -25,7 +25,7 @@ func (b *Server) SetOptions(spec []byte) error {
 // sets, so absent ones are left alone.
 func decodeOptions(spec []byte, cfg *server.Config) error {
 	var certPEM, keyPEM *string
-	var timeoutMs, tcpHeaderMs *int64
+	var timeoutMs, headerTimeoutMs *int64
 	var altSvc json.RawMessage
 	o := struct {
 		CertPEM                 **string         `json:"certPem"`
@@ -37,14 +37,15 @@ func decodeOptions(spec []byte, cfg *server.Config) error {
 		EnableDatagrams         *bool            `json:"enableDatagrams"`
 		EnableWebTransport      *bool            `json:"enableWebTransport"`
 		RequestTimeoutMs        **int64          `json:"requestTimeoutMs"`
+		HeaderTimeoutMs         **int64          `json:"headerTimeoutMs"`
+		MaxHeaderFields         *int             `json:"maxHeaderFields"`
 		MaxConnections          *int             `json:"maxConnections"`
 		MaxStreamsPerConnection *int             `json:"maxStreamsPerConnection"`
 		TCP                     *bool            `json:"tcp"`
 		AltSvc                  *json.RawMessage `json:"altSvc"`
-		TCPHeaderTimeoutMs      **int64          `json:"tcpHeaderTimeoutMs"`
 	}{&certPEM, &keyPEM, &cfg.MaxRequestBodySize, &cfg.MaxHeaderBytes, &cfg.QuicAlpn, &cfg.WebTransportOrigins,
-		&cfg.EnableDatagrams, &cfg.EnableWebTransport, &timeoutMs, &cfg.MaxConnections, &cfg.MaxStreamsPerConnection,
-		&cfg.TCP, &altSvc, &tcpHeaderMs}
+		&cfg.EnableDatagrams, &cfg.EnableWebTransport, &timeoutMs, &headerTimeoutMs, &cfg.MaxHeaderFields,
+		&cfg.MaxConnections, &cfg.MaxStreamsPerConnection, &cfg.TCP, &altSvc}
 	if err := json.Unmarshal(spec, &o); err != nil {
 		return fmt.Errorf("%w: options: %v", server.ErrInvalidArgument, err)
 	}
@@ -54,19 +55,21 @@ func decodeOptions(spec []byte, cfg *server.Config) error {
 	if certPEM != nil {
 		cfg.CertPEM, cfg.KeyPEM, cfg.CertPath, cfg.KeyPath = []byte(*certPEM), []byte(*keyPEM), "", ""
 	}
-	if err := decodeAltSvc(altSvc, cfg); err != nil {
-		return err
+	setTimeout(&cfg.RequestTimeout, timeoutMs)
+	setTimeout(&cfg.HeaderTimeout, headerTimeoutMs)
+	return decodeAltSvc(altSvc, cfg)
+}
+
+// setTimeout sets d from a JSON value in milliseconds, if given; 0 means
+// none (a negative duration in the Config).
+func setTimeout(d *time.Duration, ms *int64) {
+	if ms == nil {
+		return
 	}
-	if tcpHeaderMs != nil {
-		cfg.TCPHeaderTimeout = time.Duration(*tcpHeaderMs) * time.Millisecond
+	*d = time.Duration(*ms) * time.Millisecond
+	if *ms == 0 {
+		*d = -1
 	}
-	if timeoutMs != nil {
-		cfg.RequestTimeout = time.Duration(*timeoutMs) * time.Millisecond
-		if *timeoutMs == 0 {
-			cfg.RequestTimeout = -1 // none
-		}
-	}
-	return nil
 }
 
 // decodeAltSvc applies "altSvc": a string sets the field, false turns it

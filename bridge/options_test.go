@@ -23,12 +23,15 @@ func TestSetOptions(t *testing.T) {
 		}},
 		{"timeout 0 is none", `{"requestTimeoutMs":0}`, nil, func(c server.Config) bool { return c.RequestTimeout < 0 }},
 		{"timeout in ms", `{"requestTimeoutMs":1500}`, nil, func(c server.Config) bool { return c.RequestTimeout == 1500*time.Millisecond }},
-		{"TCP with its Alt-Svc", `{"tcp":true,"altSvc":"h3=\":443\"","tcpHeaderTimeoutMs":2000}`, nil, func(c server.Config) bool {
-			return c.TCP && c.AltSvc == `h3=":443"` && !c.NoAltSvc && c.TCPHeaderTimeout == 2*time.Second
+		{"TCP with its Alt-Svc", `{"tcp":true,"altSvc":"h3=\":443\""}`, nil, func(c server.Config) bool {
+			return c.TCP && c.AltSvc == `h3=":443"` && !c.NoAltSvc
 		}},
 		{"no Alt-Svc", `{"altSvc":false}`, nil, func(c server.Config) bool { return c.NoAltSvc && c.AltSvc == "" }},
 		{"an Alt-Svc of another type", `{"altSvc":1}`, server.ErrInvalidArgument, nil},
 		{"an Alt-Svc with CR LF", `{"altSvc":"a\r\nb"}`, server.ErrConfig, nil},
+		{"header timeout 0 is none", `{"headerTimeoutMs":0}`, nil, func(c server.Config) bool { return c.HeaderTimeout < 0 }},
+		{"header timeout in ms", `{"headerTimeoutMs":2500}`, nil, func(c server.Config) bool { return c.HeaderTimeout == 2500*time.Millisecond }},
+		{"max header fields", `{"maxHeaderFields":50}`, nil, func(c server.Config) bool { return c.MaxHeaderFields == 50 }},
 		{"an invalid list", `{"quicAlpn":["h3"]}`, server.ErrConfig, nil},
 		{"a wrong type", `{"quicAlpn":["ok", 1]}`, server.ErrInvalidArgument, nil},
 		{"not JSON", `{`, server.ErrInvalidArgument, nil},

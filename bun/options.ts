@@ -41,13 +41,15 @@ export function checkOptions(options: H3ServeOptions): void {
     throw new RangeError(`logLevel: expected "warn", "info", "debug" or 0-255, got ${JSON.stringify(logLevel)}`);
   }
   if (options.onLog !== undefined && typeof options.onLog !== "function") throw new TypeError("onLog: expected a function");
-  for (const field of ["maxConnections", "maxStreamsPerConnection", "maxHeaderBytes"] as const) {
+  for (const field of ["maxConnections", "maxStreamsPerConnection", "maxHeaderBytes", "maxHeaderFields"] as const) {
     const v = options[field];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new RangeError(`${field}: expected a positive integer, got ${v}`);
   }
-  const rt = options.requestTimeout;
-  if (rt !== undefined && (typeof rt !== "number" || !Number.isFinite(rt) || rt < 0 || rt > 4_000_000)) {
-    throw new RangeError(`requestTimeout: expected seconds >= 0, got ${rt}`);
+  for (const field of ["requestTimeout", "headerTimeout"] as const) {
+    const t = options[field];
+    if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t) || t < 0 || t > 4_000_000)) {
+      throw new RangeError(`${field}: expected seconds >= 0, got ${t}`);
+    }
   }
   if (options.quicDatagram !== undefined && typeof options.quicDatagram !== "function") {
     throw new TypeError("quicDatagram: expected a function");
@@ -116,6 +118,8 @@ export function nativeOptions(options: H3ServeOptions, features: { datagrams: bo
   }
   if (options.maxRequestBodySize !== undefined) out.maxRequestBodySize = options.maxRequestBodySize;
   if (options.requestTimeout !== undefined) out.requestTimeoutMs = Math.round(options.requestTimeout * 1000);
+  if (options.headerTimeout !== undefined) out.headerTimeoutMs = Math.round(options.headerTimeout * 1000);
+  if (options.maxHeaderFields !== undefined) out.maxHeaderFields = options.maxHeaderFields;
   if (options.maxConnections !== undefined) out.maxConnections = options.maxConnections;
   if (options.maxStreamsPerConnection !== undefined) out.maxStreamsPerConnection = options.maxStreamsPerConnection;
   if (options.maxHeaderBytes !== undefined) out.maxHeaderBytes = options.maxHeaderBytes;

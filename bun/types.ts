@@ -179,12 +179,27 @@ export interface H3ServeOptions {
    * See also `server.timeout(req, seconds)`.
    */
   requestTimeout?: number;
+  /**
+   * Seconds a request stream may take to deliver its whole request head
+   * (HEADERS frame); then the stream is reset (H3_REQUEST_INCOMPLETE),
+   * counted in `requestsRejected`, and no handler runs. 0: no limit. Not
+   * applied when WebTransport routes exist (webtransport-go accepts those
+   * connections' streams itself).
+   * @default 5
+   */
+  headerTimeout?: number;
   /** Most connections open at once (default 10000); more are refused at the handshake. */
   maxConnections?: number;
   /** Most concurrent request streams per connection (default 100); QUIC flow control makes clients wait for more. */
   maxStreamsPerConnection?: number;
   /** Limit of the request header section in bytes (default 1 MiB); over it the client gets 431. */
   maxHeaderBytes?: number;
+  /**
+   * Most fields in a request's header section (and in the trailers of a
+   * buffered body); over it the client gets 431 and no handler runs.
+   * @default 200
+   */
+  maxHeaderFields?: number;
   /** Limit for buffered request bodies in bytes (default 1 MiB); over it the client gets 413 and no handler runs. */
   maxRequestBodySize?: number;
   /** `"warn"` (0, the default), `"info"` (1) or `"debug"` (2). */
@@ -285,7 +300,7 @@ export interface H3Server extends AsyncDisposable {
   timeout(req: Request, seconds: number): void;
   /**
    * Stops the server; the Promise settles when it is down. Graceful (the
-   * default): new connections are refused, clients get GOAWAY, in-flight
+   * default): new connections are refused, new requests get 503, in-flight
    * requests finish. `force`: connections close at once; pending requests'
    * `signal`s abort.
    * @example

@@ -273,7 +273,7 @@ int zig_h3_server_start(zig_h3_server *server);
 
 /** Stops the server and returns when it is down. force != 0: every
  *  connection is closed at once and open responses are aborted. force == 0:
- *  new connections are refused, clients get GOAWAY, in-flight requests
+ *  new connections are refused, new requests get 503, in-flight requests
  *  finish (a deferred response must still be ended), then connections close
  *  (clients get up to one second to close them first). Must not be called
  *  from a request callback (use zig_h3_server_stop_async). Stopping a server
@@ -316,7 +316,12 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  request may go without its response head being sent and without request
  *  body bytes arriving; then the client gets 503 "Request timed out" and
  *  the response handle dies; default 60000, 0: no limit; see
- *  zig_h3_response_set_timeout), "maxConnections" (open connections;
+ *  zig_h3_response_set_timeout), "headerTimeoutMs" (how long a request
+ *  stream may take to deliver its HEADERS; then it is reset with
+ *  H3_REQUEST_INCOMPLETE; default 5000, 0: no limit; not applied when
+ *  enableWebTransport is set), "maxHeaderFields" (fields in a request's
+ *  header section or buffered trailers; over it 431; default 200),
+ *  "maxConnections" (open connections;
  *  more are refused at the handshake; default 10000),
  *  "maxStreamsPerConnection" (concurrent request streams per connection;
  *  default 100). Errors: BAD_HANDLE,
@@ -518,7 +523,13 @@ int zig_h3_response_discard_body(zig_h3_response *resp);
  * A route with a wt_cb (or an event route with "webtransport": true) takes
  * WebTransport sessions; the server needs enable_webtransport. Session
  * handles are valid until the session closes (then BAD_HANDLE); NULL is
- * INVALID_ARG. Page origins: see set_options "webtransportOrigins". */
+ * INVALID_ARG. Page origins: see set_options "webtransportOrigins".
+ * Extended CONNECT: quic-go advertises SETTINGS_ENABLE_CONNECT_PROTOCOL on
+ * every connection (it cannot be turned off), so the rule is enforced per
+ * request, with the routes in force at the time (set_routes after start
+ * too): :protocol webtransport is a session only on a route that takes
+ * sessions of a server with enable_webtransport (else 404); any other
+ * :protocol gets 501. No callback runs for a refused one. */
 
 /** Accepts the session (the client gets 200). Errors: STATE (already decided). */
 int zig_h3_wt_accept(zig_h3_wt_session *session);

@@ -24,8 +24,8 @@ type streamingBody struct {
 	// stream's end (HTTP/3 datagram routes).
 	endAtLength bool
 
-	onPeerReset func() // a read failed before the end, not by DiscardBody
-	onProgress  func() // body bytes arrived
+	onPeerReset func(error) // a read failed before the end, not by DiscardBody
+	onProgress  func()      // body bytes arrived
 
 	// ctx ends the body's pumps: stop is called by DiscardBody (so also
 	// when the request finishes), and ctx ends with the request too.
@@ -52,7 +52,9 @@ func (r *Request) BodyContext() context.Context {
 }
 
 // ReadBody reads the next part of a streaming body, io.Reader style; it
-// returns io.EOF at the end. Only for streaming routes.
+// returns io.EOF at the end. Only for streaming routes. A malformed body
+// (see ErrMalformed), such as one shorter than its Content-Length, fails
+// with an error wrapping ErrMalformed instead of io.EOF.
 func (r *Request) ReadBody(p []byte) (int, error) {
 	if r.body == nil {
 		return 0, io.EOF
@@ -66,6 +68,7 @@ func (r *Request) ReadBody(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := r.body.rc.Read(p)
+	err = malformedError(err)
 	r.body.mu.Lock()
 	r.body.read += int64(n)
 	reset := err != nil && err != io.EOF && !r.body.discard
@@ -76,7 +79,7 @@ func (r *Request) ReadBody(p []byte) (int, error) {
 	progress := r.body.onProgress
 	r.body.mu.Unlock()
 	if reset && f != nil {
-		f()
+		f(err)
 	}
 	if n > 0 && progress != nil {
 		progress()

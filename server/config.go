@@ -17,12 +17,12 @@ const (
 	DefaultMaxRequestBodySize = 1 << 20
 	// DefaultMaxConnections is the most connections open at once.
 	DefaultMaxConnections = 10000
+	// DefaultMaxHeaderFields is the most fields a request's header (or
+	// trailer) section may have.
+	DefaultMaxHeaderFields = 200
 	// DefaultMaxStreamsPerConnection is quic-go's default of concurrent
 	// bidirectional streams per connection.
 	DefaultMaxStreamsPerConnection = 100
-	// DefaultTCPHeaderTimeout is how long a TCP client may take to send a
-	// request head.
-	DefaultTCPHeaderTimeout = 10 * time.Second
 )
 
 // Log levels, as in the C header: 0 warn, 1 info, 2 and above debug.
@@ -53,9 +53,19 @@ type Config struct {
 	// CertPEM and KeyPEM hold a PEM certificate chain and private key.
 	// CertPath and KeyPath name files holding them. Give one pair or none;
 	// with none the server makes a development certificate (see DevCertificate).
-	CertPEM, KeyPEM    []byte
-	CertPath, KeyPath  string
-	EnableDatagrams    bool
+	CertPEM, KeyPEM   []byte
+	CertPath, KeyPath string
+	EnableDatagrams   bool
+	// EnableWebTransport serves WebTransport sessions on the routes with
+	// Route.Sessions (webtransport-go then accepts the connections'
+	// streams, and Config.HeaderTimeout does not apply). Extended CONNECT
+	// (RFC 9220): quic-go's http3 advertises SETTINGS_ENABLE_CONNECT_PROTOCOL
+	// on every connection, with no way to turn it off (a second value for
+	// the setting in AdditionalSettings would be a SETTINGS error), so the
+	// rule is enforced per request instead, also for routes replaced after
+	// Start: an Extended CONNECT with :protocol webtransport is a session
+	// only when WebTransport is enabled and its route has Sessions (else
+	// 404), and one with any other :protocol gets 501; no handler runs.
 	EnableWebTransport bool
 	// QuicAlpn lists extra ALPN protocols accepted next to "h3" on the same
 	// port; their connections carry raw QUIC datagrams only.
@@ -73,6 +83,11 @@ type Config struct {
 	// MaxHeaderBytes limits the request header section (431 over it). Zero
 	// means quic-go's default of 1 MiB.
 	MaxHeaderBytes int
+	// MaxHeaderFields limits the number of fields in a request's header
+	// section, and in a buffered route's trailers: over it the client gets
+	// 431 and no handler runs (each field costs CPU, however small). Zero
+	// means DefaultMaxHeaderFields.
+	MaxHeaderFields int
 	// MaxConnections limits open connections; more are refused at the
 	// handshake (CONNECTION_REFUSED). Zero means DefaultMaxConnections.
 	MaxConnections int
@@ -80,9 +95,14 @@ type Config struct {
 	// open on one connection (QUIC flow control makes it wait for more).
 	// Zero means DefaultMaxStreamsPerConnection.
 	MaxStreamsPerConnection int
-	// TCPHeaderTimeout bounds how long a TCP client may take to send a
-	// request head (against slowloris). Zero means DefaultTCPHeaderTimeout.
-	TCPHeaderTimeout time.Duration
+	// HeaderTimeout bounds how long a request stream may take to deliver
+	// its HEADERS, and a TCP client its request head (0:
+	// DefaultHeaderTimeout, negative: none); then the stream is reset with
+	// H3_REQUEST_INCOMPLETE and counted in Stats.RequestsRejected (TCP:
+	// the connection is closed). Not applied to HTTP/3 on a WebTransport
+	// server (EnableWebTransport), whose streams webtransport-go accepts
+	// itself.
+	HeaderTimeout time.Duration
 	// RequestTimeout bounds how long a handler may take to start its
 	// response (0: DefaultRequestTimeout, negative: none); see
 	// Response.SetTimeout.
@@ -110,8 +130,8 @@ func (c *Config) validate() error {
 	if c.MaxRequestBodySize < 0 {
 		return configError("maxRequestBodySize must not be negative")
 	}
-	if c.MaxHeaderBytes < 0 {
-		return configError("maxHeaderBytes must not be negative")
+	if c.MaxHeaderBytes < 0 || c.MaxHeaderFields < 0 {
+		return configError("maxHeaderBytes and maxHeaderFields must not be negative")
 	}
 	if c.MaxConnections < 0 || c.MaxStreamsPerConnection < 0 || c.MaxStreamsPerConnection > 1<<16 {
 		return configError("maxConnections and maxStreamsPerConnection must be positive (streams at most 65536)")
@@ -173,11 +193,11 @@ func (c *Config) maxStreams() int64 {
 	return int64(c.MaxStreamsPerConnection)
 }
 
-func (c *Config) tcpHeaderTimeout() time.Duration {
-	if c.TCPHeaderTimeout <= 0 {
-		return DefaultTCPHeaderTimeout
+func (c *Config) maxHeaderFields() int {
+	if c.MaxHeaderFields == 0 {
+		return DefaultMaxHeaderFields
 	}
-	return c.TCPHeaderTimeout
+	return c.MaxHeaderFields
 }
 
 func (c *Config) maxBody() int64 {

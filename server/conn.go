@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/quic-go/quic-go"
@@ -26,6 +27,8 @@ type Conn struct {
 	ALPN string
 	qc   *quic.Conn
 	srv  *Server
+	// awaitingHeaders: request streams whose HEADERS are awaited, by ID.
+	awaitingHeaders sync.Map
 
 	tcpRequests atomic.Uint64 // requests of a TCP connection so far (requestStreamID)
 }
@@ -116,8 +119,7 @@ func (s *Server) track(c *Conn) bool {
 
 // serveConn serves one connection according to its ALPN and the features
 // in use: extra ALPNs carry raw QUIC datagrams only; HTTP/3 goes through
-// webtransport-go when WebTransport is on, through our own loop when raw
-// QUIC datagrams are wanted on HTTP/3 connections, else through http3.
+// webtransport-go when WebTransport is on, else through our own loop.
 func (s *Server) serveConn(c *Conn) {
 	var err error
 	switch {
@@ -125,10 +127,8 @@ func (s *Server) serveConn(c *Conn) {
 		s.serveRawConn(c)
 	case s.wt != nil:
 		err = s.wt.ServeQUICConn(c.qc)
-	case s.quicDatagrams.Load() != nil:
-		err = s.serveH3Conn(c)
 	default:
-		err = s.h3.ServeQUICConn(c.qc)
+		err = s.serveH3Conn(c)
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.logf(LogDebug, "connection %s: %v", c.RemoteAddr, err)

@@ -24,22 +24,37 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	s.counters.countRequest(hr)
 	s.counters.requestsActive.Add(1)
 	defer s.requestDone()
-	streamID := requestStreamID(hr, connOf(hr.Context()))
-	completed := true
+	conn := connOf(hr.Context())
+	streamID := requestStreamID(hr, conn)
+	headersRead(conn, streamID)
+	completed := false // until served: a refusal may reset the stream (panic)
 	defer func() { s.reportStreamClose(hr, streamID, !completed) }()
 
 	rt, m := s.routes.Load().match(hr.Method, hr.URL.EscapedPath())
 	switch {
+	case s.tooManyFields(hr.Header):
+		s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
+		completed = true
+	case isExtendedConnect(hr) && !isWebTransport(hr):
+		s.reject(w, http.StatusNotImplemented) // see Config.EnableWebTransport
+		completed = true
 	case rt == nil:
 		s.answerUnrouted(w, hr, m.Allowed)
+		completed = true
 	case s.stoppingWithoutGoaway():
 		s.reject(w, http.StatusServiceUnavailable)
+		completed = true
 	case isWebTransport(hr):
 		completed = s.serveSession(w, hr, rt, newRequest(hr, m, streamID))
 	default:
-		completed = false // until served: a reset over TCP panics out (resetBadLength)
 		completed = s.serveRoute(w, hr, rt, m, streamID)
 	}
+}
+
+// isExtendedConnect reports whether hr is an HTTP/3 Extended CONNECT
+// (RFC 9220): http3 puts its :protocol in Proto.
+func isExtendedConnect(hr *http.Request) bool {
+	return hr.Method == http.MethodConnect && hr.ProtoMajor == 3 && hr.Proto != "HTTP/3.0"
 }
 
 // requestStreamID is the QUIC stream a request arrived on. Over TCP, it
@@ -73,6 +88,7 @@ func (s *Server) reportStreamClose(hr *http.Request, streamID uint64, aborted bo
 // (false: the client went away, or the response was reset).
 func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, m Match[*Route], streamID uint64) bool {
 	req := newRequest(hr, m, streamID)
+	checkLength(hr)
 	if rt.streams() {
 		req.body = newStreamingBody(hr, rt.Datagrams != nil)
 	} else {
@@ -81,6 +97,10 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 			return hr.Context().Err() == nil
 		}
 		req.Body = body
+		if s.tooManyFields(hr.Trailer) {
+			s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
+			return true
+		}
 		if len(hr.Trailer) > 0 {
 			req.trailer = headerFields(hr.Trailer)
 		}
@@ -190,6 +210,22 @@ func (s *Server) answerUnrouted(w http.ResponseWriter, hr *http.Request, allowed
 	s.reject(w, http.StatusNotFound)
 }
 
+// tooManyFields reports whether a header or trailer section has more
+// fields than Config.MaxHeaderFields (after http3 joined Cookie fields).
+func (s *Server) tooManyFields(h http.Header) bool {
+	limit := s.cfg.maxHeaderFields()
+	if len(h) > limit {
+		return true
+	}
+	n := 0
+	for _, values := range h {
+		if n += len(values); n > limit {
+			return true
+		}
+	}
+	return false
+}
+
 // reject answers with a short text status and counts it.
 func (s *Server) reject(w http.ResponseWriter, status int) {
 	s.counters.requestsRejected.Add(1)
@@ -201,7 +237,8 @@ func (s *Server) reject(w http.ResponseWriter, status int) {
 }
 
 // readBody reads a buffered body up to the limit; over it the client gets
-// 413, the rest of the upload is refused, and ok is false.
+// 413, the rest of the upload is refused, and ok is false. A body that
+// cannot be read is refused (see refuseBody).
 func (s *Server) readBody(w http.ResponseWriter, hr *http.Request) (body []byte, ok bool) {
 	limit := s.cfg.maxBody()
 	if hr.ContentLength > limit {
@@ -219,16 +256,16 @@ func (s *Server) readBody(w http.ResponseWriter, hr *http.Request) (body []byte,
 		var first [1]byte
 		n, err := io.ReadFull(hr.Body, first[:])
 		if n == 0 {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if err == io.EOF {
 				return nil, true
 			}
-			s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+			s.refuseBody(w, hr, err)
 			return nil, false
 		}
 		buf.WriteByte(first[0])
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(hr.Body, limit+1)); err != nil {
-		s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
+		s.refuseBody(w, hr, err)
 		return nil, false
 	}
 	if int64(buf.Len()) > limit {

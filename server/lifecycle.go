@@ -74,6 +74,7 @@ func (s *Server) listen(udp *net.UDPConn) (*quic.EarlyListener, error) {
 		EnableDatagrams:                  s.cfg.EnableDatagrams || s.cfg.EnableWebTransport || len(s.cfg.QuicAlpn) > 0,
 		EnableStreamResetPartialDelivery: s.cfg.EnableWebTransport,
 		MaxIncomingStreams:               s.cfg.maxStreams(),
+		MaxIdleTimeout:                   IdleTimeout,
 		Tracer:                           qlogTracer(s.cfg.QlogDir, s.logf),
 	}
 	s.transport = &quic.Transport{Conn: udp, ConnContext: s.connContext}
@@ -81,7 +82,7 @@ func (s *Server) listen(udp *net.UDPConn) (*quic.EarlyListener, error) {
 }
 
 // Stop shuts the server down and waits until it is down. Graceful (force
-// false): new connections are refused, clients get GOAWAY, in-flight requests
+// false): new connections are refused, new requests get 503, in-flight requests
 // finish, then every connection is closed. Force: every connection is closed
 // at once and open responses are aborted. A forced Stop may follow a graceful
 // one that is still waiting. Stopping a server that was never started or is
@@ -98,6 +99,7 @@ func (s *Server) Stop(force bool) error {
 		return nil
 	case stateRunning:
 		s.state = stateStopping
+		s.stopping.Store(true)
 		s.stopDone = make(chan struct{})
 		s.idle = make(chan struct{})
 		if s.counters.requestsActive.Load() == 0 {
@@ -119,7 +121,7 @@ func (s *Server) Stop(force bool) error {
 // StopLinger bounds how long a graceful Stop waits, once no request is in
 // flight, before it closes the remaining connections. Closing a QUIC
 // connection discards data not yet delivered, so Stop first waits until
-// the connections are gone (clients close them after GOAWAY) or quiet: no
+// the connections are gone (clients close them when done) or quiet: no
 // packet sent or received for a few round trips, so the last responses
 // have been acknowledged.
 const StopLinger = time.Second
@@ -163,7 +165,7 @@ func (s *Server) shutdown() {
 	ctx, cancel := context.WithCancel(context.Background())
 	shutdownDone := make(chan struct{})
 	go func() {
-		_ = s.h3.Shutdown(ctx) // GOAWAY; returns when connections are gone or ctx ends
+		_ = s.h3.Shutdown(ctx) // serves no connection itself (see serveConn): returns at once
 		close(shutdownDone)
 	}()
 	tcpShutdown := make(chan struct{})

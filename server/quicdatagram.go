@@ -60,40 +60,6 @@ func (s *Server) serveRawConn(c *Conn) {
 	s.receiveQUICDatagrams(c)
 }
 
-// serveH3Conn serves HTTP/3 on c with our own stream loops, like
-// http3.Server.ServeQUICConn, so that it can read the peer's SETTINGS
-// first and take the raw QUIC datagrams when the peer does not enable
-// HTTP/3 datagrams. (No GOAWAY on graceful stop: http3 keeps its control
-// stream to itself; requests arriving while stopping get 503.)
-func (s *Server) serveH3Conn(c *Conn) error {
-	hconn, err := s.h3.NewRawServerConn(c.qc)
-	if err != nil {
-		return err
-	}
-	ctx := c.qc.Context()
-	go func() {
-		for {
-			str, err := c.qc.AcceptUniStream(ctx)
-			if err != nil {
-				return
-			}
-			go func() {
-				if h3Datagrams, isControl := peekSettings(str); isControl && !h3Datagrams {
-					go s.receiveQUICDatagrams(c)
-				}
-				hconn.HandleUnidirectionalStream(str)
-			}()
-		}
-	}()
-	for {
-		str, err := c.qc.AcceptStream(ctx)
-		if err != nil {
-			return nil
-		}
-		go hconn.HandleRequestStream(str)
-	}
-}
-
 // Settings identifiers and frame types of RFC 9114 / RFC 9297.
 const (
 	h3StreamControl   = 0x00

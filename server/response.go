@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -45,9 +46,11 @@ type Response struct {
 	timeout  time.Duration
 	timedOut bool
 
-	peerAborted  bool // the peer reset the streaming request body
-	autoEndHolds int  // holdAutoEnd calls not yet released
-	handlerDone  bool // the handler returned
+	peerAborted bool // reading the streaming request body failed (see abortByPeer)
+	// bodyMalformed: the streaming request body was malformed (ErrMalformed).
+	bodyMalformed bool
+	autoEndHolds  int  // holdAutoEnd calls not yet released
+	handlerDone   bool // the handler returned
 }
 
 // Response body buffering limits: Send reports the bytes pending, and a
@@ -443,10 +446,12 @@ func (r *Response) resetForError() bool {
 	return true
 }
 
-// abortByPeer marks the response aborted: the peer reset the request body.
-func (r *Response) abortByPeer() {
+// abortByPeer marks the response aborted: reading the request body failed
+// with err (the peer reset it, or it is malformed).
+func (r *Response) abortByPeer(err error) {
 	r.mu.Lock()
 	r.peerAborted = true
+	r.bodyMalformed = errors.Is(err, ErrMalformed)
 	r.mu.Unlock()
 	r.signal()
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
 
@@ -23,10 +22,9 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 	out.flusher, _ = w.(http.Flusher)
 	for {
 		r.mu.Lock()
-		if r.peerAborted && !r.ended {
+		if r.peerAborted { // even if ended: the request did not complete
 			r.mu.Unlock()
-			r.finish()
-			return false
+			return r.abortForBody(out)
 		}
 		chunks, ended, file := r.body.Take(), r.ended, r.filePath
 		flushHead := false
@@ -149,15 +147,7 @@ func (o *responseOutput) end() bool {
 func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
 	r.srv.logf(LogWarn, "%s %s: response reset: %s", r.req.Method, r.req.Path, why)
 	r.finish()
-	// http3's response writer is always an HTTPStreamer; the reset codes
-	// are those http3 uses for a handler that panics.
-	s, ok := w.(http3.HTTPStreamer)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	str := s.HTTPStream()
-	str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeInternalError))
-	str.CancelRead(quic.StreamErrorCode(http3.ErrCodeInternalError))
+	resetStream(w, http3.ErrCodeInternalError) // the code http3 uses for a handler that panics
 	return false
 }
 

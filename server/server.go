@@ -45,7 +45,8 @@ type Server struct {
 	quicDatagrams atomic.Pointer[QUICDatagramHandler]
 	wt            *webtransport.Server // nil unless Config.EnableWebTransport
 
-	conns sync.Map // Conn.Number -> *Conn, open connections (added under mu)
+	conns    sync.Map    // Conn.Number -> *Conn, open connections (added under mu)
+	stopping atomic.Bool // Stop began (state stateStopping or later)
 
 	streamClosed atomic.Pointer[func(connID []byte, streamID uint64, aborted bool)]
 	connClosed   atomic.Pointer[func(connID []byte)]

@@ -16,7 +16,9 @@ type Stats struct {
 	// Requests by protocol: HTTP/1.x and HTTP/2 (Config.TCP), HTTP/3.
 	RequestsHTTP1, RequestsHTTP2, RequestsHTTP3 uint64
 	// RequestsRejected counts requests answered by the server itself with
-	// 4xx/5xx before any handler ran (404, 405, 413) or whose handler failed.
+	// 4xx/5xx before any handler ran (400, 404, 405, 413, 431), request
+	// streams reset for want of HEADERS in time, and requests whose handler
+	// failed.
 	RequestsRejected uint64
 	// Datagrams received and sent (QUIC, HTTP/3 and WebTransport).
 	DatagramsReceived uint64

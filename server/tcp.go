@@ -71,7 +71,7 @@ func (s *Server) serveTCP(ln net.Listener, port int) {
 		Handler:           tcpHandler{s: s, altSvc: alt},
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12},
 		Protocols:         &protocols,
-		ReadHeaderTimeout: s.cfg.tcpHeaderTimeout(),
+		ReadHeaderTimeout: s.cfg.headerTimeout(), // 0 (none): then no limit
 		IdleTimeout:       tcpIdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ConnContext:       s.tcpConnContext,

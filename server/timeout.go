@@ -13,15 +13,37 @@ import (
 // take as long as they take.
 const DefaultRequestTimeout = 60 * time.Second
 
-// requestTimeout returns the configured timeout; negative means none.
+// DefaultHeaderTimeout is how long a request stream may take to deliver
+// its HEADERS when Config.HeaderTimeout is zero.
+const DefaultHeaderTimeout = 5 * time.Second
+
+// IdleTimeout is the QUIC idle timeout the server offers
+// (quic.Config.MaxIdleTimeout, also quic-go's default): a connection with
+// no packet either way for that long is closed. Any packet, a PING too,
+// keeps a connection alive, so it does not free stalled requests: the
+// header and request timeouts do.
+const IdleTimeout = 30 * time.Second
+
+// headerTimeout returns the configured header timeout; 0 means none.
+func (c *Config) headerTimeout() time.Duration {
+	return timeoutOr(c.HeaderTimeout, DefaultHeaderTimeout)
+}
+
+// requestTimeout returns the configured timeout; 0 means none.
 func (c *Config) requestTimeout() time.Duration {
+	return timeoutOr(c.RequestTimeout, DefaultRequestTimeout)
+}
+
+// timeoutOr is a configured timeout: negative means none (0), zero the
+// default.
+func timeoutOr(d, def time.Duration) time.Duration {
 	switch {
-	case c.RequestTimeout < 0:
+	case d < 0:
 		return 0
-	case c.RequestTimeout == 0:
-		return DefaultRequestTimeout
+	case d == 0:
+		return def
 	}
-	return c.RequestTimeout
+	return d
 }
 
 // SetTimeout sets how long from now the response may take to start (0:

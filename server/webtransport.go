@@ -378,14 +378,8 @@ func (s *Server) closeSessions(code uint32, reason string) {
 	}
 }
 
-// stoppingWithoutGoaway reports whether a request arrives while stopping on
-// a connection that our own loops or webtransport-go serve: they cannot
-// send GOAWAY, so new requests are refused with 503.
-func (s *Server) stoppingWithoutGoaway() bool {
-	if s.wt == nil && s.quicDatagrams.Load() == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state == stateStopping
-}
+// stoppingWithoutGoaway reports whether a request arrives while stopping:
+// our own loops and webtransport-go serve every connection, and they cannot
+// send GOAWAY, so new requests are refused with 503. Lock-free: it runs
+// for every request.
+func (s *Server) stoppingWithoutGoaway() bool { return s.stopping.Load() }

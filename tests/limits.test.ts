@@ -47,9 +47,22 @@ describe("limits", () => {
     expect(small.out).toStartWith("HTTP/3 200");
   });
 
+  test("maxHeaderFields answers 431 to a request with more header fields, counted, no handler", async () => {
+    let handled = 0;
+    await using server = serve({ maxHeaderFields: 5, fetch: () => { handled++; return new Response("fine"); } });
+    const fields = (n: number) => Array.from({ length: n }, (_, i) => ["-H", `x-f${i}: v`]).flat();
+    expect((await h3client([...fields(6), server.url.href])).out).toStartWith("HTTP/3 431");
+    expect(handled).toBe(0);
+    expect(server.getStats().requestsRejected).toBe(1);
+    expect((await h3client([...fields(1), server.url.href])).out).toStartWith("HTTP/3 200");
+  });
+
   test("limits are validated", () => {
-    for (const field of ["maxConnections", "maxStreamsPerConnection", "maxHeaderBytes"]) {
+    for (const field of ["maxConnections", "maxStreamsPerConnection", "maxHeaderBytes", "maxHeaderFields"]) {
       expect(() => serve({ [field]: 0, fetch: () => new Response("") })).toThrow(RangeError);
+    }
+    for (const field of ["requestTimeout", "headerTimeout"]) {
+      expect(() => serve({ [field]: -1, fetch: () => new Response("") })).toThrow(RangeError);
     }
   });
 });
