@@ -182,9 +182,11 @@ export interface H3ServeOptions {
   /**
    * Seconds a request stream may take to deliver its whole request head
    * (HEADERS frame); then the stream is reset (H3_REQUEST_INCOMPLETE),
-   * counted in `requestsRejected`, and no handler runs. 0: no limit. Not
-   * applied when WebTransport routes exist (webtransport-go accepts those
-   * connections' streams itself).
+   * counted in `requestsRejected`, and no handler runs. Over TCP, how long
+   * a client may take to send a request head (slowloris): then the
+   * connection is closed. 0: no limit. On HTTP/3, not applied when
+   * WebTransport routes exist (webtransport-go accepts those connections'
+   * streams itself).
    * @default 5
    */
   headerTimeout?: number;

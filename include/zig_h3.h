@@ -303,8 +303,7 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  gets 405, and WebTransport and datagrams stay HTTP/3's; a TCP request's
  *  stream_id numbers the requests of its connection: 0, 4, 8, ...), "altSvc" (the
  *  Alt-Svc field of every TCP response: a string, or false for none;
- *  default h3=":PORT"; ma=86400), "tcpHeaderTimeoutMs" (how long a TCP
- *  client may take to send a request head; default 10000), "certPem" and "keyPem" (PEM text, together;
+ *  default h3=":PORT"; ma=86400), "certPem" and "keyPem" (PEM text, together;
  *  they replace cert_path/key_path or the development certificate),
  *  "maxRequestBodySize" (bytes; buffered bodies over it get 413; default
  *  1048576), "maxHeaderBytes" (request header section limit; over it 431;
@@ -318,8 +317,9 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  the response handle dies; default 60000, 0: no limit; see
  *  zig_h3_response_set_timeout), "headerTimeoutMs" (how long a request
  *  stream may take to deliver its HEADERS; then it is reset with
- *  H3_REQUEST_INCOMPLETE; default 5000, 0: no limit; not applied when
- *  enableWebTransport is set), "maxHeaderFields" (fields in a request's
+ *  H3_REQUEST_INCOMPLETE; with "tcp", how long a TCP client may take to
+ *  send a request head, then the connection closes; default 5000, 0: no
+ *  limit; on HTTP/3 not applied when enableWebTransport is set), "maxHeaderFields" (fields in a request's
  *  header section or buffered trailers; over it 431; default 200),
  *  "maxConnections" (open connections;
  *  more are refused at the handshake; default 10000),
