@@ -15,6 +15,7 @@ const BodyChunk = 64 << 10
 type streamingBody struct {
 	rc      io.ReadCloser
 	hr      *http.Request
+	w       http.ResponseWriter // for stopBody
 	pumps   sync.WaitGroup
 	mu      sync.Mutex
 	eof     bool
@@ -33,9 +34,9 @@ type streamingBody struct {
 	stop context.CancelFunc
 }
 
-func newStreamingBody(hr *http.Request, endAtLength bool) *streamingBody {
+func newStreamingBody(w http.ResponseWriter, hr *http.Request, endAtLength bool) *streamingBody {
 	ctx, stop := context.WithCancel(hr.Context())
-	return &streamingBody{rc: hr.Body, hr: hr, endAtLength: endAtLength, ctx: ctx, stop: stop}
+	return &streamingBody{rc: hr.Body, hr: hr, w: w, endAtLength: endAtLength, ctx: ctx, stop: stop}
 }
 
 // StreamsBody reports whether the body is read as it arrives (ReadBody)
@@ -68,7 +69,7 @@ func (r *Request) ReadBody(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := r.body.rc.Read(p)
-	err = malformedError(err)
+	err = malformedError(r.body.hr, err)
 	r.body.mu.Lock()
 	r.body.read += int64(n)
 	reset := err != nil && err != io.EOF && !r.body.discard
@@ -111,7 +112,7 @@ func (r *Request) DiscardBody() {
 	r.body.discard = true
 	r.body.mu.Unlock()
 	if !done {
-		_ = r.body.rc.Close() // cancels reading; a no-op after EOF
+		stopBody(r.body.w, r.body.hr) // cancels reading; a no-op after EOF
 	}
 	r.body.stop() // a pump waiting for credit or queue room stops
 }

@@ -90,7 +90,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 	req := newRequest(hr, m, streamID)
 	checkLength(hr)
 	if rt.streams() {
-		req.body = newStreamingBody(hr, rt.Datagrams != nil)
+		req.body = newStreamingBody(w, hr, rt.Datagrams != nil)
 	} else {
 		body, ok := s.readBody(w, hr)
 		if !ok {
@@ -278,5 +278,5 @@ func (s *Server) readBody(w http.ResponseWriter, hr *http.Request) (body []byte,
 // rejectTooLarge answers 413 and stops the client sending the rest.
 func (s *Server) rejectTooLarge(w http.ResponseWriter, hr *http.Request) {
 	s.reject(w, http.StatusRequestEntityTooLarge)
-	_ = hr.Body.Close()
+	stopBody(w, hr)
 }

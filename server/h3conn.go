@@ -17,9 +17,11 @@ import (
 //     the peer does not enable HTTP/3 datagrams (see OnQUICDatagram).
 //
 // It serves every HTTP/3 connection but those of a WebTransport server,
-// which webtransport-go accepts itself. (No GOAWAY on graceful stop: http3
-// keeps its control stream to itself; requests arriving while stopping
-// get 503.)
+// which webtransport-go accepts itself. No GOAWAY on graceful stop (http3
+// keeps its control stream to itself): request streams opened once the
+// server is stopping are reset with H3_REQUEST_REJECTED, which tells the
+// client that nothing was processed and that it may retry elsewhere, as
+// http3 itself does after its GOAWAY.
 func (s *Server) serveH3Conn(c *Conn) error {
 	hconn, err := s.h3.NewRawServerConn(c.qc)
 	if err != nil {
@@ -46,6 +48,11 @@ func (s *Server) serveH3Conn(c *Conn) error {
 		str, err := c.qc.AcceptStream(ctx)
 		if err != nil {
 			return nil
+		}
+		if s.stopping.Load() {
+			str.CancelRead(quic.StreamErrorCode(http3.ErrCodeRequestRejected))
+			str.CancelWrite(quic.StreamErrorCode(http3.ErrCodeRequestRejected))
+			continue
 		}
 		s.handleRequestStream(hconn, c, str)
 	}

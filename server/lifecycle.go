@@ -210,12 +210,13 @@ func (s *Server) closeConnections() {
 		conns = append(conns, v.(*Conn).qc)
 		return true
 	})
-	tcp := s.tcp
+	tcp, tcpCancel := s.tcp, s.tcpCancel
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "server stopped")
 	}
 	if tcp != nil {
 		_ = tcp.Close() // the listener and every TCP connection
+		tcpCancel()
 	}
 }

@@ -58,25 +58,27 @@ func (b *lengthCheckedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// bodyMalformed reports whether err, a failed body read, means the request
-// is malformed rather than cancelled by the peer or cut by the connection.
-// http3 reports its framing errors as plain errors, and stream and
-// connection errors as *http3.Error (idle timeouts as net.Error).
-func bodyMalformed(err error) bool {
+// bodyMalformed reports whether err, a failed read of hr's body, means the
+// request is malformed rather than cancelled by the peer or cut by the
+// connection. http3 reports its framing errors as plain errors, and stream
+// and connection errors as *http3.Error (idle timeouts as net.Error). Over
+// TCP, net/http checks the framing itself: there only our own length check
+// (ErrMalformed) counts, and any other failure is the client going away.
+func bodyMalformed(hr *http.Request, err error) bool {
 	var h3err *http3.Error
 	var netErr net.Error
 	switch {
 	case errors.Is(err, ErrMalformed):
 		return true
-	case errors.As(err, &h3err), errors.As(err, &netErr):
+	case hr.ProtoMajor < 3, hr.Context().Err() != nil, errors.As(err, &h3err), errors.As(err, &netErr):
 		return false
 	}
 	return err != nil && err != io.EOF
 }
 
 // malformedError wraps err in ErrMalformed when it means a malformed body.
-func malformedError(err error) error {
-	if bodyMalformed(err) && !errors.Is(err, ErrMalformed) {
+func malformedError(hr *http.Request, err error) error {
+	if bodyMalformed(hr, err) && !errors.Is(err, ErrMalformed) {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return err
@@ -86,9 +88,9 @@ func malformedError(err error) error {
 // when it is malformed, else the stream is reset. The handler does not run.
 func (s *Server) refuseBody(w http.ResponseWriter, hr *http.Request, err error) {
 	s.logf(LogDebug, "%s %s: reading body: %v", hr.Method, hr.URL.Path, err)
-	if bodyMalformed(err) {
+	if bodyMalformed(hr, err) {
 		s.reject(w, http.StatusBadRequest)
-		_ = hr.Body.Close() // STOP_SENDING for whatever else comes
+		stopBody(w, hr) // STOP_SENDING for whatever else comes
 		return
 	}
 	panic(http.ErrAbortHandler) // http3 resets the stream without a head

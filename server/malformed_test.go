@@ -87,7 +87,7 @@ func TestMalformedBodiesAreRefused(t *testing.T) {
 				t.Fatalf("the response completed: %v", got)
 			}
 			if tt.streaming {
-				if err := <-bodyErr; !errors.Is(err, ErrMalformed) {
+				if err := receive(t, bodyErr); !errors.Is(err, ErrMalformed) {
 					t.Fatalf("ReadBody: %v, want ErrMalformed", err)
 				}
 			} else if n := ran.Load(); n != 0 {
@@ -121,7 +121,7 @@ func TestResetUploadGetsNoResponse(t *testing.T) {
 				t.Fatal("the handler ran")
 			}
 			if path == "/stream" {
-				if err := <-bodyErr; err == nil || err == io.EOF || errors.Is(err, ErrMalformed) {
+				if err := receive(t, bodyErr); err == nil || err == io.EOF || errors.Is(err, ErrMalformed) {
 					t.Fatalf("ReadBody: %v, want the reset", err)
 				}
 			}
@@ -135,6 +135,19 @@ func joinFrames(frames [][]byte) []byte {
 		b = append(b, f...)
 	}
 	return b
+}
+
+// receive takes a value from c, waiting for up to rawDeadline.
+func receive[T any](t *testing.T, c <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(rawDeadline):
+		t.Fatal("timed out waiting")
+	}
+	var zero T
+	return zero
 }
 
 // waitFor polls cond for up to rawDeadline.

@@ -12,6 +12,7 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -62,8 +63,9 @@ type Server struct {
 	transport  *quic.Transport
 	listener   *quic.EarlyListener
 	h3         *http3.Server
-	tcp        *http.Server  // with Config.TCP
-	tcpDone    chan struct{} // closed when tcp stopped serving
+	tcp        *http.Server       // with Config.TCP
+	tcpDone    chan struct{}      // closed when tcp stopped serving
+	tcpCancel  context.CancelFunc // ends the contexts of TCP requests
 	sessions   map[*Session]struct{}
 	acceptDone chan struct{}
 	stopDone   chan struct{}

@@ -77,6 +77,11 @@ func (s *Server) serveTCP(ln net.Listener, port int) {
 		ConnContext:       s.tcpConnContext,
 		ErrorLog:          log.New(logWriter{s}, "tcp: ", 0),
 	}
+	// Closing an HTTP/1.1 connection does not end its requests' contexts
+	// while their bodies are unread: a forced stop ends them through this.
+	base, cancel := context.WithCancel(context.Background())
+	s.tcp.BaseContext = func(net.Listener) context.Context { return base }
+	s.tcpCancel = cancel
 	s.tcpDone = make(chan struct{})
 	srv := s.tcp
 	go func() {
@@ -107,6 +112,19 @@ func (h tcpHandler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	h.s.serveHTTP(w, hr)
+}
+
+// stopBody stops reading a request's body and refuses the rest: HTTP/3
+// sends STOP_SENDING and HTTP/2 RST_STREAM when the body is closed. Closing
+// an HTTP/1.1 body instead waits for a Read in progress and reads on (up to
+// 256 KiB, for as long as the client takes), so the connection's read
+// deadline is set to now first: reads fail at once, and net/http closes the
+// connection after the response.
+func stopBody(w http.ResponseWriter, hr *http.Request) {
+	if hr.ProtoMajor == 1 {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+	_ = hr.Body.Close()
 }
 
 // tcpConnContext stamps the requests of each TCP connection with its Conn,
@@ -162,7 +180,9 @@ func (c *tcpConn) Close() error {
 		s := c.conn.srv
 		s.counters.connectionsActive.Add(-1)
 		if f := s.connClosed.Load(); f != nil {
-			(*f)(c.conn.ID)
+			// Not on the closing goroutine, which may hold net/http's locks
+			// (a forced Stop): the function may call back into the server.
+			go (*f)(c.conn.ID)
 		}
 	})
 	return c.Conn.Close()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"fmt"
@@ -135,21 +136,35 @@ func TestTCPAltSvcOptions(t *testing.T) {
 	}
 }
 
-// A graceful stop lets a TCP request in flight finish; a forced one cuts it.
+// A graceful stop lets a TCP request in flight finish; a forced one cuts
+// it, also a streaming one whose body is still coming (HTTP/1.1 does not
+// end such a request's context when its connection closes).
 func TestTCPStop(t *testing.T) {
-	for _, force := range []bool{false, true} {
-		t.Run(fmt.Sprint("force ", force), func(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		h2, force bool
+	}{{"HTTP/1.1 graceful", false, false}, {"HTTP/1.1 forced", false, true}, {"HTTP/2 graceful", true, false}, {"HTTP/2 forced", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
 			entered, release := make(chan struct{}), make(chan struct{})
 			s, base := startTCPServer(t, Config{}, func(s *Server) {
-				mustRoute(t, s, "GET", "/slow", func(_ *Request, res *Response) {
+				err := s.Route("POST", "/slow", Route{StreamBody: true, Handler: HandlerFunc(func(_ *Request, res *Response) {
+					res.DeferEnd()
+					_ = res.Write([]byte("head ")) // the head goes out; the body is not read
 					close(entered)
-					<-release
-					_ = res.End([]byte("done"))
-				})
+					go func() {
+						<-release
+						_ = res.End([]byte("done"))
+					}()
+				})})
+				if err != nil {
+					t.Fatal(err)
+				}
 			})
+			upload, uploadW := io.Pipe() // a body that never ends
+			defer uploadW.Close()
 			result := make(chan string, 1)
 			go func() {
-				resp, err := tcpClient(t, true).Get(base + "/slow")
+				resp, err := tcpClient(t, c.h2).Post(base+"/slow", "application/octet-stream", upload)
 				if err != nil {
 					result <- "error"
 					return
@@ -161,20 +176,103 @@ func TestTCPStop(t *testing.T) {
 				}
 				result <- string(b)
 			}()
+			_, _ = uploadW.Write([]byte("some"))
 			<-entered
 			stopped := make(chan struct{})
-			go func() { _ = s.Stop(force); close(stopped) }()
-			time.Sleep(50 * time.Millisecond)
-			close(release)
-			want := map[bool]string{false: "done", true: "error"}[force]
-			if got := <-result; got != want {
-				t.Fatalf("in flight: %q, want %q", got, want)
+			go func() { _ = s.Stop(c.force); close(stopped) }()
+			if c.force {
+				select { // a forced stop cuts the request: the handler never ends it
+				case <-stopped:
+				case <-time.After(10 * time.Second):
+					t.Fatal("a forced Stop waited for the request")
+				}
+			} else {
+				time.Sleep(50 * time.Millisecond)
 			}
-			<-stopped
-			if _, err := tcpClient(t, true).Get(base + "/slow"); err == nil || !strings.Contains(err.Error(), "refused") {
+			close(release)
+			want := map[bool]string{false: "head done", true: "error"}[c.force]
+			select {
+			case got := <-result:
+				if got != want {
+					t.Fatalf("in flight: %q, want %q", got, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request in flight never ended")
+			}
+			select {
+			case <-stopped:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Stop never returned")
+			}
+			if _, err := tcpClient(t, c.h2).Get(base + "/slow"); err == nil || !strings.Contains(err.Error(), "refused") {
 				t.Fatalf("after stop: %v", err)
 			}
 		})
+	}
+}
+
+// rawTLS opens a TLS connection to the server of base speaking HTTP/1.1,
+// for requests written by hand (a client that stalls mid-body).
+func rawTLS(t *testing.T, base string) *tls.Conn {
+	t.Helper()
+	c, err := tls.Dial("tcp", strings.TrimPrefix(base, "https://"), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// A streaming route that answers without reading the upload answers at
+// once over HTTP/1.1 too, while the client stalls mid-body: the rest of
+// the body is refused, not waited for (net/http's HTTP/1 body close would
+// read on for as long as the client takes).
+func TestTCPAnswerWithoutReadingTheBody(t *testing.T) {
+	s, base := startTCPServer(t, Config{}, func(s *Server) {
+		err := s.Route("POST", "/deny", Route{StreamBody: true, Handler: HandlerFunc(func(_ *Request, res *Response) {
+			_ = res.Reject(http.StatusUnauthorized)
+		})})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	c := rawTLS(t, base)
+	_, _ = io.WriteString(c, "POST /deny HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc")
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 401") {
+		t.Fatalf("status line %q, %v: the answer waited for the upload", line, err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); s.Stats().RequestsActive != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request stayed active")
+		}
+	}
+}
+
+// A forced stop ends an HTTP/1.1 request whose body the handler never
+// reads (closing the connection alone does not end its context).
+func TestTCPForcedStopEndsAStalledUpload(t *testing.T) {
+	entered := make(chan struct{})
+	s, base := startTCPServer(t, Config{}, func(s *Server) {
+		err := s.Route("POST", "/held", Route{StreamBody: true, Handler: HandlerFunc(func(_ *Request, res *Response) {
+			res.DeferEnd()
+			_ = res.Write([]byte("head"))
+			close(entered)
+		})})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	c := rawTLS(t, base)
+	_, _ = io.WriteString(c, "POST /held HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc")
+	<-entered
+	stopped := make(chan struct{})
+	go func() { _ = s.Stop(true); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop(true) waited for the stalled request")
 	}
 }
 
