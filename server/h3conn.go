@@ -72,9 +72,13 @@ func (s *Server) handleRequestStream(hconn *http3.RawServerConn, c *Conn, str *q
 	c.awaitingHeaders.Store(str.StreamID(), str)
 	go func() {
 		hconn.HandleRequestStream(str)
-		if _, waiting := c.awaitingHeaders.LoadAndDelete(str.StreamID()); waiting && !time.Now().Before(deadline) {
+		if _, waiting := c.awaitingHeaders.LoadAndDelete(str.StreamID()); waiting {
+			// No handler ran: the head never came in time, or http3 refused
+			// it (431 over maxHeaderBytes, a QPACK or framing error).
 			s.counters.requestsRejected.Add(1)
-			s.logf(LogDebug, "connection %s: stream %d: no request head within %v", c.RemoteAddr, str.StreamID(), d)
+			if !time.Now().Before(deadline) {
+				s.logf(LogDebug, "connection %s: stream %d: no request head within %v", c.RemoteAddr, str.StreamID(), d)
+			}
 		}
 	}()
 }
