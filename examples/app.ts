@@ -34,6 +34,7 @@ console.log(`certificate sha-256: ${hash}${server.developmentCertificate ? " (de
 console.log(`try it:
   bun -e 'const r = await fetch("${server.url}hello/bun", { protocol: "http3", tls: { rejectUnauthorized: false } }); console.log(r.status, await r.text())'
   go run ./tests/h3client ${server.url}api/time
+  curl -k ${server.url}hello/curl    (HTTP/2 over TCP, with alt-svc pointing at HTTP/3)
 press Ctrl+C to stop.`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
