@@ -131,7 +131,10 @@ export class H3ServerImpl implements H3Server, EventSink {
       this.#events.start();
       if (lib.zig_h3_server_start(this.#handle) !== Code.OK) throw new Error(`createH3Server: ${lastError()}`);
     } catch (err) {
+      // A reader left waiting on the event fd would keep the process alive (a failed bind starts it first).
+      const closing = this.#events?.close();
       this.#free();
+      closing?.catch(() => {});
       throw err;
     }
     this.port = lib.zig_h3_server_port(this.#handle);

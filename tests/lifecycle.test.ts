@@ -208,6 +208,33 @@ describe("stop", () => {
       expect(code).toBe(0);
     });
   }
+
+  test("the process exits by itself after a createH3Server that failed to bind", async () => {
+    const script = `
+      import { createH3Server } from ${JSON.stringify(join(ROOT, "bun"))};
+      const first = createH3Server({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("first") });
+      try {
+        createH3Server({ hostname: "127.0.0.1", port: first.port, fetch: () => new Response("second") });
+        console.log("bound twice");
+      } catch (err) {
+        console.log(/address already in use/.test(String(err)) ? "refused" : String(err));
+      }
+      await first.stop();
+      console.log("stopped");
+    `;
+    const dir = mkdtempSync(join(tmpdir(), "zig-h3-exit-"));
+    const file = join(dir, "bindfail.ts");
+    await Bun.write(file, script);
+    const proc = Bun.spawn([process.execPath, "run", file], { stdout: "pipe", stderr: "pipe" });
+    let killed = false;
+    const timer = setTimeout(() => ((killed = true), proc.kill("SIGKILL")), 10_000);
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    clearTimeout(timer);
+    expect(err).toBe("");
+    expect(out).toBe("refused\nstopped\n");
+    expect(killed).toBe(false);
+    expect(code).toBe(0);
+  }, 15_000);
 });
 
 describe("logging and qlog", () => {
