@@ -141,6 +141,7 @@ export const symbols = {
   zig_h3_response_send_file: { args: ["ptr", "u16", "ptr", "usize", "ptr", "usize"], returns: "i32" },
   zig_h3_response_ack_body: { args: ["ptr", "usize"], returns: "i32" },
   zig_h3_response_discard_body: { args: ["ptr"], returns: "i32" },
+  zig_h3_response_abort: { args: ["ptr"], returns: "i32" },
   zig_h3_wt_accept: { args: ["ptr"], returns: "i32" },
   zig_h3_wt_reject: { args: ["ptr", "u16"], returns: "i32" },
   zig_h3_wt_close: { args: ["ptr", "u32", "ptr", "usize"], returns: "i32" },

@@ -321,13 +321,22 @@ async function endWithTrailers(id: Handle, trailers: TrailerSource, encoder: Hea
   native().zig_h3_response_send(id, null, 0, 1, len > 0 ? block : null, len);
 }
 
-/** Answers status with a short text body. */
-export function sendStatus(id: Handle, status: number, text = STATUS_TEXT[status] ?? "Error"): void {
+/** Answers status with a short text body; returns the native result (not OK: the head was out already, or the client went away). */
+export function sendStatus(id: Handle, status: number, text = STATUS_TEXT[status] ?? "Error"): number {
   const body = Buffer.from(text + "\n");
-  native().zig_h3_response_respond(id, status, TEXT_HEADERS, TEXT_HEADERS.byteLength, body, body.byteLength, 1);
+  return native().zig_h3_response_respond(id, status, TEXT_HEADERS, TEXT_HEADERS.byteLength, body, body.byteLength, 1);
 }
 
 /** Answers 500. */
 export function sendInternalError(id: Handle): void {
   sendStatus(id, 500);
+}
+
+/**
+ * A response that failed while being sent: 500 if its head is not out yet,
+ * else its stream is reset (the client sees an error, not a body cut short
+ * that looks complete).
+ */
+export function failResponse(id: Handle): void {
+  if (sendStatus(id, 500) === Code.STATE) native().zig_h3_response_abort(id);
 }

@@ -9,7 +9,7 @@ import { EventReader, type EventSink, type RequestEvent } from "./events";
 import { Exchange } from "./exchange";
 import { H3DatagramContextImpl, QUICDatagramContextImpl } from "./datagram";
 import { sideDone, WTSession, type StreamTable } from "./webtransport";
-import { type BodyKind, cloneResponse, HeaderEncoder, sendInternalError, sendResponse, sendStatus } from "./response";
+import { type BodyKind, cloneResponse, failResponse, HeaderEncoder, sendInternalError, sendResponse, sendStatus } from "./response";
 import { buildRouteTable, type Route } from "./routes";
 import type {
   H3ReloadOptions,
@@ -497,12 +497,31 @@ export class H3ServerImpl implements H3Server, EventSink {
     );
   }
 
+  /**
+   * Sending failed (the body's stream or the trailers threw): the error
+   * goes to the error handler (its Response is not used: the response has
+   * begun), else to the log, and the client gets 500 if the head is not
+   * out yet, else a reset stream.
+   */
   #sendFailed(ex: Exchange, err: unknown): void {
     if (!ex.aborted) {
-      console.error("[zig-h3] sending the response failed:", err);
-      sendInternalError(ex.id);
+      this.#report(err);
+      failResponse(ex.id);
     }
     this.#done(ex);
+  }
+
+  #report(err: unknown): void {
+    const handler = this.#error;
+    if (handler === undefined) {
+      console.error("[zig-h3] sending the response failed:", err);
+      return;
+    }
+    try {
+      void Promise.resolve(handler(err)).catch((err2) => console.error("[zig-h3] error handler failed:", err2));
+    } catch (err2) {
+      console.error("[zig-h3] error handler failed:", err2);
+    }
   }
 
   #done(ex: Exchange): void {

@@ -172,3 +172,12 @@ func zig_h3_response_respond(h *C.zig_h3_response, status C.uint16_t, headers *C
 	}
 	return result(r.Respond(int(status), fields, bb, end != 0))
 }
+
+//export zig_h3_response_abort
+func zig_h3_response_abort(h *C.zig_h3_response) C.int {
+	r, code := lookupResponse(h)
+	if r == nil {
+		return code
+	}
+	return result(r.Abort())
+}

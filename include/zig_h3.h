@@ -519,6 +519,20 @@ int zig_h3_response_ack_body(zig_h3_response *resp, size_t n);
  *  Errors: BAD_HANDLE, STATE (not a streaming request). */
 int zig_h3_response_discard_body(zig_h3_response *resp);
 
+/** Abandons the response instead of ending it: the library resets its
+ *  stream (HTTP/3: H3_INTERNAL_ERROR in both directions; over TCP, HTTP/2
+ *  resets the stream and HTTP/1.1 closes the connection), so the client
+ *  sees an error, never a body cut short that looks complete. For a body
+ *  whose source failed after the head or part of the body was recorded;
+ *  what is recorded and not yet sent is dropped. Allowed until the
+ *  response is finished, also after it ended (while its body is still
+ *  being written). The request then completes as aborted: the stream
+ *  close callback gets aborted != 0, and in event-queue mode a
+ *  ZIG_H3_EVENT_ABORT (reason 0) follows; the handle dies as for any
+ *  finished response. The reset is done by the library's own thread: the
+ *  call never blocks. Errors: BAD_HANDLE, CLOSED (already finished). */
+int zig_h3_response_abort(zig_h3_response *resp);
+
 /* ---- WebTransport ----------------------------------------------------------
  * A route with a wt_cb (or an event route with "webtransport": true) takes
  * WebTransport sessions; the server needs enable_webtransport. Session

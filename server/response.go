@@ -47,6 +47,7 @@ type Response struct {
 	timedOut bool
 
 	peerAborted bool // reading the streaming request body failed (see abortByPeer)
+	abortCalled bool // Abort was called: serve resets the stream
 	// bodyMalformed: the streaming request body was malformed (ErrMalformed).
 	bodyMalformed bool
 	autoEndHolds  int  // holdAutoEnd calls not yet released
@@ -382,7 +383,7 @@ func (r *Response) handlerReturned() {
 }
 
 func (r *Response) maybeAutoEndLocked() {
-	if r.autoEnd && r.handlerDone && r.autoEndHolds == 0 && !r.ended && !r.finished && !r.peerAborted {
+	if r.autoEnd && r.handlerDone && r.autoEndHolds == 0 && !r.ended && !r.finished && !r.peerAborted && !r.abortCalled {
 		_ = r.endLocked(nil)
 	}
 }
@@ -444,6 +445,25 @@ func (r *Response) resetForError() bool {
 	r.ended, r.autoEnd = false, true
 	r.status = http.StatusInternalServerError
 	return true
+}
+
+// Abort abandons the response: instead of ending it, the serving goroutine
+// resets its stream (HTTP/3: H3_INTERNAL_ERROR in both directions; HTTP/2:
+// the stream is reset; HTTP/1.1: the connection is closed), so that the
+// client sees an error, never a body cut short that looks complete. It is
+// for a response whose body cannot be produced after all (its source
+// failed). What was recorded and not yet sent is dropped. It returns
+// ErrClosed once the response is finished (sent, aborted or timed out);
+// an ended response whose body is still being written can be aborted.
+func (r *Response) Abort() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.finished {
+		return ErrClosed
+	}
+	r.abortCalled = true
+	r.signal()
+	return nil
 }
 
 // abortByPeer marks the response aborted: reading the request body failed

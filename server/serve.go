@@ -26,6 +26,10 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			r.mu.Unlock()
 			return r.abortForBody(out)
 		}
+		if r.abortCalled {
+			r.mu.Unlock()
+			return r.abortByHandler(out)
+		}
 		chunks, ended, file := r.body.Take(), r.ended, r.filePath
 		flushHead := false
 		if file == "" && !out.headWritten && (ended || r.bodyStarted) {
@@ -148,6 +152,20 @@ func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
 	r.srv.logf(LogWarn, "%s %s: response reset: %s", r.req.Method, r.req.Path, why)
 	r.finish()
 	resetStream(w, http3.ErrCodeInternalError) // the code http3 uses for a handler that panics
+	return false
+}
+
+// abortByHandler resets the stream of a response the handler abandoned
+// (see Abort) and finishes it. It returns false: the response was not
+// completed. Before the head is out the reset goes through
+// panic(http.ErrAbortHandler), as in resetStream.
+func (r *Response) abortByHandler(o *responseOutput) bool {
+	r.srv.logf(LogDebug, "%s %s: response aborted by the handler", r.req.Method, r.req.Path)
+	r.finish()
+	if !o.headWritten {
+		panic(http.ErrAbortHandler)
+	}
+	resetStream(o.w, http3.ErrCodeInternalError)
 	return false
 }
 

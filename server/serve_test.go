@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -257,5 +258,61 @@ func TestNoContentTypeSniffing(t *testing.T) {
 		if resp, _ := get(t, c, "GET", base+path, nil); resp.Header.Get("Content-Type") != want {
 			t.Errorf("%s: content-type %q, want %q", path, resp.Header.Get("Content-Type"), want)
 		}
+	}
+}
+
+// Abort resets the stream of a response whose body has begun, over HTTP/3,
+// HTTP/2 and HTTP/1.1 alike: the client sees an error, never a cut body
+// that looks complete; before the head is out the request is reset too.
+// Either way the request is no longer active and Abort then says ErrClosed.
+func TestAbortResetsTheResponse(t *testing.T) {
+	aborted := make(chan error, 16)
+	s, c, base := startServer(t, Config{TCP: true}, func(s *Server) {
+		mustRoute(t, s, "GET", "/:when", func(req *Request, res *Response) {
+			res.DeferEnd()
+			go func() {
+				if req.Params[0].Value == "after-body" {
+					_ = res.Write([]byte("partial"))
+					time.Sleep(50 * time.Millisecond) // the head and "partial" are out by now
+				}
+				if err := res.Abort(); err != nil {
+					aborted <- err
+					return
+				}
+				<-res.Done()
+				aborted <- res.Abort()
+			}()
+		})
+	})
+	clients := map[string]*http.Client{"h3": c, "h2": tcpClient(t, true), "http/1.1": tcpClient(t, false)}
+	for name, client := range clients {
+		for _, when := range []string{"before-head", "after-body"} {
+			resp, err := client.Get(base + "/" + when)
+			if err == nil {
+				var b []byte
+				b, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					t.Errorf("%s, %s: %d %q without error", name, when, resp.StatusCode, b)
+				}
+			}
+			if name == "h3" && err != nil && when == "after-body" && !strings.Contains(err.Error(), "H3_INTERNAL_ERROR") {
+				t.Errorf("%s, %s: %v, want a stream reset with H3_INTERNAL_ERROR", name, when, err)
+			}
+			select {
+			case err := <-aborted:
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("%s, %s: Abort after the response finished: %v, want ErrClosed", name, when, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s, %s: the aborted response never finished", name, when)
+			}
+		}
+	}
+	for i := 0; i < 200 && s.Stats().RequestsActive > 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.Stats().RequestsActive; n != 0 {
+		t.Errorf("RequestsActive = %d after the aborted responses, want 0", n)
 	}
 }

@@ -95,6 +95,7 @@ void check_bad_response(zig_h3_response *r, const char *what) {
     CHECK_RC(h3.response_send_file(r, 200, NULL, 0, "/etc/hostname", 13), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_ack_body(r, 1), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_discard_body(r), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.response_abort(r), ZIG_H3_ERR_BAD_HANDLE);
     CHECK_RC(h3.response_set_timeout(r, 0), ZIG_H3_ERR_BAD_HANDLE);
 }
 

@@ -11,8 +11,8 @@
     X(response_end) X(response_send_h3_datagram) X(response_max_datagram_size) \
     X(response_send_trailers) X(response_defer_end) X(response_set_auto_end) \
     X(response_should_auto_end) X(response_process_partial) X(response_send) \
-    X(response_send_file) X(response_ack_body) X(response_discard_body) X(wt_accept) \
-    X(wt_reject) X(wt_close) X(wt_send_datagram) X(wt_max_datagram_size) X(wt_release) \
-    X(wt_open_stream) X(wt_stream_write) X(wt_stream_ack) X(wt_stream_reset) \
+    X(response_send_file) X(response_ack_body) X(response_discard_body) X(response_abort) \
+    X(wt_accept) X(wt_reject) X(wt_close) X(wt_send_datagram) X(wt_max_datagram_size) \
+    X(wt_release) X(wt_open_stream) X(wt_stream_write) X(wt_stream_ack) X(wt_stream_reset) \
     X(wt_stream_stop_reading) X(server_event_fd) X(server_drain) X(server_event_size) \
     X(server_set_event_routes) X(response_respond)

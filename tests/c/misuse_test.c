@@ -46,7 +46,8 @@ static const zig_h3_header trailer = {"x-t", 3, "v", 1};
     X(response_should_auto_end, O_ | B_, 1) X(response_max_datagram_size, O_ | B_, INT_MAX)                          \
     X(response_send_h3_datagram, O_ | I_ | B_ | S_ | E(TOO_LARGE) | C_) X(response_respond, O_ | I_ | B_ | S_ | C_)  \
     X(response_send, O_ | I_ | B_ | C_, LLONG_MAX) X(response_ack_body, O_ | I_ | B_ | S_)                           \
-    X(response_discard_body, O_ | B_ | S_) X(server_port, O_ | B_, 65535) X(server_stats, O_ | I_ | B_)              \
+    X(response_discard_body, O_ | B_ | S_) X(response_abort, O_ | B_ | C_)                                           \
+    X(server_port, O_ | B_, 65535) X(server_stats, O_ | I_ | B_)                                                     \
     X(server_counters, O_ | I_ | B_, ZIG_H3_COUNTER_COUNT) X(server_certificate_hash, O_ | I_ | B_, 1)               \
     X(server_event_size, O_ | B_ | S_, LLONG_MAX)                                                                    \
     X(server_drain, O_ | I_ | B_ | S_ | E(BUFFER_TOO_SMALL), LLONG_MAX)                                              \
@@ -257,7 +258,9 @@ static void hammer_response(tally *t) {
     case 12: R(response_respond, (x, statuses[BITS(20, 9)], blk, bl, d, len, BITS(28, 2))); break;
     case 13: R(response_send, (x, d, len, BITS(20, 2), blk, bl)); break;
     case 14: R(response_ack_body, (x, BITS(16, 2) ? SIZE_MAX : BITS(17, 100))); break;
-    default: R(response_discard_body, (x));
+    default: /* abort only bogus handles: a stashed response reset would fail the clients' requests */
+        if (want == BAD && BITS(16, 2)) R(response_abort, (x));
+        else R(response_discard_body, (x));
     }
 }
 
