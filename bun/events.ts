@@ -62,6 +62,8 @@ export interface EventSink {
   quicDatagram(conn: Handle, connectionIdHex: string, remoteAddress: string, data: Uint8Array): void;
   h3Datagram(id: Handle, data: Uint8Array): void;
   log(level: number, line: string): void;
+  /** A warning of the wrapper: what failed and the error. */
+  warn(what: string, err: unknown): void;
   stopped(): void;
 }
 
@@ -136,7 +138,7 @@ export class EventReader {
         this.#dispatchOne(buf, view, off);
       } catch (err) {
         // One event must never stop the others (or the wait loop).
-        console.error("[zig-h3] event handling failed:", err);
+        this.#sink.warn("event handling failed", err);
       }
       off += len;
     }

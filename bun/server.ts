@@ -93,6 +93,8 @@ export class H3ServerImpl implements H3Server, EventSink {
   #stopping: Promise<void> | undefined;
   #resolveStopped: (() => void) | undefined;
   #freed = false;
+  /** The counters read just before the native server was freed. */
+  #finalCounters: BigUint64Array | undefined;
   #features = { datagrams: false, webtransport: false };
   #quicDatagram: H3ServeOptions["quicDatagram"];
   #checkOrigin: ((origin: string | null, req: Request) => boolean) | undefined;
@@ -110,6 +112,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     keep.length = 0;
     if (!handle) throw new TypeError(`createH3Server: ${lastError()}`);
     this.#handle = handle as Handle;
+    let events: EventReader | undefined;
     try {
       this.#features = {
         datagrams: table.routes.some((r) => r.h3Datagram !== undefined),
@@ -127,12 +130,12 @@ export class H3ServerImpl implements H3Server, EventSink {
       if (options.quicDatagram !== undefined && lib.zig_h3_server_queue_quic_datagrams(this.#handle) !== Code.OK) {
         throw new Error(`createH3Server: ${lastError()}`);
       }
-      this.#events = new EventReader(this.#handle, this);
-      this.#events.start();
+      events = this.#events = new EventReader(this.#handle, this);
+      events.start();
       if (lib.zig_h3_server_start(this.#handle) !== Code.OK) throw new Error(`createH3Server: ${lastError()}`);
     } catch (err) {
       // A reader left waiting on the event fd would keep the process alive (a failed bind starts it first).
-      const closing = this.#events?.close();
+      const closing = events?.close();
       this.#free();
       closing?.catch(() => {});
       throw err;
@@ -150,8 +153,7 @@ export class H3ServerImpl implements H3Server, EventSink {
   }
 
   getStats(): ServerStats {
-    const c = new BigUint64Array(COUNTER_COUNT);
-    if (!this.#freed) native().zig_h3_server_counters(this.#handle, c, COUNTER_COUNT);
+    const c = this.#finalCounters ?? this.#counters();
     const n = (i: number) => Number(c[i]);
     return {
       connectionsTotal: n(Counter.CONNECTIONS_TOTAL),
@@ -308,7 +310,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     try {
       ex.onDatagram(data);
     } catch (err) {
-      console.error("[zig-h3] h3Datagram handler failed:", err);
+      this.#warn("h3Datagram handler failed", err);
     }
   }
 
@@ -317,7 +319,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     try {
       this.#quicDatagram(data, new QUICDatagramContextImpl(this.#handle, conn, connectionIdHex, remoteAddress));
     } catch (err) {
-      console.error("[zig-h3] quicDatagram handler failed:", err);
+      this.#warn("quicDatagram handler failed", err);
     }
   }
 
@@ -343,7 +345,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       try {
         ok = this.#checkOrigin(req.headers.get("origin"), req) === true;
       } catch (err) {
-        console.error("[zig-h3] webtransport.checkOrigin failed:", err);
+        this.#warn("webtransport.checkOrigin failed", err);
       }
       if (!ok) {
         lib.zig_h3_wt_reject(ev.id, 403);
@@ -360,7 +362,7 @@ export class H3ServerImpl implements H3Server, EventSink {
     try {
       result = route.webtransport(session);
     } catch (err) {
-      console.error("[zig-h3] webtransport handler failed:", err);
+      this.#warn("webtransport handler failed", err);
       if (!session.decided) session.reject(500);
       else session.close(1, "handler failed");
       return;
@@ -369,7 +371,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       // Accept as soon as the handler returned control without deciding; errors close the session.
       queueMicrotask(decide);
       result.catch((err) => {
-        console.error("[zig-h3] webtransport handler failed:", err);
+        this.#warn("webtransport handler failed", err);
         session.close(1, "handler failed");
       });
     } else {
@@ -414,6 +416,16 @@ export class H3ServerImpl implements H3Server, EventSink {
   log(level: number, line: string): void {
     if (this.#onLog) this.#onLog(line);
     else if (level === 0) console.warn(`[zig-h3] ${line}`);
+  }
+
+  warn(what: string, err: unknown): void {
+    this.#warn(what, err);
+  }
+
+  /** A warning of the wrapper itself (what failed, and why): to onLog if set, else to console.error. */
+  #warn(what: string, err: unknown): void {
+    if (this.#onLog) this.#onLog(`${what}: ${err instanceof Error ? (err.stack ?? String(err)) : String(err)}`);
+    else console.error(`[zig-h3] ${what}:`, err);
   }
 
   stopped(): void {
@@ -463,12 +475,12 @@ export class H3ServerImpl implements H3Server, EventSink {
     if (ex.aborted) return;
     let res: unknown;
     if (this.#error === undefined) {
-      console.error("[zig-h3] handler failed:", err);
+      this.#warn("handler failed", err);
     } else {
       try {
         res = await this.#error(err);
       } catch (err2) {
-        console.error("[zig-h3] error handler failed:", err2);
+        this.#warn("error handler failed", err2);
       }
     }
     if (res instanceof Response) return this.#respond(ex, res);
@@ -514,13 +526,13 @@ export class H3ServerImpl implements H3Server, EventSink {
   #report(err: unknown): void {
     const handler = this.#error;
     if (handler === undefined) {
-      console.error("[zig-h3] sending the response failed:", err);
+      this.#warn("sending the response failed", err);
       return;
     }
     try {
-      void Promise.resolve(handler(err)).catch((err2) => console.error("[zig-h3] error handler failed:", err2));
+      void Promise.resolve(handler(err)).catch((err2) => this.#warn("error handler failed", err2));
     } catch (err2) {
-      console.error("[zig-h3] error handler failed:", err2);
+      this.#warn("error handler failed", err2);
     }
   }
 
@@ -529,8 +541,15 @@ export class H3ServerImpl implements H3Server, EventSink {
     ex.finish();
   }
 
+  #counters(): BigUint64Array {
+    const c = new BigUint64Array(COUNTER_COUNT);
+    native().zig_h3_server_counters(this.#handle, c, COUNTER_COUNT);
+    return c;
+  }
+
   #free(): void {
     if (this.#freed) return;
+    this.#finalCounters = this.#counters(); // getStats keeps the last values (uptime frozen at stop)
     this.#freed = true;
     this.#running = false;
     native().zig_h3_server_free(this.#handle);

@@ -168,7 +168,10 @@ export interface H3ServeOptions {
   routes?: RouteDefinition[] | RoutesObject;
   /**
    * Called with what a handler threw; returns the Response to send. If it
-   * throws too (or is absent), the client gets 500.
+   * throws too (or is absent), the client gets 500. Also called with the
+   * error of a response body (stream, generator) or trailers that failed
+   * while being sent: then its Response is not used, and the client gets
+   * 500 if the head had not gone out yet, else a reset stream.
    */
   error?: (error: unknown) => Response | Promise<Response>;
   /**
@@ -206,7 +209,11 @@ export interface H3ServeOptions {
   maxRequestBodySize?: number;
   /** `"warn"` (0, the default), `"info"` (1) or `"debug"` (2). */
   logLevel?: "warn" | "info" | "debug" | number;
-  /** Receives log lines; without it warnings go to `console.warn`. */
+  /**
+   * Receives log lines: the native server's, and the wrapper's own warnings
+   * (a handler that failed, with the error's stack). Without it native
+   * warnings go to `console.warn` and the wrapper's to `console.error`.
+   */
   onLog?: (line: string) => void;
   /** Directory for one qlog file per connection. */
   qlogDir?: string;

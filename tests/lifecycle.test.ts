@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { ROOT, h3client, h3clientJSON, h3fetch, serve, tables } from "./helpers";
+import { ROOT, h3client, h3clientJSON, h3fetch, quietErrors, serve, tables } from "./helpers";
 
 describe("server properties", () => {
   test("port, hostname, url, running, development certificate hash", async () => {
@@ -76,6 +76,21 @@ describe("load and stats", () => {
     expect(stats.requestsActive).toBe(0);
     expect(stats.requestsRejected).toBe(0);
     expect(stats.uptimeMs).toBeGreaterThanOrEqual(0);
+  });
+
+  test("getStats after stop keeps the last values, with uptimeMs frozen", async () => {
+    const server = serve({ fetch: () => new Response("s") });
+    await h3client(["-n", "3", server.url.href]);
+    await Bun.sleep(20);
+    await server.stop();
+    const after = server.getStats();
+    expect(after.requests).toBe(3);
+    expect(after.requestsByProtocol.h3).toBe(3);
+    expect(after.connectionsTotal).toBe(1);
+    expect(after.requestsActive).toBe(0);
+    expect(after.uptimeMs).toBeGreaterThanOrEqual(20);
+    await Bun.sleep(50);
+    expect(server.getStats()).toEqual(after);
   });
 
   test("concurrent Bun fetches each get their own answer", async () => {
@@ -249,6 +264,30 @@ describe("logging and qlog", () => {
     const files = [...new Bun.Glob("*_server.sqlog").scanSync(dir)];
     expect(files.length).toBe(1);
     expect(readFileSync(join(dir, files[0]), "utf8")).toContain("quic");
+  });
+
+  test("with onLog, the wrapper's own warnings go there, not to the console", async () => {
+    const lines: string[] = [];
+    const server = serve({
+      onLog: (l) => lines.push(l),
+      routes: [{ method: "GET", pattern: "/throws", fetch: () => { throw new Error("handler boom"); } }],
+    });
+    const { result, logged } = await quietErrors(async () => {
+      const warned: string[] = [];
+      const warn = console.warn;
+      console.warn = (...args: unknown[]) => void warned.push(args.map(String).join(" "));
+      try {
+        const res = await h3fetch(new URL("/throws", server.url));
+        return { status: res.status, warned };
+      } finally {
+        console.warn = warn;
+      }
+    });
+    await server.stop();
+    expect(result.status).toBe(500);
+    expect(logged).toEqual([]);
+    expect(result.warned).toEqual([]);
+    expect(lines.filter((l) => l.startsWith("handler failed: Error: handler boom"))).toHaveLength(1);
   });
 
   test("the default level keeps info lines away", async () => {

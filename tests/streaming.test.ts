@@ -307,7 +307,7 @@ describe("streaming responses", () => {
                 await Bun.sleep(5);
                 thrown.n++;
                 throw new Error("generator boom");
-              })() as unknown as BodyInit,
+              })() as unknown as ReadableStream,
             ),
         },
       ],
