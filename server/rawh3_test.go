@@ -106,7 +106,11 @@ func rawRequest(t testing.TB, qc *quic.Conn, b []byte, fin bool) rawResult {
 // openRaw opens a stream, with a deadline of rawDeadline, and writes b.
 func openRaw(t testing.TB, qc *quic.Conn, b []byte) *quic.Stream {
 	t.Helper()
-	str, err := qc.OpenStream()
+	// Waits (bounded) for stream credit: the server returns it once earlier
+	// streams are done, which may be just after their resets arrived.
+	ctx, cancel := context.WithTimeout(context.Background(), rawDeadline)
+	defer cancel()
+	str, err := qc.OpenStreamSync(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
