@@ -6,9 +6,10 @@ BUN  := node_modules/.bin/bun
 LIB  := build/libzigh3.so
 GO_SOURCES := $(shell find server bridge capi internal -name '*.go' -o -name '*.c' -o -name '*.h') include/zig_h3.h go.mod go.sum
 
-.PHONY: all lib deps run test test-go test-c test-bun test-soak typecheck stress stress-bun fuzz clean generate
+.PHONY: all lib helpers deps run test test-go test-c test-bun test-soak test-install typecheck stress stress-bun fuzz clean generate pack test-pack install
 
-all: lib
+# The library and the two Go test clients the Bun and C tests run.
+all: lib helpers
 
 deps: node_modules/.installed
 	$(GO) mod download
@@ -20,6 +21,8 @@ node_modules/.installed: package.json package-lock.json
 
 lib: $(LIB)
 
+helpers: build/h3client build/dgclient
+
 $(LIB): $(GO_SOURCES)
 	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
 
@@ -28,6 +31,44 @@ build/h3client: $(shell find tests/h3client client -name '*.go') go.mod go.sum
 
 build/dgclient: $(shell find tests/dgclient client -name '*.go') go.mod go.sum
 	$(GO) build -o $@ ./tests/dgclient
+
+# The npm package: build/zig-h3-bun-$(VERSION).tgz with the TypeScript sources
+# of bun/ (Bun runs them), their declarations in types/ (what an app's tsc
+# reads, so the app's compiler options never apply to the sources; made with
+# tsconfig.types.json) and the library as prebuilds/<platform>-<arch>/libzigh3.so,
+# where bun/ffi.ts looks for it. types/ and prebuilds/ exist only while npm pack
+# runs, so a stale copy never shadows build/libzigh3.so in the repository.
+VERSION  := $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
+PLATFORM := $(shell $(GO) env GOOS)-$(subst amd64,x64,$(shell $(GO) env GOARCH))
+TARBALL  := build/zig-h3-bun-$(VERSION).tgz
+pack: $(TARBALL)
+
+$(TARBALL): $(LIB) package.json tsconfig.types.json $(wildcard bun/*.ts) README.md include/zig_h3.h node_modules/.installed
+	rm -rf prebuilds types && mkdir -p prebuilds/$(PLATFORM)
+	cp $(LIB) prebuilds/$(PLATFORM)/libzigh3.so
+	node_modules/.bin/tsc -p tsconfig.types.json && npm pack --pack-destination build; \
+		st=$$?; rm -rf prebuilds types; exit $$st
+
+# Installs the tarball with bun-types and typescript from the npm registry in
+# a temporary folder, serves a request from an app that imports the package
+# and type-checks it with tsc (needs the network; not part of make test).
+test-pack: $(TARBALL) build/h3client
+	tests/pack/run.sh $(TARBALL)
+
+# The C library: $(PREFIX)/lib/libzigh3.so, $(PREFIX)/include/zig_h3.h and
+# $(PREFIX)/lib/pkgconfig/zig_h3.pc (DESTDIR is honoured), so that
+# cc app.c $$(pkg-config --cflags --libs zig_h3) links it.
+PREFIX ?= /usr/local
+install: $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libzigh3.so
+	install -m 0644 include/zig_h3.h $(DESTDIR)$(PREFIX)/include/zig_h3.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' zig_h3.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/zig_h3.pc
+
+# make install into a temporary prefix, then a C program built with
+# pkg-config (no dlopen) serves one request.
+test-install: $(LIB) build/h3client
+	tests/install/run.sh
 
 run: deps $(LIB)
 	$(BUN) run examples/app.ts
