@@ -73,7 +73,7 @@ test-install: $(LIB) build/h3client
 run: deps $(LIB)
 	$(BUN) run examples/app.ts
 
-test: deps $(LIB) build/h3client build/dgclient typecheck test-go test-c test-bun test-soak
+test: deps $(LIB) build/h3client build/dgclient typecheck test-go test-c test-install test-bun test-soak
 
 # internal/abi's test fails here when a file generated from include/zig_h3.h
 # is stale: then run make generate.
