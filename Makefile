@@ -70,10 +70,13 @@ install: $(LIB)
 test-install: $(LIB) build/h3client
 	tests/install/run.sh
 
-run: deps $(LIB)
+run: deps $(LIB) build/h3client
 	$(BUN) run examples/app.ts
 
+# Stops at the first failing step; when every step passed, its last line
+# sums them up, with the Bun suite's counts.
 test: deps $(LIB) build/h3client build/dgclient typecheck test-go test-c test-install test-bun test-soak
+	@echo "make test: all passed: tsc; go vet + go test; C ABI test; install test; Bun suite ($$(grep -E '^ *[0-9]+ (pass|fail)$$|^Ran ' build/bun-test.log | sed 's/^ *//' | paste -sd';' - | sed 's/;/, /g')); soak $(or $(SOAK_SECONDS),30) s"
 
 # internal/abi's test fails here when a file generated from include/zig_h3.h
 # is stale: then run make generate.
@@ -91,8 +94,9 @@ generate:
 test-c: $(LIB) build/h3client build/dgclient
 	tests/c/run.sh
 
+# Its output is kept in build/bun-test.log (for make test's summary line).
 test-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
-	$(BUN) test --timeout 30000 tests/
+	{ $(BUN) test --timeout 30000 tests/ 2>&1; echo $$? > build/bun-test.rc; } | tee build/bun-test.log; exit $$(cat build/bun-test.rc)
 
 # The soak's fast variant (SOAK_SECONDS, default 30 here; 600 in make stress).
 test-soak: $(LIB) build/h3client build/dgclient node_modules/.installed
@@ -113,7 +117,7 @@ stress: deps $(LIB) build/h3client build/dgclient
 # at the end without any failing input (golang/go#75804, fixed in Go 1.27), so
 # make fuzz fails only on real findings (written to testdata/fuzz/). FUZZTIME
 # replaces every count, e.g. make fuzz FUZZTIME=2000x.
-FUZZ_TARGETS := server:FuzzRouter:80000 server:FuzzHeaders:40000 bridge:FuzzHeaderBlock:150000 bridge:FuzzEventEncoding:300000
+FUZZ_TARGETS := server:FuzzRouter:80000 server:FuzzHeaders:80000 bridge:FuzzHeaderBlock:150000 bridge:FuzzEventEncoding:300000
 fuzz:
 	for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$${rest#*:}; \
