@@ -117,7 +117,7 @@ stress: deps $(LIB) build/h3client build/dgclient
 # at the end without any failing input (golang/go#75804, fixed in Go 1.27), so
 # make fuzz fails only on real findings (written to testdata/fuzz/). FUZZTIME
 # replaces every count, e.g. make fuzz FUZZTIME=2000x.
-FUZZ_TARGETS := server:FuzzRouter:80000 server:FuzzHeaders:80000 bridge:FuzzHeaderBlock:150000 bridge:FuzzEventEncoding:300000
+FUZZ_TARGETS := server:FuzzRouter:300000 server:FuzzHeaders:400000 bridge:FuzzHeaderBlock:360000 bridge:FuzzEventEncoding:180000
 fuzz:
 	for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$${rest#*:}; \
