@@ -33,17 +33,29 @@ export const HIGH_WATER = Limit.RESPONSE_HIGH_WATER;
  */
 export const BODY_WINDOW = Limit.BODY_WINDOW;
 
-/** Where the library is looked for: `$ZIG_H3_LIB`, else `build/libzigh3.so` in the repository. */
+/** The package's prebuilt library for this platform, e.g. `prebuilds/linux-x64/libzigh3.so`. */
+export function prebuiltPath(): string {
+  return join(import.meta.dir, "..", "prebuilds", `${process.platform}-${process.arch}`, "libzigh3.so");
+}
+
+/**
+ * Where the library is looked for: `$ZIG_H3_LIB`, else the package's prebuilt
+ * library for this platform (`prebuilds/<platform>-<arch>/libzigh3.so`, in the
+ * npm package), else `build/libzigh3.so` in the repository.
+ */
 export function libraryPath(): string {
-  return process.env.ZIG_H3_LIB || join(import.meta.dir, "..", "build", "libzigh3.so");
+  if (process.env.ZIG_H3_LIB) return process.env.ZIG_H3_LIB;
+  const prebuilt = prebuiltPath();
+  return existsSync(prebuilt) ? prebuilt : join(import.meta.dir, "..", "build", "libzigh3.so");
 }
 
 function open() {
   const path = libraryPath();
   if (!existsSync(path)) {
     throw new Error(
-      `zig-h3: native library not found at ${path}. Build it with \`make lib\` ` +
-        `(go build -buildmode=c-shared -o build/libzigh3.so ./capi) or set ZIG_H3_LIB.`,
+      `zig-h3: native library not found at ${path} (nor ${prebuiltPath()}: no prebuilt library ` +
+        `for ${process.platform}-${process.arch} in this package). In the repository, build it with ` +
+        `\`make lib\` (go build -buildmode=c-shared -o build/libzigh3.so ./capi); else set ZIG_H3_LIB.`,
     );
   }
   return dlopen(path, symbols);

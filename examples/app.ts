@@ -1,6 +1,6 @@
 /**
- * Example HTTP/3 server. Run it with `make run` (or `bun run examples/app.ts`
- * once the library is built). PORT and HOST pick the address (default
+ * Example HTTP/3 server. Run it with `make run` (or, after `make` and
+ * `npm ci`, `node_modules/.bin/bun run examples/app.ts`). PORT and HOST pick the address (default
  * 127.0.0.1:4433); CERT and KEY name PEM files (default: a development
  * certificate).
  */
@@ -32,8 +32,8 @@ const hash = Buffer.from(server.certificateHash).toString("hex");
 console.log(`HTTP/3 server listening on ${server.url}`);
 console.log(`certificate sha-256: ${hash}${server.developmentCertificate ? " (development certificate)" : ""}`);
 console.log(`try it:
-  bun -e 'const r = await fetch("${server.url}hello/bun", { protocol: "http3", tls: { rejectUnauthorized: false } }); console.log(r.status, await r.text())'
-  go run ./tests/h3client ${server.url}api/time
+  node_modules/.bin/bun -e 'const r = await fetch("${server.url}hello/bun", { protocol: "http3", tls: { rejectUnauthorized: false } }); console.log(r.status, await r.text())'
+  build/h3client ${server.url}api/time
   curl -k ${server.url}hello/curl    (HTTP/2 over TCP, with alt-svc pointing at HTTP/3)
 press Ctrl+C to stop.`);
 

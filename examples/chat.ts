@@ -1,6 +1,6 @@
 /**
- * A WebTransport chat you can open in a browser: `bun run examples/chat.ts`
- * (after `make lib`), then open https://127.0.0.1:4433/ in Chrome or
+ * A WebTransport chat you can open in a browser: `node_modules/.bin/bun run
+ * examples/chat.ts` (after `make` and `npm ci`), then open https://127.0.0.1:4433/ in Chrome or
  * Chromium in two tabs. One server does it all: the page comes over TCP
  * (HTTP/2), and the page connects back to the same origin with WebTransport
  * (HTTP/3), pinning the certificate with serverCertificateHashes. With the
