@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"encoding/binary"
 	"io"
 
 	"github.com/zig-h3/h3bun/server"
@@ -27,6 +28,48 @@ func openResponse(res *server.Response, credit *credit) *Response {
 	r := &Response{Response: res, Handle: ResponseHandle(res), credit: credit}
 	Responses.Store(r.Handle, r)
 	return r
+}
+
+// streamKey names a request by its connection number and stream id.
+type streamKey struct{ conn, stream uint64 }
+
+func streamKeyOf(req *server.Request) streamKey {
+	var k streamKey
+	if c := req.Conn(); c != nil {
+		k.conn = c.Number
+	}
+	k.stream = req.StreamID
+	return k
+}
+
+// OpenStreamResponse is OpenResponse for consumers that know a request
+// only by its connection id and stream id (the C body callbacks):
+// ResponseForStream finds it until FinishStreamResponse, the route's
+// Finished, removes it.
+func (b *Server) OpenStreamResponse(req *server.Request, res *server.Response) *Response {
+	r := OpenResponse(res)
+	b.byStream.Store(streamKeyOf(req), r)
+	return r
+}
+
+// FinishStreamResponse is the Route.Finished of routes whose responses
+// were opened with OpenStreamResponse.
+func (b *Server) FinishStreamResponse(req *server.Request, res *server.Response, outcome server.Outcome) {
+	b.byStream.Delete(streamKeyOf(req))
+	FinishResponse(req, res, outcome)
+}
+
+// ResponseForStream returns the open response of the request on stream
+// streamID of the connection whose id (server.Conn.ID) is connID.
+func (b *Server) ResponseForStream(connID []byte, streamID uint64) (*Response, bool) {
+	if len(connID) != 8 {
+		return nil, false
+	}
+	v, ok := b.byStream.Load(streamKey{binary.BigEndian.Uint64(connID), streamID})
+	if !ok {
+		return nil, false
+	}
+	return v.(*Response), true
 }
 
 // ResponseHandle is the handle res has (or will have) while it is open.

@@ -24,6 +24,7 @@ type Server struct {
 	Handle uint64
 
 	queue            atomic.Pointer[EventQueue]
+	byStream         sync.Map // streamKey -> *Response (OpenStreamResponse)
 	log              atomic.Pointer[func(level int, line string)]
 	datagramsDropped atomic.Uint64
 

@@ -116,6 +116,7 @@ export const symbols = {
   zig_h3_server_set_options: { args: ["ptr", "ptr", "usize"], returns: "i32" },
   zig_h3_server_route: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
   zig_h3_server_route_streaming: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+  zig_h3_server_response_for_stream: { args: ["ptr", "ptr", "usize", "u64", "ptr"], returns: "i32" },
   zig_h3_server_set_stream_close_cb: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
   zig_h3_server_set_connection_close_cb: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
   zig_h3_server_set_quic_datagram_cb: { args: ["ptr", "ptr", "ptr"], returns: "i32" },

@@ -212,7 +212,7 @@ type cRoute struct {
 // route is the server route of r answered by h (r itself, or a streaming
 // route built on it).
 func (r cRoute) route(h server.Handler) server.Route {
-	rt := server.Route{Handler: h, Finished: bridge.FinishResponse}
+	rt := server.Route{Handler: h, Finished: r.b.FinishStreamResponse}
 	if r.dgram != nil {
 		rt.Datagrams = r.datagramSink
 	}
@@ -248,7 +248,7 @@ func (r cRoute) serveSession(req *server.Request, sess *server.Session) {
 
 // ServeRequest implements server.Handler.
 func (r cRoute) ServeRequest(req *server.Request, res *server.Response) {
-	h := bridge.OpenResponse(res).Handle
+	h := r.b.OpenStreamResponse(req, res).Handle
 	creq := newCRequest(req)
 	defer C.free(unsafe.Pointer(creq))
 	C.zig_h3_call_request_cb(r.cb, r.user, creq, (*C.zig_h3_response)(handlePointer(h)))

@@ -162,3 +162,21 @@ func zig_h3_response_discard_body(h *C.zig_h3_response) C.int {
 	}
 	return result(r.DiscardBody())
 }
+
+//export zig_h3_server_response_for_stream
+func zig_h3_server_response_for_stream(h *C.zig_h3_server, connID *C.uint8_t, connIDLen C.size_t, streamID C.uint64_t,
+	out **C.zig_h3_response) C.int {
+	s, code := lookupServer(h)
+	if s == nil {
+		return code
+	}
+	if out == nil || connID == nil || connIDLen != 8 {
+		return invalid("out or conn_id is NULL, or conn_id_len is not 8")
+	}
+	r, ok := s.ResponseForStream(unsafe.Slice((*byte)(unsafe.Pointer(connID)), 8), uint64(streamID))
+	if !ok {
+		return badHandle("response for that stream")
+	}
+	*out = (*C.zig_h3_response)(handlePointer(r.Handle))
+	return C.ZIG_H3_OK
+}

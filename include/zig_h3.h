@@ -362,6 +362,17 @@ int zig_h3_server_route_streaming(zig_h3_server *server, const char *method, con
                                   zig_h3_body_complete_cb body_complete_cb, zig_h3_datagram_cb datagram_cb,
                                   zig_h3_wt_session_cb wt_cb, void *user);
 
+/** The response of the request on stream stream_id of connection conn_id
+ *  (what the body callbacks receive), for routes added with
+ *  zig_h3_server_route or zig_h3_server_route_streaming, while the response
+ *  is open: the callbacks carry only (conn_id, stream_id), as in the
+ *  original ABI, and this spares a table of one's own. Writes the response
+ *  handle to *out (nothing to free). Errors: BAD_HANDLE (server; or no open
+ *  response on that stream: finished, never there, or an event route's),
+ *  INVALID_ARG (NULL out or conn_id, or conn_id_len other than 8). */
+int zig_h3_server_response_for_stream(zig_h3_server *server, const uint8_t *conn_id, size_t conn_id_len,
+                                      uint64_t stream_id, zig_h3_response **out);
+
 /** Calls cb when each request stream is done (see zig_h3_stream_close_cb);
  *  NULL removes it. cb runs on library threads. Errors: BAD_HANDLE. */
 int zig_h3_server_set_stream_close_cb(zig_h3_server *server, zig_h3_stream_close_cb cb, void *user);

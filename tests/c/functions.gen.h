@@ -4,15 +4,16 @@
     X(version) X(strerror) X(last_error) X(server_new) X(server_free) X(server_start) \
     X(server_stop) X(server_stop_async) X(server_port) X(server_certificate_hash) \
     X(server_set_options) X(server_route) X(server_route_streaming) \
-    X(server_set_stream_close_cb) X(server_set_connection_close_cb) \
-    X(server_set_quic_datagram_cb) X(server_queue_quic_datagrams) X(server_send_quic_datagram) \
-    X(server_max_datagram_size) X(server_set_log) X(server_stats) X(server_counters) \
-    X(response_set_timeout) X(response_status) X(response_header) X(response_write) \
-    X(response_end) X(response_send_h3_datagram) X(response_max_datagram_size) \
-    X(response_send_trailers) X(response_defer_end) X(response_set_auto_end) \
-    X(response_should_auto_end) X(response_process_partial) X(response_send) \
-    X(response_send_file) X(response_ack_body) X(response_discard_body) X(response_abort) \
-    X(wt_accept) X(wt_reject) X(wt_close) X(wt_send_datagram) X(wt_max_datagram_size) \
-    X(wt_release) X(wt_open_stream) X(wt_stream_write) X(wt_stream_ack) X(wt_stream_reset) \
-    X(wt_stream_stop_reading) X(server_event_fd) X(server_drain) X(server_event_size) \
-    X(server_set_event_routes) X(response_respond)
+    X(server_response_for_stream) X(server_set_stream_close_cb) \
+    X(server_set_connection_close_cb) X(server_set_quic_datagram_cb) \
+    X(server_queue_quic_datagrams) X(server_send_quic_datagram) X(server_max_datagram_size) \
+    X(server_set_log) X(server_stats) X(server_counters) X(response_set_timeout) \
+    X(response_status) X(response_header) X(response_write) X(response_end) \
+    X(response_send_h3_datagram) X(response_max_datagram_size) X(response_send_trailers) \
+    X(response_defer_end) X(response_set_auto_end) X(response_should_auto_end) \
+    X(response_process_partial) X(response_send) X(response_send_file) X(response_ack_body) \
+    X(response_discard_body) X(response_abort) X(wt_accept) X(wt_reject) X(wt_close) \
+    X(wt_send_datagram) X(wt_max_datagram_size) X(wt_release) X(wt_open_stream) \
+    X(wt_stream_write) X(wt_stream_ack) X(wt_stream_reset) X(wt_stream_stop_reading) \
+    X(server_event_fd) X(server_drain) X(server_event_size) X(server_set_event_routes) \
+    X(response_respond)

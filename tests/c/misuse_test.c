@@ -52,7 +52,8 @@ static const zig_h3_header trailer = {"x-t", 3, "v", 1};
     X(server_event_size, O_ | B_ | S_, LLONG_MAX)                                                                    \
     X(server_drain, O_ | I_ | B_ | S_ | E(BUFFER_TOO_SMALL), LLONG_MAX)                                              \
     X(server_set_options, O_ | I_ | B_ | E(CONFIG) | S_) X(server_set_event_routes, O_ | I_ | B_ | E(IO))            \
-    X(server_route, O_ | I_ | B_ | S_) X(server_send_quic_datagram, O_ | I_ | B_ | E(TOO_LARGE) | C_)                \
+    X(server_route, O_ | I_ | B_ | S_) X(server_response_for_stream, O_ | I_ | B_)                                  \
+    X(server_send_quic_datagram, O_ | I_ | B_ | E(TOO_LARGE) | C_)                \
     X(server_max_datagram_size, O_ | B_, INT_MAX) X(server_start, O_ | B_ | S_ | E(IO)) X(server_stop, O_ | B_)      \
     X(server_free, O_ | B_) X(server_event_fd, O_ | B_ | E(IO), INT_MAX) X(wt_accept, O_ | I_ | B_ | S_)             \
     X(wt_reject, O_ | I_ | B_ | S_) X(wt_close, O_ | I_ | B_ | S_ | C_)                                              \
@@ -301,6 +302,10 @@ static void hammer_server(tally *t) {
     case 12: if (late) R(server_stop, (s, 1)); break;
     case 13: if (w >= 5) R(server_free, (s)); else if (late) free_srv2(want, how); break;
     case 14: if (w >= 5) R(server_event_fd, (s)); break;
+    case 15: /* a random connection id and stream: never an open response in practice, but allowed */
+        R(server_response_for_stream, (s, BITS(8, 4) ? o.buf : NULL, BITS(10, 4) ? 8 : len, rnd(t),
+                                       BITS(12, 4) ? (zig_h3_response **)o.c : NULL));
+        break;
     default: RW(w < 3 ? port1 : want, server_port, (s));
     }
 }

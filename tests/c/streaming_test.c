@@ -51,6 +51,9 @@ typedef struct {
     uint64_t sid;
 } stream_key;
 
+/* The main server, for zig_h3_server_response_for_stream in body callbacks. */
+static zig_h3_server *stream_server;
+
 static pthread_mutex_t streams_mu = PTHREAD_MUTEX_INITIALIZER;
 static stream_entry streams[64];
 static stream_key last_up, last_echo, last_early, last_never;
@@ -62,6 +65,7 @@ static struct {
     int bad_ids;   /* conn_id NULL or not 8 bytes in a body callback */
     int table_full;
     int leftovers; /* entries the stream close callback removed (body never completed) */
+    int lookups, lookups_wrong; /* zig_h3_server_response_for_stream in on_body_chunk */
 } sc;
 
 static int key_is(const uint8_t *conn, size_t cl, uint64_t sid, const uint8_t *kconn, uint64_t ksid) {
@@ -120,7 +124,8 @@ static void cb_early_head(void *user, const zig_h3_request *req, zig_h3_response
 
 void on_body_chunk(void *user, const uint8_t *conn, size_t cl, uint64_t sid, const uint8_t *chunk, size_t len) {
     int route = *(int *)user;
-    zig_h3_response *echo_to = NULL;
+    zig_h3_response *echo_to = NULL, *found = NULL;
+    int found_rc = stream_server ? h3.server_response_for_stream(stream_server, conn, cl, sid, &found) : ZIG_H3_OK;
     pthread_mutex_lock(&streams_mu);
     if (!conn || cl != 8) sc.bad_ids++;
     if (route == ROUTE_EARLY) {
@@ -128,6 +133,11 @@ void on_body_chunk(void *user, const uint8_t *conn, size_t cl, uint64_t sid, con
         sc.early_bytes += len;
     } else {
         stream_entry *e = find_stream(conn, cl, sid);
+        if (e && stream_server) {
+            /* The library finds the response from (conn_id, stream_id) alone. */
+            sc.lookups++;
+            if (found_rc != ZIG_H3_OK || found != e->resp) sc.lookups_wrong++;
+        }
         if (!e) {
             sc.missing++;
         } else if (route == ROUTE_UP) {
@@ -245,6 +255,7 @@ static int wait_stream_close(const stream_key *k) {
 
 /* The streaming routes of the main server, and GET /never. */
 void streaming_register(zig_h3_server *s) {
+    stream_server = s;
     CHECK_RC(h3.server_route_streaming(s, "POST", "/up", cb_stream_head, on_body_chunk, on_body_complete, NULL, NULL,
                                        &route_up),
              ZIG_H3_OK);
@@ -351,6 +362,17 @@ void check_streaming_uploads(void) {
           after.up_requests, before.up_completes, after.up_completes);
     CHECK(after.leftovers == before.leftovers + 1, "upload aborted by the client: stream entry not left over (%d -> %d)",
           before.leftovers, after.leftovers);
+
+    /* zig_h3_server_response_for_stream gave each body callback its response. */
+    after = sc_now();
+    CHECK(after.lookups > 0 && after.lookups_wrong == 0, "response_for_stream in body callbacks: %d lookups, %d wrong",
+          after.lookups, after.lookups_wrong);
+    zig_h3_response *none = NULL;
+    CHECK_RC(h3.server_response_for_stream(stream_server, last_up.conn, 8, last_up.sid, &none), ZIG_H3_ERR_BAD_HANDLE);
+    CHECK_RC(h3.server_response_for_stream(stream_server, last_up.conn, 7, last_up.sid, &none), ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_response_for_stream(stream_server, NULL, 8, 0, &none), ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_response_for_stream(stream_server, last_up.conn, 8, last_up.sid, NULL), ZIG_H3_ERR_INVALID_ARG);
+    CHECK_RC(h3.server_response_for_stream(NULL, last_up.conn, 8, last_up.sid, &none), ZIG_H3_ERR_BAD_HANDLE);
 }
 
 void check_streaming_echo(void) {
