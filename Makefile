@@ -44,10 +44,9 @@ TARBALL  := build/zig-h3-bun-$(VERSION).tgz
 pack: $(TARBALL)
 
 $(TARBALL): $(LIB) package.json tsconfig.types.json $(wildcard bun/*.ts) README.md include/zig_h3.h node_modules/.installed
-	rm -rf prebuilds types && mkdir -p prebuilds/$(PLATFORM)
-	cp $(LIB) prebuilds/$(PLATFORM)/libzigh3.so
-	node_modules/.bin/tsc -p tsconfig.types.json && npm pack --pack-destination build; \
-		st=$$?; rm -rf prebuilds types; exit $$st
+	rm -rf prebuilds types; trap 'rm -rf prebuilds types' EXIT INT TERM; \
+		mkdir -p prebuilds/$(PLATFORM) && cp $(LIB) prebuilds/$(PLATFORM)/libzigh3.so && \
+		node_modules/.bin/tsc -p tsconfig.types.json && npm pack --pack-destination build
 
 # Installs the tarball with bun-types and typescript from the npm registry in
 # a temporary folder, serves a request from an app that imports the package
@@ -96,7 +95,7 @@ test-c: $(LIB) build/h3client build/dgclient
 
 # Its output is kept in build/bun-test.log (for make test's summary line).
 test-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
-	{ $(BUN) test --timeout 30000 tests/ 2>&1; echo $$? > build/bun-test.rc; } | tee build/bun-test.log; exit $$(cat build/bun-test.rc)
+	rm -f build/bun-test.rc; { $(BUN) test --timeout 30000 tests/ 2>&1; echo $$? > build/bun-test.rc; } | tee build/bun-test.log; exit $$(cat build/bun-test.rc)
 
 # The soak's fast variant (SOAK_SECONDS, default 30 here; 600 in make stress).
 test-soak: $(LIB) build/h3client build/dgclient node_modules/.installed
@@ -134,7 +133,7 @@ stress-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
 	tests/repeat.sh $(or $(N),20)
 
 clean:
-	rm -rf build
+	rm -rf build prebuilds types
 
 # Benchmarks: builds the load generator and the benchmark servers (the Go
 # module bench/, on the client package of this one), runs

@@ -38,25 +38,31 @@ export function prebuiltPath(): string {
   return join(import.meta.dir, "..", "prebuilds", `${process.platform}-${process.arch}`, "libzigh3.so");
 }
 
+/** The library built in the repository (absent from the npm package). */
+function repositoryBuild(): string {
+  return join(import.meta.dir, "..", "build", "libzigh3.so");
+}
+
 /**
- * Where the library is looked for: `$ZIG_H3_LIB`, else the package's prebuilt
- * library for this platform (`prebuilds/<platform>-<arch>/libzigh3.so`, in the
- * npm package), else `build/libzigh3.so` in the repository.
+ * Where the library is looked for: `$ZIG_H3_LIB`, else `build/libzigh3.so` in
+ * the repository (so a stray prebuilt copy never shadows the build), else the
+ * npm package's prebuilt library for this platform
+ * (`prebuilds/<platform>-<arch>/libzigh3.so`).
  */
 export function libraryPath(): string {
   if (process.env.ZIG_H3_LIB) return process.env.ZIG_H3_LIB;
-  const prebuilt = prebuiltPath();
-  return existsSync(prebuilt) ? prebuilt : join(import.meta.dir, "..", "build", "libzigh3.so");
+  const built = repositoryBuild();
+  return existsSync(built) ? built : prebuiltPath();
 }
 
 function open() {
   const path = libraryPath();
   if (!existsSync(path)) {
-    throw new Error(
-      `zig-h3: native library not found at ${path} (nor ${prebuiltPath()}: no prebuilt library ` +
-        `for ${process.platform}-${process.arch} in this package). In the repository, build it with ` +
-        `\`make lib\` (go build -buildmode=c-shared -o build/libzigh3.so ./capi); else set ZIG_H3_LIB.`,
-    );
+    const where = process.env.ZIG_H3_LIB
+      ? `ZIG_H3_LIB names ${path}, which does not exist`
+      : `neither ${repositoryBuild()} (in the repository: \`make lib\`) nor ${path} (the npm package's prebuilt ` +
+        `library for ${process.platform}-${process.arch}) exists`;
+    throw new Error(`zig-h3: native library not found: ${where}. Set ZIG_H3_LIB to a libzigh3.so, or build one.`);
   }
   return dlopen(path, symbols);
 }

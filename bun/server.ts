@@ -510,30 +510,18 @@ export class H3ServerImpl implements H3Server, EventSink {
   }
 
   /**
-   * Sending failed (the body's stream or the trailers threw): the error
-   * goes to the error handler (its Response is not used: the response has
-   * begun), else to the log, and the client gets 500 if the head is not
-   * out yet, else a reset stream.
+   * Sending failed (the Response was refused, or its body's stream or its
+   * trailers threw): the error is logged once, and the client gets 500 if
+   * the head is not out yet, else a reset stream. The error handler is not
+   * called: the response has begun (and a Response it returned could fail
+   * the same way).
    */
   #sendFailed(ex: Exchange, err: unknown): void {
     if (!ex.aborted) {
-      this.#report(err);
+      this.#warn("sending the response failed", err);
       failResponse(ex.id);
     }
     this.#done(ex);
-  }
-
-  #report(err: unknown): void {
-    const handler = this.#error;
-    if (handler === undefined) {
-      this.#warn("sending the response failed", err);
-      return;
-    }
-    try {
-      void Promise.resolve(handler(err)).catch((err2) => this.#warn("error handler failed", err2));
-    } catch (err2) {
-      this.#warn("error handler failed", err2);
-    }
   }
 
   #done(ex: Exchange): void {

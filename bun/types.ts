@@ -168,10 +168,11 @@ export interface H3ServeOptions {
   routes?: RouteDefinition[] | RoutesObject;
   /**
    * Called with what a handler threw; returns the Response to send. If it
-   * throws too (or is absent), the client gets 500. Also called with the
-   * error of a response body (stream, generator) or trailers that failed
-   * while being sent: then its Response is not used, and the client gets
-   * 500 if the head had not gone out yet, else a reset stream.
+   * throws too (or is absent), the client gets 500. A response body
+   * (stream, generator) or trailers that fail while being sent are not
+   * passed here (the response has begun): the error is logged once (see
+   * `onLog`), and the client gets 500 if the head had not gone out yet,
+   * else a reset stream.
    */
   error?: (error: unknown) => Response | Promise<Response>;
   /**

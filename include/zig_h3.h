@@ -535,9 +535,11 @@ int zig_h3_response_discard_body(zig_h3_response *resp);
  *  resets the stream and HTTP/1.1 closes the connection), so the client
  *  sees an error, never a body cut short that looks complete. For a body
  *  whose source failed after the head or part of the body was recorded;
- *  what is recorded and not yet sent is dropped. Allowed until the
- *  response is finished, also after it ended (while its body is still
- *  being written). The request then completes as aborted: the stream
+ *  what is recorded and not yet sent is dropped (the chunk being written
+ *  when the call comes still goes out; a file body of
+ *  zig_h3_response_send_file is not cut once it is being sent). Allowed
+ *  until the response is finished, also after it ended (while its body is
+ *  still being written). The request then completes as aborted: the stream
  *  close callback gets aborted != 0, and in event-queue mode a
  *  ZIG_H3_EVENT_ABORT (reason 0) follows; the handle dies as for any
  *  finished response. The reset is done by the library's own thread: the

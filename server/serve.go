@@ -101,6 +101,9 @@ func (o *responseOutput) writeHeadLocked(ctx context.Context) {
 // stream failed, or the body broke its Content-Length and was reset).
 func (o *responseOutput) writeChunks(chunks [][]byte) bool {
 	for _, c := range chunks {
+		if o.r.abortPending() {
+			return o.r.abortByHandler(o) // the rest is dropped
+		}
 		if o.declared >= 0 && o.sent+int64(len(c)) > o.declared {
 			return o.r.resetBadLength(o.w, fmt.Sprintf("the body is longer than its Content-Length of %d bytes", o.declared))
 		}
@@ -122,6 +125,9 @@ func (o *responseOutput) writeChunks(chunks [][]byte) bool {
 // trailers; it reports whether the response was completed.
 func (o *responseOutput) end() bool {
 	r := o.r
+	if r.abortPending() {
+		return r.abortByHandler(o) // an ended body, aborted before its end went out
+	}
 	if o.h3str != nil {
 		// A taken-over stream carries no trailers; FIN ends the response.
 		err := o.h3str.Close()
@@ -153,6 +159,13 @@ func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
 	r.finish()
 	resetStream(w, http3.ErrCodeInternalError) // the code http3 uses for a handler that panics
 	return false
+}
+
+// abortPending reports whether Abort was called.
+func (r *Response) abortPending() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.abortCalled
 }
 
 // abortByHandler resets the stream of a response the handler abandoned

@@ -316,3 +316,35 @@ func TestAbortResetsTheResponse(t *testing.T) {
 		t.Errorf("RequestsActive = %d after the aborted responses, want 0", n)
 	}
 }
+
+// Abort after End, while the ended body is still being written (the client
+// reads slowly), resets the stream: the client never gets the whole body.
+func TestAbortAfterEndWhileWriting(t *testing.T) {
+	abort := make(chan *Response, 1)
+	_, c, base := startServer(t, Config{}, func(s *Server) {
+		mustRoute(t, s, "GET", "/big", func(_ *Request, res *Response) {
+			chunk := make([]byte, 64<<10)
+			for i := 0; i < 127; i++ {
+				_, _ = res.Send(chunk, false, nil)
+			}
+			_, _ = res.Send(chunk, true, nil) // 8 MiB, ended
+			abort <- res
+		})
+	})
+	resp, err := c.Get(base + "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(resp.Body, first); err != nil { // the body is being written
+		t.Fatal(err)
+	}
+	if err := (<-abort).Abort(); err != nil {
+		t.Fatalf("Abort while the ended body is written: %v", err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil || n+1 >= 8<<20 {
+		t.Fatalf("read %d more bytes, err %v: want a reset before the end", n, err)
+	}
+}

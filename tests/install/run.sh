@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 CC=${CC:-cc}
+command -v pkg-config >/dev/null 2>&1 || { echo "tests/install: needs pkg-config (apt-get install pkg-config)" >&2; exit 1; }
 [ -x build/h3client ] || "$GO" build -o build/h3client ./tests/h3client
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
