@@ -28,7 +28,7 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	streamID := requestStreamID(hr, conn)
 	headersRead(conn, streamID)
 	completed := false // until served: a refusal may reset the stream (panic)
-	defer func() { s.reportStreamClose(hr, streamID, !completed) }()
+	defer func() { s.reportStreamClose(conn, streamID, !completed) }()
 
 	rt, m := s.routes.Load().match(hr.Method, hr.URL.EscapedPath())
 	switch {
@@ -41,13 +41,15 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	case rt == nil:
 		s.answerUnrouted(w, hr, m.Allowed)
 		completed = true
-	case s.stoppingWithoutGoaway():
+	case s.stopping.Load():
+		// Our own connection loops and webtransport-go send no GOAWAY (see
+		// serveH3Conn), and a TCP connection may still carry a request.
 		s.reject(w, http.StatusServiceUnavailable)
 		completed = true
 	case isWebTransport(hr):
-		completed = s.serveSession(w, hr, rt, newRequest(hr, m, streamID))
+		completed = s.serveSession(w, hr, rt, newRequest(hr, m, conn, streamID))
 	default:
-		completed = s.serveRoute(w, hr, rt, m, streamID)
+		completed = s.serveRoute(w, hr, rt, newRequest(hr, m, conn, streamID))
 	}
 }
 
@@ -71,13 +73,13 @@ func requestStreamID(hr *http.Request, c *Conn) uint64 {
 }
 
 // reportStreamClose calls the OnStreamClose function.
-func (s *Server) reportStreamClose(hr *http.Request, streamID uint64, aborted bool) {
+func (s *Server) reportStreamClose(c *Conn, streamID uint64, aborted bool) {
 	f := s.streamClosed.Load()
 	if f == nil {
 		return
 	}
 	var connID []byte
-	if c := connOf(hr.Context()); c != nil {
+	if c != nil {
 		connID = c.ID
 	}
 	(*f)(connID, streamID, aborted)
@@ -86,8 +88,7 @@ func (s *Server) reportStreamClose(hr *http.Request, streamID uint64, aborted bo
 // serveRoute reads the body as the route wants it, runs the handler and
 // writes its response. It reports whether the response was completed
 // (false: the client went away, or the response was reset).
-func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, m Match[*Route], streamID uint64) bool {
-	req := newRequest(hr, m, streamID)
+func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, req *Request) bool {
 	checkLength(hr)
 	if rt.streams() {
 		req.body = newStreamingBody(w, hr, rt.Datagrams != nil)

@@ -46,7 +46,7 @@ type Request struct {
 }
 
 // newRequest makes the Request of hr, matched as m, without its body.
-func newRequest(hr *http.Request, m Match[*Route], streamID uint64) *Request {
+func newRequest(hr *http.Request, m Match[*Route], conn *Conn, streamID uint64) *Request {
 	req := &Request{
 		Method:     hr.Method,
 		ProtoMajor: hr.ProtoMajor,
@@ -56,7 +56,7 @@ func newRequest(hr *http.Request, m Match[*Route], streamID uint64) *Request {
 		RemoteAddr: hr.RemoteAddr,
 		Context:    hr.Context(),
 		StreamID:   streamID,
-		conn:       connOf(hr.Context()),
+		conn:       conn,
 	}
 	if req.conn != nil {
 		req.ConnID = req.conn.ID

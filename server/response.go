@@ -80,9 +80,6 @@ func (r *Response) OnWritable(f func()) {
 	r.mu.Unlock()
 }
 
-// Request returns the request the response answers.
-func (r *Response) Request() *Request { return r.req }
-
 // check returns the error for a call that wants to change the response head.
 func (r *Response) checkHead() error {
 	switch {

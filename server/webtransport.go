@@ -377,9 +377,3 @@ func (s *Server) closeSessions(code uint32, reason string) {
 		sess.decide(false, http.StatusServiceUnavailable) // undecided sessions
 	}
 }
-
-// stoppingWithoutGoaway reports whether a request arrives while stopping:
-// our own loops and webtransport-go serve every connection, and they cannot
-// send GOAWAY, so new requests are refused with 503. Lock-free: it runs
-// for every request.
-func (s *Server) stoppingWithoutGoaway() bool { return s.stopping.Load() }
