@@ -15,3 +15,6 @@ require (
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 )
+
+// webtransport-go v0.13.0 with a small patch (third_party/README.md).
+replace github.com/quic-go/webtransport-go => ./third_party/webtransport-go

@@ -18,3 +18,5 @@ require (
 )
 
 replace github.com/zig-h3/h3bun => ../
+
+replace github.com/quic-go/webtransport-go => ../third_party/webtransport-go

@@ -1,9 +1,9 @@
 /*
- * zig_h3.h - an HTTP/3 server library (quic-go inside), for C and Bun.
+ * zig_h3.h - an HTTP/3 server and client library (quic-go inside), for C and Bun.
  *
- * This header keeps the server half of the original zig_h3 ABI: the same
- * names, types and struct layouts, so programs written against it work
- * unchanged. It adds what that ABI lacked: error codes and messages, the
+ * This header keeps both halves of the original zig_h3 ABI, server and
+ * client: the same names, types and struct layouts, so programs written
+ * against it work unchanged. It adds what that ABI lacked: error codes and messages, the
  * bound port, the certificate hash, and an event-queue mode for runtimes
  * whose threads must not be called from foreign threads (Bun).
  *
@@ -65,6 +65,8 @@ extern "C" {
 /** A datagram is larger than the path allows now; zig_h3_last_error()
  *  names the maximum (see the *_max_datagram_size functions). */
 #define ZIG_H3_ERR_TOO_LARGE          -11
+/** A connect or a fetch took longer than its timeout. */
+#define ZIG_H3_ERR_TIMEOUT            -12
 
 /* ---- Types --------------------------------------------------------------- */
 
@@ -178,6 +180,146 @@ typedef void (*zig_h3_stream_close_cb)(void *user, const uint8_t *conn_id, size_
 /** A connection closed (conn_id as in zig_h3_request.conn_id). */
 typedef void (*zig_h3_connection_close_cb)(void *user, const uint8_t *conn_id, size_t conn_id_len);
 
+/* ---- Client types ---------------------------------------------------------
+ * The client half of the original ABI (functions in "Client" below). A
+ * client-side WebTransport session is a zig_h3_wt_session too. */
+
+typedef struct zig_h3_client zig_h3_client;
+
+/** Client configuration (16 bytes). Zero values mean defaults. */
+typedef struct zig_h3_client_config {
+    /** Non-zero: verify the server's certificate chain against the system
+     *  roots, or against the "ca" of zig_h3_client_set_options, or pin it
+     *  with "serverCertificateHashes". 0: accept any certificate (for
+     *  development certificates only). */
+    uint8_t verify_peer;
+    /** Non-zero: negotiate QUIC datagrams and, on "h3", HTTP/3 datagrams. */
+    uint8_t enable_dgram;
+    /** Non-zero: allow zig_h3_client_open_webtransport (implies enable_dgram). */
+    uint8_t enable_webtransport;
+    /** Non-zero: write connection events to stderr. */
+    uint8_t enable_debug_logging;
+    /** Close the connection after this long without traffic; 0: 30000. */
+    uint32_t idle_timeout_ms;
+    /** Default longest time of one fetch, from start to end; 0: no limit. */
+    uint32_t request_timeout_ms;
+    /** Longest time a connect (handshake included) may take; 0: 10000. */
+    uint32_t connect_timeout_ms;
+} zig_h3_client_config;
+
+/** What a zig_h3_fetch_event reports. */
+typedef enum zig_h3_fetch_event_type {
+    /** The response head: status and headers (1xx heads are not reported). */
+    ZIG_H3_FETCH_EVENT_HEADERS = 0,
+    /** Response body bytes (only when the fetch streams its body). */
+    ZIG_H3_FETCH_EVENT_DATA = 1,
+    /** The response trailers (only when there are some). */
+    ZIG_H3_FETCH_EVENT_TRAILERS = 2,
+    /** The fetch is over; the last event of every fetch. status is the
+     *  response's status when it ended completely, or 0 when it failed
+     *  (then data holds the message: reset, timeout, connection lost, a
+     *  body shorter than its content-length...). */
+    ZIG_H3_FETCH_EVENT_FINISHED = 3,
+    /** An HTTP/3 datagram on the request's flow (flow_id = stream_id / 4). */
+    ZIG_H3_FETCH_EVENT_DATAGRAM = 4,
+    /** The request stream is open: stream_id is known. The first event. */
+    ZIG_H3_FETCH_EVENT_STARTED = 5,
+    /** A streamed request body (ZIG_H3_FETCH_REQUEST_BODY_STREAMED) may go
+     *  on: the bytes pending are back to ZIG_H3_RESPONSE_LOW_WATER. */
+    ZIG_H3_FETCH_EVENT_WRITABLE = 6
+} zig_h3_fetch_event_type;
+
+/** One event of a fetch (56 bytes); borrowed for the callback only. */
+typedef struct zig_h3_fetch_event {
+    zig_h3_fetch_event_type type;
+    uint16_t status;
+    uint16_t reserved;
+    const zig_h3_header *headers; /* HEADERS, TRAILERS */
+    size_t headers_len;
+    const uint8_t *data; /* DATA, DATAGRAM; FINISHED with status 0: the message */
+    size_t data_len;
+    uint64_t flow_id;
+    uint64_t stream_id;
+} zig_h3_fetch_event;
+
+/** Streaming events of one fetch; runs on a library thread. */
+typedef void (*zig_h3_fetch_event_cb)(void *user, const zig_h3_fetch_event *event);
+/** The whole response, once it ended: status 0 when the fetch failed (no
+ *  headers nor body then). body is the collected body (NULL when empty or
+ *  not collected). Everything is borrowed for the call only. */
+typedef void (*zig_h3_fetch_cb)(void *user, uint16_t status, const zig_h3_header *headers, size_t headers_len,
+                                const uint8_t *body, size_t body_len, const zig_h3_header *trailers,
+                                size_t trailers_len);
+/** A datagram of the client's connection: an HTTP/3 datagram of the request
+ *  flow flow_id (= stream_id / 4), or a raw QUIC datagram with flow_id
+ *  ZIG_H3_FLOW_ID_RAW. data is borrowed for the call only. */
+typedef void (*zig_h3_client_datagram_cb)(void *user, uint64_t flow_id, const uint8_t *data, size_t data_len);
+
+/** Bit of zig_h3_fetch_options.stream_body: deliver the response body as
+ *  ZIG_H3_FETCH_EVENT_DATA events (the original meaning of stream_body = 1). */
+#define ZIG_H3_FETCH_RESPONSE_BODY_STREAMED 1
+/** Bit of zig_h3_fetch_options.stream_body: the request body does not end
+ *  with options.body; write the rest with zig_h3_client_write_body, the
+ *  last call with fin != 0. */
+#define ZIG_H3_FETCH_REQUEST_BODY_STREAMED 2
+
+/** A request (96 bytes). Strings are not NUL-terminated: use the lengths. */
+typedef struct zig_h3_fetch_options {
+    const char *method; /* NULL: "GET" */
+    size_t method_len;
+    const char *path; /* with query; NULL: "/" */
+    size_t path_len;
+    const zig_h3_header *headers;
+    size_t headers_len;
+    const uint8_t *body; /* copied; NULL when empty */
+    size_t body_len;
+    uint8_t stream_body;  /* ZIG_H3_FETCH_*_BODY_STREAMED bits */
+    uint8_t collect_body; /* non-zero: collect the body for the zig_h3_fetch_cb */
+    zig_h3_fetch_event_cb event_cb; /* may be NULL */
+    void *event_user;
+    uint32_t request_timeout_ms; /* 0: the client's request_timeout_ms */
+    uint32_t reserved2;
+} zig_h3_fetch_options;
+
+/** Bytes owned by whoever the function returning them says. */
+typedef struct zig_h3_bytes {
+    const uint8_t *ptr;
+    size_t len;
+} zig_h3_bytes;
+
+/** What a zig_h3_wt_event reports (client-side sessions). */
+typedef enum zig_h3_wt_event_type {
+    /** The server accepted the session (status: its 2xx). */
+    ZIG_H3_WT_EVENT_CONNECTED = 0,
+    /** The session could not be opened: status is the server's answer, or 0
+     *  when there was none (reason: the message). The last event. */
+    ZIG_H3_WT_EVENT_CONNECT_FAILED = 1,
+    /** The session ended (error_code, reason; flags may hold
+     *  ZIG_H3_WT_EVENT_FLAG_REMOTE_CLOSE). The last event. */
+    ZIG_H3_WT_EVENT_CLOSED = 2,
+    /** A session datagram (also queued for zig_h3_wt_session_receive_datagram). */
+    ZIG_H3_WT_EVENT_DATAGRAM = 3
+} zig_h3_wt_event_type;
+
+/** zig_h3_wt_event.flags: the server closed the session (not this client). */
+#define ZIG_H3_WT_EVENT_FLAG_REMOTE_CLOSE 0x1
+
+/** One event of a client-side session (56 bytes); borrowed for the call only. */
+typedef struct zig_h3_wt_event {
+    zig_h3_wt_event_type event_type;
+    uint32_t status;
+    int32_t error_code;
+    uint32_t flags;
+    uint64_t stream_id; /* the session's CONNECT stream */
+    const uint8_t *reason;
+    size_t reason_len;
+    const uint8_t *datagram;
+    size_t datagram_len;
+} zig_h3_wt_event;
+
+/** Events of a client-side session; runs on a library thread. */
+typedef void (*zig_h3_wt_event_cb)(void *user, zig_h3_wt_session *session, const zig_h3_wt_event *event);
+
 /** Counter indexes for zig_h3_server_counters. */
 enum {
     ZIG_H3_COUNTER_CONNECTIONS_TOTAL = 0,
@@ -233,6 +375,21 @@ enum {
 /** Bytes of a connection id (zig_h3_request.conn_id); events carry it as
  *  twice as many hex digits. */
 #define ZIG_H3_CONN_ID_LEN 8
+/** zig_h3_client_datagram_cb flow_id of a raw QUIC datagram (flow ids of
+ *  requests are below 2^60). */
+#define ZIG_H3_FLOW_ID_RAW (1ULL << 62)
+/** Largest response body a fetch collects for its zig_h3_fetch_cb; a longer
+ *  one fails the fetch (status 0), stream it instead. */
+#define ZIG_H3_FETCH_COLLECT_MAX 67108864
+/** Session datagrams kept for zig_h3_wt_session_receive_datagram; when
+ *  full, the oldest is dropped. */
+#define ZIG_H3_WT_DATAGRAM_QUEUE 256
+/** zig_h3_client_fetch_start flags: a request body follows (zig_h3_fetch_write,
+ *  the last write with fin); without it the request ends with its head. */
+#define ZIG_H3_FETCH_FLAG_BODY 1
+/** zig_h3_client_fetch_start flags: the request carries HTTP/3 datagrams;
+ *  received ones become ZIG_H3_EVENT_H3_DATAGRAM events of the fetch. */
+#define ZIG_H3_FETCH_FLAG_DATAGRAMS 2
 
 /* The library's own bindings (capi/) define ZIG_H3_NO_PROTOTYPES: cgo
  * declares the exported functions itself, without const qualifiers. */
@@ -669,6 +826,14 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
 #define ZIG_H3_EVENT_H3_DATAGRAM 15
 #define ZIG_H3_EVENT_SESSION_READY 16
 
+/* Client events (see "Client, event-queue mode"). */
+#define ZIG_H3_EVENT_FETCH_HEAD 17
+#define ZIG_H3_EVENT_FETCH_DATA 18
+#define ZIG_H3_EVENT_FETCH_END 19
+#define ZIG_H3_EVENT_FETCH_ERROR 20
+#define ZIG_H3_EVENT_CLIENT_CONNECTED 21
+#define ZIG_H3_EVENT_CLIENT_CLOSED 22
+
 /* The fixed part of each event (see "Event-queue mode" above); data marks
  * where the variable part starts. The asserts are the wire offsets. */
 #ifdef __cplusplus
@@ -819,6 +984,46 @@ ZIG_H3_AT(zig_h3_event_quic_datagram, remote_len, 16);
 ZIG_H3_AT(zig_h3_event_quic_datagram, length, 20);
 ZIG_H3_AT(zig_h3_event_quic_datagram, data, 24);
 
+/* FETCH_HEAD: the response head; data holds head_len bytes of NUL-separated
+ * header names and values ("name\0value\0...", names lower-case). */
+typedef struct zig_h3_event_fetch_head {
+    zig_h3_event_header h;
+    uint64_t handle; /* the fetch */
+    uint64_t stream_id;
+    uint32_t status;
+    uint32_t head_len;
+    uint16_t headers;
+    uint16_t pad[3];
+    ZIG_H3_FLEXIBLE uint8_t data[];
+} zig_h3_event_fetch_head;
+ZIG_H3_AT(zig_h3_event_fetch_head, handle, 8);
+ZIG_H3_AT(zig_h3_event_fetch_head, stream_id, 16);
+ZIG_H3_AT(zig_h3_event_fetch_head, status, 24);
+ZIG_H3_AT(zig_h3_event_fetch_head, head_len, 28);
+ZIG_H3_AT(zig_h3_event_fetch_head, headers, 32);
+ZIG_H3_AT(zig_h3_event_fetch_head, pad, 34);
+ZIG_H3_AT(zig_h3_event_fetch_head, data, 40);
+
+/* FETCH_ERROR and CLIENT_CLOSED: how something ended. code is a ZIG_H3_ERR_*
+ * code (0 for a client closed by zig_h3_client_close or free), app_code the
+ * peer's application error code when it reset the stream or closed the
+ * connection with one (else 0); data holds the message. */
+typedef struct zig_h3_event_error {
+    zig_h3_event_header h;
+    uint64_t handle; /* the fetch, or the client */
+    int32_t code;
+    uint32_t app_code;
+    uint32_t message_len;
+    uint32_t pad;
+    ZIG_H3_FLEXIBLE uint8_t data[];
+} zig_h3_event_error;
+ZIG_H3_AT(zig_h3_event_error, handle, 8);
+ZIG_H3_AT(zig_h3_event_error, code, 16);
+ZIG_H3_AT(zig_h3_event_error, app_code, 20);
+ZIG_H3_AT(zig_h3_event_error, message_len, 24);
+ZIG_H3_AT(zig_h3_event_error, pad, 28);
+ZIG_H3_AT(zig_h3_event_error, data, 32);
+
 /** Returns the event fd (>= 0), creating the queue on first call; log lines
  *  go to the queue from then on unless zig_h3_server_set_log set a callback.
  *  The fd belongs to the server and is closed by zig_h3_server_free.
@@ -872,6 +1077,238 @@ int zig_h3_server_set_event_routes(zig_h3_server *server, const char *spec, size
  *  block, bad name or value), STATE (head already sent), CLOSED. */
 int zig_h3_response_respond(zig_h3_response *resp, uint16_t status, const uint8_t *headers, size_t headers_len,
                             const uint8_t *body, size_t body_len, uint8_t end);
+
+/* ---- Client ------------------------------------------------------------------
+ * A zig_h3_client is one QUIC connection to one origin: HTTP/3 requests
+ * ("fetches"), HTTP/3 datagrams on a request's flow, WebTransport sessions,
+ * and raw QUIC datagrams. Handles follow the server's rules (opaque numbers,
+ * never reused, BAD_HANDLE once freed).
+ *
+ * Two ways to receive what happens, as for the server:
+ * - Callback mode (the original ABI): callbacks run on library threads,
+ *   several at once, with borrowed arguments. zig_h3_client_connect blocks
+ *   until the connection is up or failed.
+ * - Event-queue mode: call zig_h3_client_event_fd before zig_h3_client_connect.
+ *   connect then returns at once (ZIG_H3_EVENT_CLIENT_CONNECTED or
+ *   ZIG_H3_EVENT_CLIENT_CLOSED follows), fetches are started with
+ *   zig_h3_client_fetch_start, and everything arrives as events in the
+ *   client's bounded queue (see "Client, event-queue mode"). This is what
+ *   Bun uses: no library thread ever calls into JavaScript.
+ * The library drives connections on its own threads in both modes:
+ * zig_h3_client_run_once and zig_h3_client_poll exist for programs written
+ * against the original ABI and never block. */
+
+/** Creates a client (config NULL: defaults, which verify the peer). Returns
+ *  NULL on error (zig_h3_last_error says why). Free it with zig_h3_client_free. */
+zig_h3_client *zig_h3_client_new(const zig_h3_client_config *config);
+
+/** Closes the connection (H3_NO_ERROR), ends every fetch and session (their
+ *  callbacks get FINISHED / CLOSED first; queued events are discarded) and
+ *  frees the client, its queue and its fd. The handle is invalid afterwards.
+ *  Errors: BAD_HANDLE. */
+int zig_h3_client_free(zig_h3_client *client);
+
+/** Sets what zig_h3_client_config cannot carry; only before connect. spec is
+ *  JSON (len bytes), every key optional:
+ *    {"ca": "<PEM>",                 verify against these roots instead of the system's
+ *     "serverCertificateHashes": ["<64 hex digits>", ...],
+ *                                    pin the leaf's SHA-256 instead (as WebTransport's
+ *                                    option: the chain is not otherwise checked)
+ *     "alpn": ["<protocol>", ...]}   a raw QUIC connection of these protocols instead of
+ *                                    "h3": only datagrams (zig_h3_client_send_datagram);
+ *                                    fetches and sessions fail with STATE
+ *  Errors: BAD_HANDLE, INVALID_ARG (bad JSON, PEM or hash), STATE (connected). */
+int zig_h3_client_set_options(zig_h3_client *client, const char *spec, size_t len);
+
+/** Connects to host (a name or address) and port, with sni as the TLS server
+ *  name (NULL: host). One connection per client: a second connect is STATE.
+ *  Callback mode: returns when connected, or IO (unreachable, handshake
+ *  failed, certificate refused), TIMEOUT (connect_timeout_ms). Event-queue
+ *  mode: returns ZIG_H3_OK at once. Errors: BAD_HANDLE, INVALID_ARG (NULL
+ *  host, port 0), STATE. */
+int zig_h3_client_connect(zig_h3_client *client, const char *host, uint16_t port, const char *sni);
+
+/** Closes the connection with an application error code and reason (copied;
+ *  raw QUIC connections: the peer sees both; "h3": code should be an HTTP/3
+ *  error code, 0x100 = H3_NO_ERROR). The client stays allocated. Errors:
+ *  BAD_HANDLE, INVALID_ARG (reason over ZIG_H3_WT_CLOSE_REASON_MAX), STATE
+ *  (not connected). */
+int zig_h3_client_close(zig_h3_client *client, uint32_t code, const uint8_t *reason, size_t reason_len);
+
+/** Sets the callback for datagrams of the connection (see
+ *  zig_h3_client_datagram_cb); NULL removes it. Errors: BAD_HANDLE. */
+int zig_h3_client_set_datagram_callback(zig_h3_client *client, zig_h3_client_datagram_cb cb, void *user);
+
+/** Starts a request (callback mode). Waits while the server's stream limit is
+ *  reached (up to the request timeout), writes the head and the in-memory
+ *  body, and returns; the response arrives through options->event_cb (the
+ *  event sequence: STARTED, HEADERS, DATA..., TRAILERS, FINISHED, with
+ *  DATAGRAMs in between) and cb (once, at the end; may be NULL). The
+ *  request's stream id goes to *stream_id_out (may be NULL). Errors:
+ *  BAD_HANDLE, INVALID_ARG (NULL options, bad method, path or header),
+ *  STATE (not connected, or event-queue mode), CLOSED (the connection is
+ *  gone), TIMEOUT. */
+int zig_h3_client_fetch(zig_h3_client *client, const zig_h3_fetch_options *options, uint64_t *stream_id_out,
+                        zig_h3_fetch_cb cb, void *user);
+
+/** zig_h3_client_fetch with only a method and a path (NUL-terminated), no
+ *  headers and no body. stream_body is a ZIG_H3_FETCH_RESPONSE_BODY_STREAMED bit. */
+int zig_h3_client_fetch_simple(zig_h3_client *client, const char *method, const char *path, uint8_t collect_body,
+                               uint8_t stream_body, uint32_t request_timeout_ms, zig_h3_fetch_event_cb event_cb,
+                               void *event_user, zig_h3_fetch_cb cb, void *user, uint64_t *stream_id_out);
+
+/** Appends request body bytes (copied) to a fetch started with
+ *  ZIG_H3_FETCH_REQUEST_BODY_STREAMED and, with fin != 0, ends the request.
+ *  Returns the bytes pending (>= 0): at ZIG_H3_RESPONSE_HIGH_WATER or more,
+ *  wait for ZIG_H3_FETCH_EVENT_WRITABLE. Errors: BAD_HANDLE, INVALID_ARG,
+ *  STATE (unknown stream, body not streamed, already ended), CLOSED. */
+int64_t zig_h3_client_write_body(zig_h3_client *client, uint64_t stream_id, const uint8_t *data, size_t len,
+                                 uint8_t fin);
+
+/** Cancels a fetch both ways with an HTTP/3 error code (0: H3_REQUEST_CANCELLED);
+ *  its callbacks get FINISHED with status 0. Errors: BAD_HANDLE, STATE
+ *  (unknown or finished stream). */
+int zig_h3_client_cancel_fetch(zig_h3_client *client, uint64_t stream_id, int32_t error_code);
+
+/** Sends an HTTP/3 datagram (copied) on the flow of the request on stream
+ *  stream_id (the client needs enable_dgram, the server must enable them).
+ *  Errors: BAD_HANDLE, INVALID_ARG, STATE (unknown stream, datagrams not
+ *  negotiated), TOO_LARGE, CLOSED. */
+int zig_h3_client_send_h3_datagram(zig_h3_client *client, uint64_t stream_id, const uint8_t *data, size_t len);
+
+/** Sends a raw QUIC datagram (copied) on the connection: on an "alpn"
+ *  connection, or on "h3" when HTTP/3 datagrams were not negotiated (a server
+ *  that enabled them reads every QUIC datagram as an HTTP/3 one). Errors:
+ *  BAD_HANDLE, INVALID_ARG, STATE (not connected, datagrams off), TOO_LARGE,
+ *  CLOSED. */
+int zig_h3_client_send_datagram(zig_h3_client *client, const uint8_t *data, size_t len);
+
+/** Largest raw QUIC datagram payload sendable now (0: none, or not
+ *  connected), or BAD_HANDLE. */
+int zig_h3_client_max_datagram_size(zig_h3_client *client);
+
+/** Nothing to drive (the library's threads run the connection): returns
+ *  ZIG_H3_OK for a live client, BAD_HANDLE otherwise. Never blocks. */
+int zig_h3_client_run_once(zig_h3_client *client);
+
+/** The number of events waiting in the client's queue (0 in callback mode),
+ *  or BAD_HANDLE. Never blocks. */
+int zig_h3_client_poll(zig_h3_client *client);
+
+/** Opens a WebTransport session at path (len bytes, with query) on the
+ *  connection (the client needs enable_webtransport). Returns the session at
+ *  once; CONNECTED or CONNECT_FAILED follows through cb (callback mode; cb
+ *  may be NULL) or SESSION_READY / SESSION_CLOSED events (event-queue mode,
+ *  where cb must be NULL). The zig_h3_wt_* session and stream functions of
+ *  the server side work on it too (streams: event-queue mode). Free it with
+ *  zig_h3_wt_session_free. Returns NULL on error: BAD_HANDLE, INVALID_ARG,
+ *  STATE (not connected, WebTransport not enabled, an "alpn" connection). */
+zig_h3_wt_session *zig_h3_client_open_webtransport(zig_h3_client *client, const char *path, size_t path_len,
+                                                   zig_h3_wt_event_cb cb, void *user);
+
+/** Closes a session with an application code and reason (copied). Errors:
+ *  BAD_HANDLE, INVALID_ARG (reason over ZIG_H3_WT_CLOSE_REASON_MAX), STATE
+ *  (not established), CLOSED. */
+int zig_h3_wt_session_close(zig_h3_wt_session *session, uint32_t code, const uint8_t *reason, size_t reason_len);
+/** Sends a session datagram (copied). Errors: as zig_h3_wt_send_datagram. */
+int zig_h3_wt_session_send_datagram(zig_h3_wt_session *session, const uint8_t *data, size_t len);
+/** Takes the oldest received session datagram (callback mode keeps the last
+ *  ZIG_H3_WT_DATAGRAM_QUEUE). Returns 1 and fills *out with a copy the caller
+ *  releases with zig_h3_wt_session_free_datagram, or 0 when none is waiting.
+ *  Errors: BAD_HANDLE, INVALID_ARG (NULL out). */
+int zig_h3_wt_session_receive_datagram(zig_h3_wt_session *session, zig_h3_bytes *out);
+/** Releases a datagram from zig_h3_wt_session_receive_datagram. Errors:
+ *  BAD_HANDLE, INVALID_ARG (not a datagram this session handed out and not
+ *  yet released: never freed then). */
+int zig_h3_wt_session_free_datagram(zig_h3_wt_session *session, const uint8_t *data, size_t len);
+/** 1 when the session is established, 0 when not (yet or any more), or BAD_HANDLE. */
+int zig_h3_wt_session_is_established(zig_h3_wt_session *session);
+/** The session's CONNECT stream id, or UINT64_MAX for a bad handle or a
+ *  session whose stream is not open yet. */
+uint64_t zig_h3_wt_session_stream_id(zig_h3_wt_session *session);
+/** Closes the session (code 0) if it is open and frees it with its unread
+ *  datagrams. Errors: BAD_HANDLE. */
+int zig_h3_wt_session_free(zig_h3_wt_session *session);
+
+/* Helpers for hosts that cannot read C structs easily. */
+size_t zig_h3_fetch_event_size(void);
+size_t zig_h3_wt_event_size(void);
+size_t zig_h3_header_size(void);
+/** Copy one struct; INVALID_ARG when either pointer is NULL. */
+int zig_h3_fetch_event_copy(const zig_h3_fetch_event *src, zig_h3_fetch_event *dst);
+int zig_h3_wt_event_copy(const zig_h3_wt_event *src, zig_h3_wt_event *dst);
+int zig_h3_header_copy(const zig_h3_header *src, zig_h3_header *dst);
+/** Copies base[index] (base holds len headers). INVALID_ARG: NULL pointer,
+ *  index >= len. */
+int zig_h3_header_copy_at(const zig_h3_header *base, size_t len, size_t index, zig_h3_header *dst);
+/** Copies min(len, dst_len) headers; returns how many, or INVALID_ARG. */
+int zig_h3_headers_copy(const zig_h3_header *base, size_t len, zig_h3_header *dst, size_t dst_len);
+/** Copies len bytes from src to dst; INVALID_ARG for NULL with len > 0 or
+ *  len over ZIG_H3_MAX_LENGTH. */
+int zig_h3_copy_bytes(const uint8_t *src, size_t len, uint8_t *dst);
+
+/* ---- Client, event-queue mode ------------------------------------------------
+ * Events of the client's own queue (same framing and rules as the server's):
+ *   ZIG_H3_EVENT_CLIENT_CONNECTED  zig_h3_event_handle (the client).
+ *   ZIG_H3_EVENT_CLIENT_CLOSED  zig_h3_event_error (handle: the client): the
+ *                         connection failed or ended; the last client event.
+ *   ZIG_H3_EVENT_FETCH_HEAD  zig_h3_event_fetch_head (handle: the fetch).
+ *   ZIG_H3_EVENT_FETCH_DATA  zig_h3_event_bytes: response body bytes;
+ *                         acknowledge them with zig_h3_fetch_ack (at most
+ *                         ZIG_H3_BODY_WINDOW unacknowledged bytes per fetch).
+ *   ZIG_H3_EVENT_FETCH_END  zig_h3_event_body_end: the response ended
+ *                         completely, with its trailers. The last event.
+ *   ZIG_H3_EVENT_FETCH_ERROR  zig_h3_event_error: the fetch failed (before
+ *                         or after its head); the body so far is incomplete.
+ *                         The last event.
+ *   ZIG_H3_EVENT_WRITABLE  zig_h3_event_handle (a fetch whose pending request
+ *                         body went back to ZIG_H3_RESPONSE_LOW_WATER, or a
+ *                         WebTransport stream).
+ *   ZIG_H3_EVENT_H3_DATAGRAM  zig_h3_event_bytes (handle: the fetch).
+ *   ZIG_H3_EVENT_QUIC_DATAGRAM  zig_h3_event_quic_datagram (conn: the
+ *                         client; the connection id is 16 zero digits).
+ *   WebTransport sessions: SESSION_READY, SESSION_DATAGRAM, STREAM_OPENED,
+ *   STREAM_DATA, STREAM_END, WRITABLE and SESSION_CLOSED as on the server.
+ *   A session that could not be opened gets SESSION_CLOSED without
+ *   SESSION_READY, code being the server's HTTP status (0: none).
+ * A fetch handle stays valid for 5 s after its last event (late acks). */
+
+/** Returns the client's event fd (>= 0), creating its queue on first call:
+ *  the client is in event-queue mode from then on (before connect). The fd
+ *  belongs to the client and is closed by zig_h3_client_free. Errors:
+ *  BAD_HANDLE, STATE (already connected in callback mode), IO. */
+int zig_h3_client_event_fd(zig_h3_client *client);
+/** As zig_h3_server_drain, for the client's queue. */
+int64_t zig_h3_client_drain(zig_h3_client *client, uint8_t *buf, size_t cap);
+/** Size in bytes of the oldest queued event, 0 if none, or a negative error. */
+int64_t zig_h3_client_event_size(zig_h3_client *client);
+
+/** Starts a request (event-queue mode; before CLIENT_CONNECTED too: it waits
+ *  for the connection). head is a block of NUL-terminated strings: method,
+ *  path (with query), then name and value of each header
+ *  ("GET\0/x?y\0accept\0text/plain\0"). flags: ZIG_H3_FETCH_FLAG_*. Returns the
+ *  fetch handle (> 0). Errors: BAD_HANDLE, INVALID_ARG (malformed block,
+ *  method, path or header, unknown flag), STATE (callback mode, an "alpn"
+ *  connection, datagrams not enabled), CLOSED (the connection is gone). */
+int64_t zig_h3_client_fetch_start(zig_h3_client *client, const uint8_t *head, size_t head_len, uint32_t flags);
+/** Appends request body bytes (copied) and, with fin != 0, ends the request
+ *  (ZIG_H3_FETCH_FLAG_BODY). Returns the bytes pending (>= 0; pause at
+ *  ZIG_H3_RESPONSE_HIGH_WATER until ZIG_H3_EVENT_WRITABLE). Errors:
+ *  BAD_HANDLE, INVALID_ARG, STATE (no body, or it ended), CLOSED. */
+int64_t zig_h3_fetch_write(uint64_t fetch, const uint8_t *data, size_t len, uint8_t fin);
+/** Acknowledges n bytes delivered as ZIG_H3_EVENT_FETCH_DATA. Errors:
+ *  BAD_HANDLE, INVALID_ARG (n above ZIG_H3_MAX_LENGTH). */
+int zig_h3_fetch_ack(uint64_t fetch, size_t n);
+/** Abandons a fetch both ways (reset and STOP_SENDING with code; 0:
+ *  H3_REQUEST_CANCELLED). No more events come for it. Errors: BAD_HANDLE. */
+int zig_h3_fetch_cancel(uint64_t fetch, uint32_t code);
+/** Sends an HTTP/3 datagram (copied) on a fetch's flow
+ *  (ZIG_H3_FETCH_FLAG_DATAGRAMS). Errors: BAD_HANDLE, INVALID_ARG, STATE
+ *  (no datagrams, stream not open yet), TOO_LARGE, CLOSED. */
+int zig_h3_fetch_send_datagram(uint64_t fetch, const uint8_t *data, size_t len);
+/** Largest HTTP/3 datagram payload the fetch's flow can send now (0 if
+ *  none), or BAD_HANDLE. */
+int zig_h3_fetch_max_datagram_size(uint64_t fetch);
 
 #endif /* ZIG_H3_NO_PROTOTYPES */
 
