@@ -297,6 +297,7 @@ func writeDocs(rep *Report, docPath, chartPath string) error {
 	}
 	w("\n")
 
+	writeClients(&b, rep)
 	writeMemory(&b, rep)
 	writeMethod(&b, rep)
 

@@ -122,6 +122,7 @@ type Report struct {
 	Conns     map[string]*Result        `json:"conns"`
 	ConnsErr  map[string]string         `json:"connsErrors,omitempty"`
 	Memory    map[string]*MemoryRow     `json:"memory"`
+	Clients   []*ClientRow              `json:"clients,omitempty"`
 	Order     []string                  `json:"order"`
 }
 
@@ -274,7 +275,7 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	scens := r.scenarios()
 	nsteps := len(scens)
-	for _, id := range []string{"conns", "memory"} {
+	for _, id := range []string{"conns", "clients", "memory"} {
 		if r.wants(id) {
 			nsteps++
 		}
@@ -324,6 +325,25 @@ func (r *run) execute(ctx context.Context) error {
 		}
 		progress("        %s", strings.Join(parts, " | "))
 		if err := writeJSON(filepath.Join(r.o.resultsDir, "conns.json"), map[string]any{"results": r.report.Conns, "errors": r.report.ConnsErr}); err != nil {
+			return err
+		}
+	}
+
+	// The clients, against one of the same long-running servers.
+	if r.wants("clients") {
+		step++
+		progress("[%2d/%d] clients: h3Fetch and Bun's fetch, small GETs ...", step, nsteps)
+		r.runClients(ctx)
+		var parts []string
+		for _, row := range r.report.Clients {
+			if row.Result != nil {
+				parts = append(parts, fmt.Sprintf("%s c=%d %.0f req/s %s/req", row.Client, row.C, row.Result.OpsPerSec, fmtUs(row.CPUUsPerOp())))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s c=%d %s", row.Client, row.C, row.Error))
+			}
+		}
+		progress("        %s", strings.Join(parts, " | "))
+		if err := writeJSON(filepath.Join(r.o.resultsDir, "clients.json"), r.report.Clients); err != nil {
 			return err
 		}
 	}
