@@ -121,7 +121,7 @@ func downloadModule(t *testing.T, modVersion string) string {
 	t.Helper()
 	cmd := exec.Command(goCommand(), "mod", "download", "-json", modVersion)
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GO111MODULE=on", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "GO111MODULE=on", "GOFLAGS=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
