@@ -28,9 +28,9 @@ const (
 
 // clientOptions are the options of zig_h3_client_set_options.
 type clientOptions struct {
-	roots  *x509.CertPool       // "ca"
-	hashes [][sha256.Size]byte  // "serverCertificateHashes"
-	alpn   []string             // "alpn": a raw QUIC connection
+	roots  *x509.CertPool      // "ca"
+	hashes [][sha256.Size]byte // "serverCertificateHashes"
+	alpn   []string            // "alpn": a raw QUIC connection
 }
 
 // decodeClientOptions decodes the JSON options onto o; absent keys keep

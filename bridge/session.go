@@ -21,11 +21,11 @@ import (
 type Session struct {
 	Handle  uint64
 	wt      wtSession
-	q       *EventQueue    // nil: no queue
+	q       *EventQueue                   // nil: no queue
 	cb      func(*Session, *SessionEvent) // client sessions in callback mode
-	dropped *atomic.Uint64 // datagrams dropped for lack of room
-	client  *clientSession // nil on the server side
-	muted   atomic.Bool    // no more events (a freed client session)
+	dropped *atomic.Uint64                // datagrams dropped for lack of room
+	client  *clientSession                // nil on the server side
+	muted   atomic.Bool                   // no more events (a freed client session)
 
 	mu          sync.Mutex
 	streams     map[uint64]*Stream
