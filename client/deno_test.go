@@ -163,7 +163,7 @@ func TestDenoWebTransportNeedsPatch(t *testing.T) {
 		{"upstream", &webtransport.Transport{}, "partial delivery"},
 		{"plain-reset-only", &webtransport.Transport{AllowPlainStreamReset: true}, "didn't enable WebTransport"},
 		{"draft06-only", &webtransport.Transport{AllowDraft06Servers: true}, "partial delivery"},
-		{"both", newWebTransportTransport(), ""},
+		{"both", NewWebTransportTransport(), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -50,7 +50,7 @@ func DialWebTransport(ctx context.Context, rawURL string, header http.Header, cf
 		return nil, nil, err
 	}
 	closeConn := func() { conn.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "") }
-	cc, err := newWebTransportTransport().NewClientConn(conn)
+	cc, err := NewWebTransportTransport().NewClientConn(conn)
 	if err != nil {
 		closeConn()
 		return nil, nil, err
@@ -66,8 +66,8 @@ func DialWebTransport(ctx context.Context, rawURL string, header http.Header, cf
 	return rsp, &Session{Session: sess, conn: conn}, nil
 }
 
-// newWebTransportTransport is the webtransport-go client configuration of
-// DialWebTransport, with the two options of the patched copy in
+// NewWebTransportTransport is the webtransport-go client configuration of
+// DialWebTransport (and of the C and Bun clients, bridge/clientconn.go), with the two options of the patched copy in
 // third_party (third_party/README.md) that upstream v0.13.0 lacks and
 // refuses such servers without:
 //   - AllowPlainStreamReset: the server need not enable RESET_STREAM_AT;
@@ -76,7 +76,7 @@ func DialWebTransport(ctx context.Context, rawURL string, header http.Header, cf
 //   - AllowDraft06Servers: the client's SETTINGS also carry the
 //     ENABLE_WEBTRANSPORT of the earlier drafts, and a server that enables
 //     WebTransport with it alone gets the CONNECT :protocol "webtransport".
-func newWebTransportTransport() *webtransport.Transport {
+func NewWebTransportTransport() *webtransport.Transport {
 	return &webtransport.Transport{AllowPlainStreamReset: true, AllowDraft06Servers: true}
 }
 
