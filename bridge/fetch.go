@@ -220,9 +220,15 @@ func headerFields(h http.Header) []server.HeaderField {
 }
 
 // writeBody writes the request body from the outbox, then the FIN; a
-// fetch without a body ends its request at once.
+// fetch without a body ends its request at once, unless it carries
+// datagrams: quic-go refuses to send HTTP/3 datagrams on a stream whose
+// send side is closed, so the request side (whose head says
+// content-length: 0) stays open until the fetch ends.
 func (f *Fetch) writeBody(str *http3.RequestStream) {
 	if f.out == nil {
+		if f.dgrams {
+			<-f.ctx.Done()
+		}
 		_ = str.Close()
 		return
 	}

@@ -1311,7 +1311,11 @@ int64_t zig_h3_client_event_size(zig_h3_client *client);
 /** Starts a request (event-queue mode; before CLIENT_CONNECTED too: it waits
  *  for the connection). head is a block of NUL-terminated strings: method,
  *  path (with query), then name and value of each header
- *  ("GET\0/x?y\0accept\0text/plain\0"). flags: ZIG_H3_FETCH_FLAG_*. Returns the
+ *  ("GET\0/x?y\0accept\0text/plain\0"); an empty method or path means GET or
+ *  "/", CONNECT is refused (WebTransport: zig_h3_client_open_webtransport).
+ *  flags: ZIG_H3_FETCH_FLAG_*; a fetch with DATAGRAMS and without BODY sends
+ *  "content-length: 0" and keeps its request side open until the fetch ends
+ *  (datagrams cannot be sent on a finished request side). Returns the
  *  fetch handle (> 0). Errors: BAD_HANDLE, INVALID_ARG (malformed block,
  *  method, path or header, unknown flag), STATE (callback mode, an "alpn"
  *  connection, datagrams not enabled), CLOSED (the connection is gone). */
