@@ -75,8 +75,8 @@ export interface EventSink {
   h3Datagram?(id: Handle, data: Uint8Array): void;
   log?(level: number, line: string): void;
   stopped?(): void;
-  /** A fetch's response head (status and headers). */
-  fetchHead?(fetch: number, status: number, headers: [string, string][]): void;
+  /** A fetch's response head (status and headers) and its request's stream id. */
+  fetchHead?(fetch: number, status: number, headers: [string, string][], streamId: bigint): void;
   /** Response body bytes of a fetch (acknowledge them with zig_h3_fetch_ack). */
   fetchData?(fetch: number, data: Uint8Array): void;
   /** A fetch's response ended completely, with its trailers. */
@@ -146,6 +146,14 @@ export class EventReader {
     return this.#reader !== undefined;
   }
 
+  /** Creates the queue (its fd) without waiting on it yet. Throws if it cannot be created. */
+  open(): void {
+    if (this.#fd >= 0) return;
+    const fd = this.#queue.fd();
+    if (fd < 0) throw new Error(`zig-h3: event queue: ${lastError()}`);
+    this.#fd = fd;
+  }
+
   /**
    * Starts (or resumes) waiting on the queue's event fd, after draining
    * what is queued: a doorbell read by a reader that was paused is lost, and
@@ -154,11 +162,7 @@ export class EventReader {
    */
   start(): void {
     if (this.#reader !== undefined || this.#closed) return;
-    if (this.#fd < 0) {
-      const fd = this.#queue.fd();
-      if (fd < 0) throw new Error(`zig-h3: event queue: ${lastError()}`);
-      this.#fd = fd;
-    }
+    this.open();
     const reader = Bun.file(this.#fd).stream().getReader() as ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>;
     this.#reader = reader;
     const previous = this.#loop;
@@ -321,6 +325,7 @@ export class EventReader {
           readU64(view, off + FETCH_HEAD.handle),
           view.getUint32(off + FETCH_HEAD.status, true),
           pairs(buf.toString("latin1", start, start + len), view.getUint16(off + FETCH_HEAD.headers, true)),
+          view.getBigUint64(off + FETCH_HEAD.stream_id, true),
         );
         break;
       }
