@@ -3,6 +3,7 @@
 export PATH := /usr/local/go/bin:$(PATH)
 GO   ?= go
 BUN  := node_modules/.bin/bun
+DENO := node_modules/.bin/deno
 LIB  := build/libzigh3.so
 GO_SOURCES := $(shell find server bridge capi internal -name '*.go' -o -name '*.c' -o -name '*.h') include/zig_h3.h go.mod go.sum
 
@@ -125,8 +126,11 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $$ft ./$$pkg || exit 1; \
 	done
 
+# tests/fixtures/ holds Deno scripts (the Deno test servers): deno checks
+# them with their own configuration, tsc (Bun's types) the rest.
 typecheck: node_modules/.installed
 	$(BUN) x tsc --noEmit -p .
+	NO_COLOR=1 $(DENO) check --config tests/fixtures/deno.json tests/fixtures/*.ts
 
 # Runs the Bun suite N times in a row and counts crashes and hangs.
 stress-bun: $(LIB) build/h3client build/dgclient node_modules/.installed

@@ -25,6 +25,11 @@ type Session struct {
 // header (an Origin, for instance; nil: none). Datagrams and the partial
 // stream reset extension are always enabled, whatever cfg says.
 //
+// Like a browser, it also opens sessions with servers that do not enable
+// that extension (RESET_STREAM_AT) or that enable WebTransport only with
+// the setting of the drafts up to draft-06 (Deno's, for instance), which
+// upstream webtransport-go refuses (third_party/README.md).
+//
 // On success it returns the server's CONNECT response (a 2xx) and the
 // session. When the server answers but refuses the session, the error
 // comes with that response; otherwise the response is nil.
@@ -45,7 +50,7 @@ func DialWebTransport(ctx context.Context, rawURL string, header http.Header, cf
 		return nil, nil, err
 	}
 	closeConn := func() { conn.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "") }
-	cc, err := (&webtransport.Transport{}).NewClientConn(conn)
+	cc, err := newWebTransportTransport().NewClientConn(conn)
 	if err != nil {
 		closeConn()
 		return nil, nil, err
@@ -59,6 +64,20 @@ func DialWebTransport(ctx context.Context, rawURL string, header http.Header, cf
 		return rsp, nil, fmt.Errorf("WebTransport CONNECT: %w", err)
 	}
 	return rsp, &Session{Session: sess, conn: conn}, nil
+}
+
+// newWebTransportTransport is the webtransport-go client configuration of
+// DialWebTransport, with the two options of the patched copy in
+// third_party (third_party/README.md) that upstream v0.13.0 lacks and
+// refuses such servers without:
+//   - AllowPlainStreamReset: the server need not enable RESET_STREAM_AT;
+//     streams are then reset with a plain RESET_STREAM (a stream reset before
+//     its header reached the server cannot be tied to its session there);
+//   - AllowDraft06Servers: the client's SETTINGS also carry the
+//     ENABLE_WEBTRANSPORT of the earlier drafts, and a server that enables
+//     WebTransport with it alone gets the CONNECT :protocol "webtransport".
+func newWebTransportTransport() *webtransport.Transport {
+	return &webtransport.Transport{AllowPlainStreamReset: true, AllowDraft06Servers: true}
 }
 
 // QUICConn returns the QUIC connection of the session.

@@ -27,6 +27,7 @@ type ClientConn struct {
 	transportCtx         context.Context
 
 	allowPlainStreamReset bool // see Transport.AllowPlainStreamReset
+	allowDraft06Servers   bool // see Transport.AllowDraft06Servers
 }
 
 var _ http.RoundTripper = &ClientConn{}
@@ -50,6 +51,9 @@ func (d *Transport) NewClientConn(qconn *quic.Conn) (*ClientConn, error) {
 		config = *d.Config
 	}
 	additionalSettings := map[uint64]uint64{settingsWebTransportEnabled: 1}
+	if d.AllowDraft06Servers {
+		additionalSettings[settingsEnableWebtransportDraft06] = 1
+	}
 	config.addSettings(additionalSettings)
 	tr := &http3.Transport{EnableDatagrams: true, AdditionalSettings: additionalSettings}
 
@@ -69,6 +73,7 @@ func (d *Transport) NewClientConn(qconn *quic.Conn) (*ClientConn, error) {
 		transportCtx:         d.ctx,
 
 		allowPlainStreamReset: d.AllowPlainStreamReset,
+		allowDraft06Servers:   d.AllowDraft06Servers,
 	}
 
 	go func() {
@@ -225,8 +230,12 @@ func (c *ClientConn) dial(ctx context.Context, u *url.URL, reqHdr http.Header) (
 	}
 	// any non-zero value for SETTINGS_WT_ENABLED means that WebTransport is enabled
 	s, ok := settings.Other[settingsWebTransportEnabled]
-	if !ok || s == 0 {
+	draft06 := (!ok || s == 0) && c.allowDraft06Servers && settings.Other[settingsEnableWebtransportDraft06] != 0
+	if (!ok || s == 0) && !draft06 {
 		return nil, nil, &RequirementsNotMetError{Message: "server didn't enable WebTransport"}
+	}
+	if draft06 {
+		req.Proto = protocolHeaderLegacy
 	}
 
 	requestStr, err := c.clientConn.OpenRequestStream(ctx)

@@ -51,6 +51,17 @@ type Transport struct {
 	// (Added by h3bun: see third_party/README.md.)
 	AllowPlainStreamReset bool
 
+	// AllowDraft06Servers lets a client open sessions with servers that
+	// enable WebTransport with the ENABLE_WEBTRANSPORT setting of the drafts
+	// up to draft-ietf-webtrans-http3-06 but not with SETTINGS_WT_ENABLED,
+	// as browsers do (Deno's server is one): the client's SETTINGS also
+	// carry ENABLE_WEBTRANSPORT (as this package's server sends it), and
+	// the CONNECT to such a server carries the pre-draft-15 :protocol
+	// "webtransport". Without it, Dial fails with a RequirementsNotMetError
+	// for such a server.
+	// (Added by h3bun: see third_party/README.md.)
+	AllowDraft06Servers bool
+
 	ctx       context.Context
 	ctxCancel context.CancelFunc
 
