@@ -31,7 +31,7 @@ async function readToEnd(stream: ReadableStream<Uint8Array>): Promise<Uint8Array
 }
 
 /** Sends msg until its echo arrives on reader (datagrams may be lost; bounded). */
-async function echoDatagram(wt: WebTransport, reader: ReturnType<ReadableStream<Uint8Array>["getReader"]>, msg: string): Promise<string | undefined> {
+async function echoDatagram(wt: WebTransport, reader: { read(): Promise<{ value?: Uint8Array; done: boolean }> }, msg: string): Promise<string | undefined> {
   const writer = wt.datagrams.writable.getWriter();
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
