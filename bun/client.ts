@@ -226,9 +226,10 @@ export class H3Client implements AsyncDisposable {
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
     const port = Number(url.port || 443);
     const key = `${url.host}|${tlsKey(tls)}`;
+    // A close that came while the connection was idle (nothing waited on its queue) drops it (onEnd).
+    for (const p of [...(this.#pools.get(key) ?? [])]) p.conn.poll();
     let list = this.#pools.get(key);
     if (list === undefined) this.#pools.set(key, (list = []));
-    for (const p of [...list]) p.conn.poll(); // a close that came while idle removes it (onEnd)
     let best: Pooled | undefined;
     for (const p of list) {
       if (p.conn.state !== "closed" && (best === undefined || p.conn.activeFetches < best.conn.activeFetches)) best = p;

@@ -95,8 +95,13 @@ export class ClientFetch implements FetchEvents {
 
   /** Starts the request on the connection; throws an H3Error if it cannot. */
   start(head: Uint8Array, flags: number): void {
-    this.handle = this.#conn.startFetch(head, flags, this);
-    this.#state = "pending";
+    this.#state = "pending"; // before: starting may dispatch queued events
+    try {
+      this.handle = this.#conn.startFetch(head, flags, this);
+    } catch (err) {
+      this.#state = "new";
+      throw err;
+    }
   }
 
   /** Runs fn when the fetch is over (or now if it is). */
