@@ -1,7 +1,7 @@
 /** The HTTP/3 client: h3Fetch and H3Client against Bun's own HTTP/3 server and against this library's server. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { H3Client, H3Error, h3Fetch, withTrailers, type H3Request } from "../bun";
-import { bytes, serve, sha256, until, withTimeout } from "./helpers";
+import { bytes, ROOT, run, serve, sha256, until, withTimeout } from "./helpers";
 import { bunH3Server, pinned, readAll, testCertificate, type BunH3Server } from "./client-helpers";
 
 const MB = 1024 * 1024;
@@ -349,5 +349,19 @@ describe("one process as client and server", () => {
     await using frontClient = new H3Client({ tls: pinned(front) });
     const results = await Promise.all(Array.from({ length: 20 }, () => frontClient.fetch(new URL("/proxy", front.url)).then((r) => r.text())));
     expect(new Set(results)).toEqual(new Set(["front got: backend saw GET"]));
+  });
+
+  test("an idle client does not keep the process alive (its pooled connection waits on nothing)", async () => {
+    await using server = serve({ routes: { "/": () => new Response("from the parent") } });
+    const script = [
+      `import { h3Fetch } from ${JSON.stringify(ROOT + "/bun/index.ts")};`,
+      `const res = await h3Fetch(${JSON.stringify(server.url.href)}, { tls: { rejectUnauthorized: false } });`,
+      `console.log(await res.text());`,
+    ].join("\n");
+    // The pool would keep the connection 30 s; the child must exit as soon as its script ends.
+    const { out, err, code } = await run([process.execPath, "-e", script], 15_000);
+    expect(err).toBe("");
+    expect(out.trim()).toBe("from the parent");
+    expect(code).toBe(0);
   });
 });
