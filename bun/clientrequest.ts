@@ -12,8 +12,8 @@ import type { BodySource } from "./fetch";
  * connection of their own). `signal` aborts the request; `redirect`
  * "follow" (the default), "manual" or "error". Bodies are sent as they are
  * given (strings, buffers, Blobs, FormData, URLSearchParams and streams),
- * with backpressure; responses are not decompressed (no accept-encoding is
- * sent unless you set one).
+ * with backpressure. Without an accept-encoding of your own, gzip is asked
+ * for and decoded (as fetch does); with one, the body is delivered as sent.
  * @example
  * await h3Fetch("https://127.0.0.1:4433/upload", {
  *   method: "POST",

@@ -215,7 +215,7 @@ describe("H3Client against this library's server", () => {
     const res = await client.fetch(new URL("/big", server.url));
     await Bun.sleep(500);
     const stalled = produced.n;
-    expect(stalled).toBeLessThan(16 * MB); // 256 KiB in the event window, QUIC's flow control, the server's pump
+    expect(stalled).toBeLessThan(4 * MB); // 256 KiB in the event window, QUIC's flow control, the server's pump (~1 MiB here)
     await Bun.sleep(200);
     expect(produced.n - stalled).toBeLessThan(MB); // nothing is read, so nothing more is sent
     const { n } = await readAll(res.body!);

@@ -65,6 +65,7 @@ function echoSession(ctx: WTContext): void {
 
 describe("WebTransport client against this library's server", () => {
   const serverClosed: WTCloseInfo[] = [];
+  let flooded = 0;
   let server: ReturnType<typeof serve>;
   beforeAll(() => {
     server = serve({
@@ -77,6 +78,17 @@ describe("WebTransport client against this library's server", () => {
           webtransport: (ctx) => {
             void ctx.closed.then((info) => serverClosed.push(info));
             echoSession(ctx);
+          },
+        },
+        {
+          method: "CONNECT",
+          pattern: "/wt/flood",
+          webtransport: async (ctx) => {
+            ctx.accept();
+            const w = (await ctx.createUnidirectionalStream()).getWriter();
+            const chunk = bytes(64 * 1024, 3);
+            for (flooded = 0; flooded < 16 * 1024 * 1024; flooded += chunk.byteLength) await w.write(chunk);
+            await w.close();
           },
         },
         {
@@ -171,6 +183,19 @@ describe("WebTransport client against this library's server", () => {
     wt.close();
     await wt.closed;
     await until(() => tables(server).pendingSessions.streams === 0, 5000);
+  });
+
+  test("an unread incoming stream is bounded by the 256 KiB window and QUIC flow control; read, all of it arrives", async () => {
+    const wt = new WebTransport(url("/wt/flood"), { serverCertificateHashes: hashes(server) });
+    const { value: stream } = await withTimeout(wt.incomingUnidirectionalStreams.getReader().read(), 5000, "the flood stream");
+    await Bun.sleep(500);
+    const stalled = flooded;
+    expect(stalled).toBeLessThan(4 * 1024 * 1024);
+    await Bun.sleep(200);
+    expect(flooded - stalled).toBeLessThan(1024 * 1024); // nothing read, (almost) nothing more written
+    expect((await readToEnd(stream!)).byteLength).toBe(16 * 1024 * 1024);
+    wt.close();
+    await wt.closed;
   });
 
   test("a refused session: ready and closed reject with the status; a wrong pin fails the connection", async () => {
