@@ -182,7 +182,10 @@ export class H3Client implements AsyncDisposable {
   /** Connections open now, per origin (for tests and monitoring). */
   get connections(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const [key, list] of this.#pools) out[key.slice(0, key.indexOf("|"))] = list.length;
+    for (const [key, list] of this.#pools) {
+      const origin = key.slice(0, key.indexOf("|")); // pools of one origin differ by their TLS options
+      out[origin] = (out[origin] ?? 0) + list.length;
+    }
     return out;
   }
 

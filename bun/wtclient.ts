@@ -32,7 +32,7 @@ export interface WebTransportOptions {
    */
   tls?: Pick<H3TLSOptions, "rejectUnauthorized" | "ca">;
   /**
-   * Seconds the connection and the session may take to be established.
+   * Seconds the connection may take to be established (handshake included).
    * @default 10
    */
   connectTimeout?: number;
