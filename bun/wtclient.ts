@@ -148,6 +148,9 @@ export class WebTransport extends WTSessionBase {
         status,
       );
     }
+    if (failure !== undefined && !(failure instanceof WebTransportError)) {
+      failure = new WebTransportError(`WebTransport: the connection was lost: ${failure.message}`); // e.g. the server stopped
+    }
     // A close this side asked for reports what was asked (the native event may carry no reason).
     const mine = this.#closing;
     super.onClosed(mine?.closeCode ?? closeCode, mine !== undefined ? (mine.reason ?? "") : reason, failure);

@@ -198,6 +198,17 @@ describe("WebTransport client against this library's server", () => {
     await wt.closed;
   });
 
+  test("a connection lost under a session: closed rejects with a WebTransportError, its streams error", async () => {
+    const other = serve({ routes: [{ method: "CONNECT", pattern: "/wt", webtransport: echoSession }] });
+    const wt = new WebTransport(new URL("/wt", other.url), { serverCertificateHashes: hashes(other) });
+    await wt.ready;
+    const { readable } = await wt.createBidirectionalStream();
+    const reading = readToEnd(readable).catch((e) => e);
+    await other.stop(true);
+    await expect(wt.closed).rejects.toBeInstanceOf(WebTransportError);
+    expect(await reading).toBeInstanceOf(Error);
+  });
+
   test("a refused session: ready and closed reject with the status; a wrong pin fails the connection", async () => {
     const wt = new WebTransport(url("/wt/reject"), { serverCertificateHashes: hashes(server) });
     const err = await wt.ready.catch((e) => e);
