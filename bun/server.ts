@@ -5,10 +5,11 @@
  */
 import { Code, Counter, COUNTER_COUNT, lastError, native, type Handle } from "./ffi";
 import { checkOptions, nativeConfig, nativeOptions } from "./options";
-import { EventReader, type EventSink, type RequestEvent } from "./events";
+import { EventReader, serverQueue, type EventSink, type RequestEvent } from "./events";
 import { Exchange } from "./exchange";
 import { H3DatagramContextImpl, QUICDatagramContextImpl } from "./datagram";
-import { sideDone, WTSession, type StreamTable } from "./webtransport";
+import { WTSession } from "./webtransport";
+import { SessionTable } from "./session";
 import { type BodyKind, cloneResponse, failResponse, HeaderEncoder, sendInternalError, sendResponse, sendStatus } from "./response";
 import { buildRouteTable, type Route } from "./routes";
 import type {
@@ -98,9 +99,7 @@ export class H3ServerImpl implements H3Server, EventSink {
   #features = { datagrams: false, webtransport: false };
   #quicDatagram: H3ServeOptions["quicDatagram"];
   #checkOrigin: ((origin: string | null, req: Request) => boolean) | undefined;
-  #sessions = new Map<Handle, WTSession>();
-  #sessionDatagramsDropped = 0; // of sessions already closed
-  #streams: StreamTable = new Map();
+  #wt = new SessionTable();
 
   constructor(options: H3ServeOptions) {
     checkOptions(options);
@@ -130,7 +129,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       if (options.quicDatagram !== undefined && lib.zig_h3_server_queue_quic_datagrams(this.#handle) !== Code.OK) {
         throw new Error(`createH3Server: ${lastError()}`);
       }
-      events = this.#events = new EventReader(this.#handle, this);
+      events = this.#events = new EventReader(serverQueue(this.#handle), this);
       events.start();
       if (lib.zig_h3_server_start(this.#handle) !== Code.OK) throw new Error(`createH3Server: ${lastError()}`);
     } catch (err) {
@@ -169,8 +168,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       goroutines: n(Counter.GOROUTINES),
       datagramsReceived: n(Counter.DATAGRAMS_RECEIVED),
       datagramsSent: n(Counter.DATAGRAMS_SENT),
-      datagramsDropped:
-        n(Counter.DATAGRAMS_DROPPED) + this.#sessionDatagramsDropped + [...this.#sessions.values()].reduce((sum, s) => sum + s.datagramsDropped, 0),
+      datagramsDropped: n(Counter.DATAGRAMS_DROPPED) + this.#wt.datagramsDropped,
       sessionsActive: n(Counter.SESSIONS_ACTIVE),
     };
   }
@@ -301,7 +299,7 @@ export class H3ServerImpl implements H3Server, EventSink {
   writable(id: Handle): void {
     const ex = this.#exchanges.get(id);
     if (ex !== undefined) ex.wake();
-    else this.#streams.get(id as number)?.wake?.();
+    else this.#wt.writable(id as number);
   }
 
   h3Datagram(id: Handle, data: Uint8Array): void {
@@ -353,8 +351,8 @@ export class H3ServerImpl implements H3Server, EventSink {
         return;
       }
     }
-    const session = new WTSession(ev.id, req, ev.streamId, this.#streams, ex);
-    this.#sessions.set(ev.id, session);
+    const session = new WTSession(ev.id, req, ev.streamId, this.#wt, ex);
+    this.#wt.add(ev.id, session);
     const decide = () => {
       if (!session.decided) session.accept();
     };
@@ -380,37 +378,27 @@ export class H3ServerImpl implements H3Server, EventSink {
   }
 
   sessionReady(id: Handle): void {
-    this.#sessions.get(id)?.onReady();
+    this.#wt.ready(id);
   }
 
   sessionDatagram(id: Handle, data: Uint8Array): void {
-    this.#sessions.get(id)?.onDatagram(data);
+    this.#wt.datagram(id, data);
   }
 
   streamOpened(id: Handle, stream: number, bidi: boolean): void {
-    const session = this.#sessions.get(id);
-    if (session === undefined) native().zig_h3_wt_stream_reset(stream, 0);
-    else session.onStreamOpened(stream, bidi);
+    this.#wt.streamOpened(id, stream, bidi);
   }
 
   streamData(stream: number, data: Uint8Array): void {
-    this.#streams.get(stream)?.incoming?.chunk(data);
+    this.#wt.streamData(stream, data);
   }
 
   streamEnd(stream: number, reset: boolean, code: number): void {
-    const st = this.#streams.get(stream);
-    if (st?.incoming === undefined) return;
-    if (reset) st.incoming.error(new DOMException(`WebTransport stream reset by the peer (code ${code})`, "AbortError"));
-    else st.incoming.end();
-    sideDone(this.#streams, stream, "reading");
+    this.#wt.streamEnd(stream, reset, code);
   }
 
   sessionClosed(id: Handle, code: number, reason: string): void {
-    const session = this.#sessions.get(id);
-    if (session === undefined) return;
-    this.#sessions.delete(id);
-    this.#sessionDatagramsDropped += session.datagramsDropped;
-    session.onClosed(code, reason);
+    this.#wt.closed(id, code, reason);
   }
 
   log(level: number, line: string): void {
@@ -433,9 +421,7 @@ export class H3ServerImpl implements H3Server, EventSink {
       this.#free();
       for (const ex of this.#exchanges.values()) ex.abort(new DOMException("The server stopped", "AbortError"));
       this.#exchanges.clear();
-      for (const session of this.#sessions.values()) session.onClosed(0, "server stopped");
-      this.#sessions.clear();
-      this.#streams.clear();
+      this.#wt.closeAll(0, "server stopped");
       this.#resolveStopped?.();
     });
   }
@@ -447,7 +433,7 @@ export class H3ServerImpl implements H3Server, EventSink {
 
   /** WebTransport sessions and streams in the tables (for tests). */
   get pendingSessions(): { sessions: number; streams: number } {
-    return { sessions: this.#sessions.size, streams: this.#streams.size };
+    return { sessions: this.#wt.sessions.size, streams: this.#wt.streams.size };
   }
 
   // ---- requests ------------------------------------------------------------
