@@ -41,8 +41,10 @@ type Fetch struct {
 	bodySent atomic.Bool // the outbox wrote the whole body and its FIN
 
 	mu       sync.Mutex
-	conn     *clientConn
-	str      *http3.RequestStream
+	conn     *clientConn          // nil once finished (a lingering fetch holds no stream)
+	str      *http3.RequestStream // nil once finished
+	streamID uint64
+	opened   bool  // the stream was opened: streamID is known
 	declared int64 // the request's content-length, -1 if none
 	written  int64
 	finSent  bool
@@ -72,10 +74,7 @@ func (c *Client) newFetch(r *FetchRequest, body, dgrams bool, timeout time.Durat
 func (f *Fetch) StreamID() (uint64, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.str == nil {
-		return 0, false
-	}
-	return uint64(f.str.StreamID()), true
+	return f.streamID, f.opened
 }
 
 // open opens the request stream on conn and sends the head.
@@ -101,6 +100,7 @@ func (f *Fetch) open(conn *clientConn) error {
 		return f.abortErr
 	}
 	f.conn, f.str = conn, str
+	f.streamID, f.opened = uint64(str.StreamID()), true
 	f.mu.Unlock()
 	if err := str.SendRequestHeader(req); err != nil {
 		return classify("sending the request head", err)
@@ -260,6 +260,7 @@ func (f *Fetch) finish(trailers []server.HeaderField, err error) {
 	}
 	f.finished = true
 	str := f.str
+	f.str, f.conn = nil, nil // the handle lingers; the stream need not
 	f.mu.Unlock()
 	f.cancel(nil)
 	if err != nil {

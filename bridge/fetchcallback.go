@@ -208,6 +208,7 @@ func (f *Fetch) discard() {
 	f.mu.Lock()
 	f.finished = true
 	str := f.str
+	f.str, f.conn = nil, nil
 	f.mu.Unlock()
 	f.cancel(nil)
 	if str != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/quic-go/quicvarint"
 
 	"github.com/zig-h3/h3bun/server"
@@ -157,45 +158,43 @@ func (f *Fetch) Ack(n int) error {
 }
 
 // flow returns the fetch's stream and connection for a datagram.
-func (f *Fetch) flow() (*clientConn, uint64, error) {
+func (f *Fetch) flow() (*clientConn, *http3.RequestStream, error) {
 	if !f.dgrams {
-		return nil, 0, fmt.Errorf("%w: the fetch carries no datagrams", server.ErrState)
+		return nil, nil, fmt.Errorf("%w: the fetch carries no datagrams", server.ErrState)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
 	case f.finished:
-		return nil, 0, fmt.Errorf("%w: the fetch is over", server.ErrClosed)
+		return nil, nil, fmt.Errorf("%w: the fetch is over", server.ErrClosed)
 	case f.str == nil:
-		return nil, 0, fmt.Errorf("%w: the request stream is not open yet", server.ErrState)
+		return nil, nil, fmt.Errorf("%w: the request stream is not open yet", server.ErrState)
 	}
 	select {
 	case <-f.conn.h3.ReceivedSettings():
 		if f.conn.h3.Settings().EnableDatagrams {
-			return f.conn, uint64(f.str.StreamID()), nil
+			return f.conn, f.str, nil
 		}
 	default:
 	}
-	return nil, 0, fmt.Errorf("%w: HTTP/3 datagrams are not negotiated (yet)", server.ErrState)
+	return nil, nil, fmt.Errorf("%w: HTTP/3 datagrams are not negotiated (yet)", server.ErrState)
 }
 
 // SendDatagram sends an HTTP/3 datagram on the fetch's flow.
 func (f *Fetch) SendDatagram(p []byte) error {
-	if _, _, err := f.flow(); err != nil {
+	_, str, err := f.flow()
+	if err != nil {
 		return err
 	}
-	f.mu.Lock()
-	str := f.str
-	f.mu.Unlock()
 	return datagramError(str.SendDatagram(p))
 }
 
 // MaxDatagramSize is the largest HTTP/3 datagram payload the fetch's flow
 // can send now (0 if none).
 func (f *Fetch) MaxDatagramSize() int {
-	conn, sid, err := f.flow()
+	conn, str, err := f.flow()
 	if err != nil {
 		return 0
 	}
-	return max(0, maxDatagram(conn.qconn)-quicvarint.Len(sid/4))
+	return max(0, maxDatagram(conn.qconn)-quicvarint.Len(uint64(str.StreamID())/4))
 }
