@@ -229,8 +229,9 @@ export class H3Client implements AsyncDisposable {
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
     const port = Number(url.port || 443);
     const key = `${url.host}|${tlsKey(tls)}`;
-    // A close that came while the connection was idle (nothing waited on its queue) drops it (onEnd).
-    for (const p of [...(this.#pools.get(key) ?? [])]) p.conn.poll();
+    // A close that came while a connection was idle (its queue unread: the reader pauses then)
+    // drops it (onEnd); a busy connection's reader sees closes as they come.
+    for (const p of [...(this.#pools.get(key) ?? [])]) if (p.conn.activeFetches === 0) p.conn.poll();
     let list = this.#pools.get(key);
     if (list === undefined) this.#pools.set(key, (list = []));
     let best: Pooled | undefined;
