@@ -44,10 +44,10 @@ func datagramError(err error) error {
 // rawConn returns the connection if its QUIC datagrams are the client's.
 func (c *Client) rawConn() (*clientConn, error) {
 	c.mu.Lock()
-	conn, state := c.conn, c.state
+	conn, state, closing := c.conn, c.state, c.closing
 	c.mu.Unlock()
 	switch {
-	case state == clientClosed:
+	case state == clientClosed || closing:
 		return nil, fmt.Errorf("%w: the connection is gone", server.ErrClosed)
 	case conn == nil:
 		return nil, fmt.Errorf("%w: not connected", server.ErrState)

@@ -39,6 +39,9 @@ type Fetch struct {
 	ev     fetchEvents
 	out    *outbox // the request body; nil without one
 	dgrams bool    // the fetch exchanges HTTP/3 datagrams
+	// flowOpen: a datagram flow without a body keeps its request side open
+	// until the fetch ends (see writeBody).
+	flowOpen bool
 
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
@@ -233,7 +236,7 @@ func headerFields(h http.Header) []server.HeaderField {
 // content-length: 0) stays open until the fetch ends.
 func (f *Fetch) writeBody(str *http3.RequestStream) {
 	if f.out == nil {
-		if f.dgrams {
+		if f.flowOpen {
 			<-f.ctx.Done()
 		}
 		_ = str.Close()

@@ -44,6 +44,7 @@ type FetchOptions struct {
 	Body           []byte // the request body (copied), or its start with StreamBody
 	StreamBody     bool   // the request body goes on with Fetch.Write, the last with fin
 	StreamResponse bool   // deliver the response body as FetchEventData
+	DatagramFlow   bool   // without a body, keep the request side open for datagrams
 	Collect        bool   // collect the body (up to abi.FetchCollectMax) for Done
 	Timeout        time.Duration
 	// Event receives every event (may be nil); Done the result, once, at
@@ -180,6 +181,7 @@ func (c *Client) Fetch(r *FetchRequest, o FetchOptions) (*Fetch, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.flowOpen = o.DatagramFlow && c.cfg.EnableDatagrams && !body
 	if body {
 		_, err = f.Write(o.Body, !o.StreamBody)
 	}

@@ -111,6 +111,7 @@ func (c *Client) StartFetch(r *FetchRequest, body, dgrams bool) (*Fetch, error) 
 	if err != nil {
 		return nil, err
 	}
+	f.flowOpen = dgrams && !body
 	c.startLocked(f)
 	return f, nil
 }

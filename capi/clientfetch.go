@@ -19,7 +19,7 @@ import (
 const maxFetchHeaders = 1 << 16
 
 // bodyBits are the bits of zig_h3_fetch_options.stream_body.
-const bodyBits = C.ZIG_H3_FETCH_RESPONSE_BODY_STREAMED | C.ZIG_H3_FETCH_REQUEST_BODY_STREAMED
+const bodyBits = C.ZIG_H3_FETCH_RESPONSE_BODY_STREAMED | C.ZIG_H3_FETCH_REQUEST_BODY_STREAMED | C.ZIG_H3_FETCH_DATAGRAM_FLOW
 
 // The fetch event types of bridge are those of the header (an index out
 // of range does not compile).
@@ -87,7 +87,8 @@ func fetchOptions(opts *C.zig_h3_fetch_options) (*bridge.FetchRequest, bridge.Fe
 		return nil, o, err.Error()
 	}
 	o = bridge.FetchOptions{Body: body, StreamBody: opts.stream_body&C.ZIG_H3_FETCH_REQUEST_BODY_STREAMED != 0,
-		StreamResponse: opts.stream_body&C.ZIG_H3_FETCH_RESPONSE_BODY_STREAMED != 0, Collect: opts.collect_body != 0,
+		StreamResponse: opts.stream_body&C.ZIG_H3_FETCH_RESPONSE_BODY_STREAMED != 0,
+		DatagramFlow:   opts.stream_body&C.ZIG_H3_FETCH_DATAGRAM_FLOW != 0, Collect: opts.collect_body != 0,
 		Timeout: millis(opts.request_timeout_ms)}
 	return r, o, ""
 }
@@ -153,7 +154,8 @@ func zig_h3_client_fetch_simple(h *C.zig_h3_client, method, path *C.char, collec
 		return result(err)
 	}
 	o := bridge.FetchOptions{StreamBody: streamBody&C.ZIG_H3_FETCH_REQUEST_BODY_STREAMED != 0,
-		StreamResponse: streamBody&C.ZIG_H3_FETCH_RESPONSE_BODY_STREAMED != 0, Collect: collect != 0, Timeout: millis(timeoutMs)}
+		StreamResponse: streamBody&C.ZIG_H3_FETCH_RESPONSE_BODY_STREAMED != 0, Collect: collect != 0, Timeout: millis(timeoutMs),
+		DatagramFlow: streamBody&C.ZIG_H3_FETCH_DATAGRAM_FLOW != 0}
 	return startCallbackFetch(c, r, o, ecb, euser, cb, user, sidOut)
 }
 

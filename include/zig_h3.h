@@ -262,6 +262,13 @@ typedef void (*zig_h3_client_datagram_cb)(void *user, uint64_t flow_id, const ui
  *  with options.body; write the rest with zig_h3_client_write_body, the
  *  last call with fin != 0. */
 #define ZIG_H3_FETCH_REQUEST_BODY_STREAMED 2
+/** Bit of zig_h3_fetch_options.stream_body: the request is an HTTP/3 datagram
+ *  flow. Without a request body it is sent with "content-length: 0" and its
+ *  request side stays open until the fetch ends, so that
+ *  zig_h3_client_send_h3_datagram works (datagrams cannot be sent on a
+ *  finished request side; without this bit a fetch without a body can only
+ *  receive them). */
+#define ZIG_H3_FETCH_DATAGRAM_FLOW 4
 
 /** A request (96 bytes). Strings are not NUL-terminated: use the lengths. */
 typedef struct zig_h3_fetch_options {

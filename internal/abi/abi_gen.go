@@ -187,6 +187,7 @@ const (
 const (
 	FetchResponseBodyStreamed = 1
 	FetchRequestBodyStreamed  = 2
+	FetchDatagramFlow         = 4
 	WTEventFlagRemoteClose    = 1
 	ResponseHighWater         = 262144
 	ResponseLowWater          = 65536
