@@ -16,4 +16,14 @@
     X(wt_send_datagram) X(wt_max_datagram_size) X(wt_release) X(wt_open_stream) \
     X(wt_stream_write) X(wt_stream_ack) X(wt_stream_reset) X(wt_stream_stop_reading) \
     X(server_event_fd) X(server_drain) X(server_event_size) X(server_set_event_routes) \
-    X(response_respond)
+    X(response_respond) X(client_new) X(client_free) X(client_set_options) X(client_connect) \
+    X(client_close) X(client_set_datagram_callback) X(client_fetch) X(client_fetch_simple) \
+    X(client_write_body) X(client_cancel_fetch) X(client_send_h3_datagram) \
+    X(client_send_datagram) X(client_max_datagram_size) X(client_run_once) X(client_poll) \
+    X(client_open_webtransport) X(wt_session_close) X(wt_session_send_datagram) \
+    X(wt_session_receive_datagram) X(wt_session_free_datagram) X(wt_session_is_established) \
+    X(wt_session_stream_id) X(wt_session_free) X(fetch_event_size) X(wt_event_size) \
+    X(header_size) X(fetch_event_copy) X(wt_event_copy) X(header_copy) X(header_copy_at) \
+    X(headers_copy) X(copy_bytes) X(client_event_fd) X(client_drain) X(client_event_size) \
+    X(client_fetch_start) X(fetch_write) X(fetch_ack) X(fetch_cancel) X(fetch_send_datagram) \
+    X(fetch_max_datagram_size)
