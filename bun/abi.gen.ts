@@ -22,6 +22,7 @@ export const Code = {
   BUFFER_TOO_SMALL: -9,
   INTERNAL: -10,
   TOO_LARGE: -11,
+  TIMEOUT: -12,
 } as const;
 
 /** Event types (`ZIG_H3_EVENT_*`). */
@@ -42,6 +43,12 @@ export const EventType = {
   QUIC_DATAGRAM: 14,
   H3_DATAGRAM: 15,
   SESSION_READY: 16,
+  FETCH_HEAD: 17,
+  FETCH_DATA: 18,
+  FETCH_END: 19,
+  FETCH_ERROR: 20,
+  CLIENT_CONNECTED: 21,
+  CLIENT_CLOSED: 22,
 } as const;
 
 /**
@@ -62,6 +69,8 @@ export const EventLayout = {
   stream_end: { stream: 8, reset: 16, code: 20, FIXED: 24 },
   session_closed: { session: 8, code: 16, reason_len: 20, data: 24, FIXED: 24 },
   quic_datagram: { conn: 8, remote_len: 16, length: 20, data: 24, FIXED: 24 },
+  fetch_head: { handle: 8, stream_id: 16, status: 24, head_len: 28, headers: 32, pad: 34, data: 40, FIXED: 40 },
+  error: { handle: 8, code: 16, app_code: 20, message_len: 24, pad: 28, data: 32, FIXED: 32 },
 } as const;
 
 /** Counter indexes (`ZIG_H3_COUNTER_*`), in the order `zig_h3_server_counters` writes them. */
@@ -90,6 +99,9 @@ export const COUNTER_COUNT = 17;
 
 /** Limits (the other `ZIG_H3_*` defines). */
 export const Limit = {
+  FETCH_RESPONSE_BODY_STREAMED: 1,
+  FETCH_REQUEST_BODY_STREAMED: 2,
+  WT_EVENT_FLAG_REMOTE_CLOSE: 1,
   RESPONSE_HIGH_WATER: 262144,
   RESPONSE_LOW_WATER: 65536,
   BODY_WINDOW: 262144,
@@ -99,6 +111,11 @@ export const Limit = {
   WT_CLOSE_REASON_MAX: 1024,
   MAX_LENGTH: 1099511627776,
   CONN_ID_LEN: 8,
+  FLOW_ID_RAW: 4611686018427387904,
+  FETCH_COLLECT_MAX: 67108864,
+  WT_DATAGRAM_QUEUE: 256,
+  FETCH_FLAG_BODY: 1,
+  FETCH_FLAG_DATAGRAMS: 2,
 } as const;
 
 /** The bun:ffi signature of every function of the header. */
@@ -159,4 +176,45 @@ export const symbols = {
   zig_h3_server_event_size: { args: ["ptr"], returns: FFIType.i64_fast },
   zig_h3_server_set_event_routes: { args: ["ptr", "ptr", "usize"], returns: "i32" },
   zig_h3_response_respond: { args: ["ptr", "u16", "ptr", "usize", "ptr", "usize", "u8"], returns: "i32" },
+  zig_h3_client_new: { args: ["ptr"], returns: "ptr" },
+  zig_h3_client_free: { args: ["ptr"], returns: "i32" },
+  zig_h3_client_set_options: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_client_connect: { args: ["ptr", "ptr", "u16", "ptr"], returns: "i32" },
+  zig_h3_client_close: { args: ["ptr", "u32", "ptr", "usize"], returns: "i32" },
+  zig_h3_client_set_datagram_callback: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
+  zig_h3_client_fetch: { args: ["ptr", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+  zig_h3_client_fetch_simple: { args: ["ptr", "ptr", "ptr", "u8", "u8", "u32", "ptr", "ptr", "ptr", "ptr", "ptr"], returns: "i32" },
+  zig_h3_client_write_body: { args: ["ptr", "u64", "ptr", "usize", "u8"], returns: FFIType.i64_fast },
+  zig_h3_client_cancel_fetch: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  zig_h3_client_send_h3_datagram: { args: ["ptr", "u64", "ptr", "usize"], returns: "i32" },
+  zig_h3_client_send_datagram: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_client_max_datagram_size: { args: ["ptr"], returns: "i32" },
+  zig_h3_client_run_once: { args: ["ptr"], returns: "i32" },
+  zig_h3_client_poll: { args: ["ptr"], returns: "i32" },
+  zig_h3_client_open_webtransport: { args: ["ptr", "ptr", "usize", "ptr", "ptr"], returns: "ptr" },
+  zig_h3_wt_session_close: { args: ["ptr", "u32", "ptr", "usize"], returns: "i32" },
+  zig_h3_wt_session_send_datagram: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_wt_session_receive_datagram: { args: ["ptr", "ptr"], returns: "i32" },
+  zig_h3_wt_session_free_datagram: { args: ["ptr", "ptr", "usize"], returns: "i32" },
+  zig_h3_wt_session_is_established: { args: ["ptr"], returns: "i32" },
+  zig_h3_wt_session_stream_id: { args: ["ptr"], returns: "u64" },
+  zig_h3_wt_session_free: { args: ["ptr"], returns: "i32" },
+  zig_h3_fetch_event_size: { args: [], returns: "usize" },
+  zig_h3_wt_event_size: { args: [], returns: "usize" },
+  zig_h3_header_size: { args: [], returns: "usize" },
+  zig_h3_fetch_event_copy: { args: ["ptr", "ptr"], returns: "i32" },
+  zig_h3_wt_event_copy: { args: ["ptr", "ptr"], returns: "i32" },
+  zig_h3_header_copy: { args: ["ptr", "ptr"], returns: "i32" },
+  zig_h3_header_copy_at: { args: ["ptr", "usize", "usize", "ptr"], returns: "i32" },
+  zig_h3_headers_copy: { args: ["ptr", "usize", "ptr", "usize"], returns: "i32" },
+  zig_h3_copy_bytes: { args: ["ptr", "usize", "ptr"], returns: "i32" },
+  zig_h3_client_event_fd: { args: ["ptr"], returns: "i32" },
+  zig_h3_client_drain: { args: ["ptr", "ptr", "usize"], returns: FFIType.i64_fast },
+  zig_h3_client_event_size: { args: ["ptr"], returns: FFIType.i64_fast },
+  zig_h3_client_fetch_start: { args: ["ptr", "ptr", "usize", "u32"], returns: FFIType.i64_fast },
+  zig_h3_fetch_write: { args: ["u64", "ptr", "usize", "u8"], returns: FFIType.i64_fast },
+  zig_h3_fetch_ack: { args: ["u64", "usize"], returns: "i32" },
+  zig_h3_fetch_cancel: { args: ["u64", "u32"], returns: "i32" },
+  zig_h3_fetch_send_datagram: { args: ["u64", "ptr", "usize"], returns: "i32" },
+  zig_h3_fetch_max_datagram_size: { args: ["u64"], returns: "i32" },
 } as const;

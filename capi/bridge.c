@@ -65,6 +65,58 @@ const char *zig_h3_strerror(int code) {
     case ZIG_H3_ERR_BUFFER_TOO_SMALL: return "buffer too small for the next event";
     case ZIG_H3_ERR_INTERNAL: return "internal error";
     case ZIG_H3_ERR_TOO_LARGE: return "datagram larger than the path allows";
+    case ZIG_H3_ERR_TIMEOUT: return "timed out";
     default: return "unknown error code";
     }
+}
+
+/* ---- Copy and size helpers (for hosts that cannot read C structs easily) ---- */
+
+size_t zig_h3_fetch_event_size(void) { return sizeof(zig_h3_fetch_event); }
+size_t zig_h3_wt_event_size(void) { return sizeof(zig_h3_wt_event); }
+size_t zig_h3_header_size(void) { return sizeof(zig_h3_header); }
+
+static int copy_invalid(const char *msg) {
+    zig_h3_set_last_error(msg, strlen(msg));
+    return ZIG_H3_ERR_INVALID_ARG;
+}
+
+int zig_h3_fetch_event_copy(const zig_h3_fetch_event *src, zig_h3_fetch_event *dst) {
+    if (src == NULL || dst == NULL) return copy_invalid("src or dst is NULL");
+    memmove(dst, src, sizeof *dst);
+    return ZIG_H3_OK;
+}
+
+int zig_h3_wt_event_copy(const zig_h3_wt_event *src, zig_h3_wt_event *dst) {
+    if (src == NULL || dst == NULL) return copy_invalid("src or dst is NULL");
+    memmove(dst, src, sizeof *dst);
+    return ZIG_H3_OK;
+}
+
+int zig_h3_header_copy(const zig_h3_header *src, zig_h3_header *dst) {
+    if (src == NULL || dst == NULL) return copy_invalid("src or dst is NULL");
+    memmove(dst, src, sizeof *dst);
+    return ZIG_H3_OK;
+}
+
+int zig_h3_header_copy_at(const zig_h3_header *base, size_t len, size_t index, zig_h3_header *dst) {
+    if (base == NULL || dst == NULL) return copy_invalid("base or dst is NULL");
+    if (index >= len) return copy_invalid("index out of range");
+    memmove(dst, &base[index], sizeof *dst);
+    return ZIG_H3_OK;
+}
+
+int zig_h3_headers_copy(const zig_h3_header *base, size_t len, zig_h3_header *dst, size_t dst_len) {
+    size_t n = len < dst_len ? len : dst_len;
+    if ((len > 0 && base == NULL) || (dst_len > 0 && dst == NULL)) return copy_invalid("base or dst is NULL");
+    if (n > (size_t)INT32_MAX) return copy_invalid("too many headers");
+    if (n > 0) memmove(dst, base, n * sizeof *dst);
+    return (int)n;
+}
+
+int zig_h3_copy_bytes(const uint8_t *src, size_t len, uint8_t *dst) {
+    if (len > ZIG_H3_MAX_LENGTH) return copy_invalid("len is over ZIG_H3_MAX_LENGTH");
+    if (len > 0 && (src == NULL || dst == NULL)) return copy_invalid("src or dst is NULL with a non-zero length");
+    if (len > 0) memmove(dst, src, len);
+    return ZIG_H3_OK;
 }

@@ -849,6 +849,31 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
 #define ZIG_H3_AT(type, field, offset) \
     ZIG_H3_STATIC_ASSERT(offsetof(type, field) == (offset), #type "." #field " at " #offset)
 
+/* The layouts of the original ABI's client structs (see "Client types"). */
+ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_client_config) == 16, "zig_h3_client_config size");
+ZIG_H3_AT(zig_h3_client_config, idle_timeout_ms, 4);
+ZIG_H3_AT(zig_h3_client_config, request_timeout_ms, 8);
+ZIG_H3_AT(zig_h3_client_config, connect_timeout_ms, 12);
+ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_fetch_event) == 56, "zig_h3_fetch_event size");
+ZIG_H3_AT(zig_h3_fetch_event, status, 4);
+ZIG_H3_AT(zig_h3_fetch_event, headers, 8);
+ZIG_H3_AT(zig_h3_fetch_event, data, 24);
+ZIG_H3_AT(zig_h3_fetch_event, flow_id, 40);
+ZIG_H3_AT(zig_h3_fetch_event, stream_id, 48);
+ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_fetch_options) == 96, "zig_h3_fetch_options size");
+ZIG_H3_AT(zig_h3_fetch_options, body, 48);
+ZIG_H3_AT(zig_h3_fetch_options, stream_body, 64);
+ZIG_H3_AT(zig_h3_fetch_options, collect_body, 65);
+ZIG_H3_AT(zig_h3_fetch_options, event_cb, 72);
+ZIG_H3_AT(zig_h3_fetch_options, event_user, 80);
+ZIG_H3_AT(zig_h3_fetch_options, request_timeout_ms, 88);
+ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_bytes) == 16, "zig_h3_bytes size");
+ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_wt_event) == 56, "zig_h3_wt_event size");
+ZIG_H3_AT(zig_h3_wt_event, error_code, 8);
+ZIG_H3_AT(zig_h3_wt_event, stream_id, 16);
+ZIG_H3_AT(zig_h3_wt_event, reason, 24);
+ZIG_H3_AT(zig_h3_wt_event, datagram, 40);
+
 typedef struct zig_h3_event_header {
     uint32_t length; /* the whole event, header included; a multiple of 8 */
     uint8_t type;    /* ZIG_H3_EVENT_* */

@@ -16,6 +16,7 @@ const (
 	ErrBufferTooSmall = -9
 	ErrInternal       = -10
 	ErrTooLarge       = -11
+	ErrTimeout        = -12
 )
 
 // Event types (ZIG_H3_EVENT_*).
@@ -36,6 +37,12 @@ const (
 	EventQUICDatagram    = 14
 	EventH3Datagram      = 15
 	EventSessionReady    = 16
+	EventFetchHead       = 17
+	EventFetchData       = 18
+	EventFetchEnd        = 19
+	EventFetchError      = 20
+	EventClientConnected = 21
+	EventClientClosed    = 22
 )
 
 // Event layouts (zig_h3_event_*): the byte offset of each field from the
@@ -131,6 +138,27 @@ const (
 	EventQUICDatagramData      = 24
 	EventQUICDatagramFixed     = 24
 	EventQUICDatagramSize      = 24
+
+	// zig_h3_event_fetch_head
+	EventFetchHeadHandle   = 8
+	EventFetchHeadStreamID = 16
+	EventFetchHeadStatus   = 24
+	EventFetchHeadHeadLen  = 28
+	EventFetchHeadHeaders  = 32
+	EventFetchHeadPad      = 34
+	EventFetchHeadData     = 40
+	EventFetchHeadFixed    = 40
+	EventFetchHeadSize     = 40
+
+	// zig_h3_event_error
+	EventErrorHandle     = 8
+	EventErrorCode       = 16
+	EventErrorAppCode    = 20
+	EventErrorMessageLen = 24
+	EventErrorPad        = 28
+	EventErrorData       = 32
+	EventErrorFixed      = 32
+	EventErrorSize       = 32
 )
 
 // Counter indexes (ZIG_H3_COUNTER_*), in the order zig_h3_server_counters writes them.
@@ -157,13 +185,21 @@ const (
 
 // Limits (the other ZIG_H3_* defines).
 const (
-	ResponseHighWater = 262144
-	ResponseLowWater  = 65536
-	BodyWindow        = 262144
-	BodyChunkMax      = 65536
-	QueueMaxEvents    = 16384
-	QueueMaxBytes     = 67108864
-	WTCloseReasonMax  = 1024
-	MaxLength         = 1099511627776
-	ConnIDLen         = 8
+	FetchResponseBodyStreamed = 1
+	FetchRequestBodyStreamed  = 2
+	WTEventFlagRemoteClose    = 1
+	ResponseHighWater         = 262144
+	ResponseLowWater          = 65536
+	BodyWindow                = 262144
+	BodyChunkMax              = 65536
+	QueueMaxEvents            = 16384
+	QueueMaxBytes             = 67108864
+	WTCloseReasonMax          = 1024
+	MaxLength                 = 1099511627776
+	ConnIDLen                 = 8
+	FlowIDRaw                 = 4611686018427387904
+	FetchCollectMax           = 67108864
+	WTDatagramQueue           = 256
+	FetchFlagBody             = 1
+	FetchFlagDatagrams        = 2
 )

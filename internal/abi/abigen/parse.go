@@ -30,9 +30,11 @@ type Field struct {
 	Nested       bool // an event struct (the header) inside another
 }
 
-// Struct is an event struct (zig_h3_event_*) laid out with the natural
-// alignment of its fixed-width fields. Fixed is the size of its fixed part
-// (where a flexible member starts), Size its C sizeof.
+// Struct is a struct laid out with the natural alignment of its fields:
+// an event struct (zig_h3_event_*), whose fields are fixed-width integers,
+// or another struct of the header (pointers, size_t, enums), kept only to
+// check the header's asserts on its layout. Fixed is the size of its fixed
+// part (where a flexible member starts), Size its C sizeof.
 type Struct struct {
 	Name               string
 	Fields             []Field
@@ -68,11 +70,16 @@ var (
 	protoRE    = regexp.MustCompile(`^([\w ]+?) ?(\*?) ?(zig_h3_\w+)\((.*)\)$`)
 	fieldRE    = regexp.MustCompile(`^(\w+) (\w+)(?:\[(\d*)\])?$`)
 	enumRE     = regexp.MustCompile(`^(ZIG_H3_COUNTER_\w+) ?= ?(\d+)$`)
+	memberRE   = regexp.MustCompile(`^ZIG_H3_\w+(?: ?= ?-?\d+)?$`)
 	spaceRE    = regexp.MustCompile(`\s+`)
 )
 
 // scalars are the field types an event may hold: fixed-width, little-endian.
-var scalars = map[string]int{"uint8_t": 1, "uint16_t": 2, "uint32_t": 4, "uint64_t": 8}
+var scalars = map[string]int{"uint8_t": 1, "uint16_t": 2, "uint32_t": 4, "uint64_t": 8, "int32_t": 4}
+
+// cTypes are the sizes of the other field types of the header's structs
+// (x86-64, LP64); pointers, enums and callbacks are added as declared.
+var cTypes = map[string]int{"size_t": 8, "int64_t": 8, "int16_t": 2, "int8_t": 1, "int": 4}
 
 // Parse reads the header's text.
 func Parse(src string) (*ABI, error) {
@@ -80,7 +87,7 @@ func Parse(src string) (*ABI, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{a: &ABI{}, structs: map[string]*Struct{}}
+	p := &parser{a: &ABI{}, structs: map[string]*Struct{}, types: map[string]int{}}
 	p.classify(defines)
 	for _, st := range statements(code) {
 		if err := p.statement(st); err != nil {
@@ -96,7 +103,8 @@ func Parse(src string) (*ABI, error) {
 // parser is the state of one Parse.
 type parser struct {
 	a       *ABI
-	structs map[string]*Struct
+	structs map[string]*Struct // every struct laid out, event or not
+	types   map[string]int     // sizes of the enum and callback typedefs
 	asserts []assert
 }
 
@@ -125,7 +133,9 @@ func (p *parser) statement(st string) error {
 	var m []string
 	match := func(re *regexp.Regexp) bool { m = re.FindStringSubmatch(st); return m != nil }
 	switch {
-	case match(opaqueRE), match(callbackRE):
+	case match(opaqueRE):
+	case match(callbackRE):
+		p.types[m[1]] = 8 // a function pointer
 	case match(structRE):
 		return p.structure(m[1], m[2], m[3], m[4])
 	case match(atRE):
@@ -146,17 +156,25 @@ func (p *parser) statement(st string) error {
 	return nil
 }
 
-// structure takes a struct or enum declaration: the counter enum, or an
-// event struct (the original ABI's other structs are pointers, not wire
-// data, and are left out).
+// structure takes a struct or enum declaration: the counter enum, a named
+// enum (a type of the original ABI's structs), an event struct, or another
+// struct. Only event structs are wire data (ABI.Structs); the original
+// ABI's structs hold pointers and are laid out only to check their asserts
+// (a struct whose layout cannot be computed is left out).
 func (p *parser) structure(kind, tag, body, name string) error {
-	if kind == "enum" {
-		return p.a.parseCounters(body)
-	}
 	if name == "" {
 		name = tag
 	}
+	if kind == "enum" {
+		if name == "" {
+			return p.a.parseCounters(body)
+		}
+		return p.namedEnum(name, body)
+	}
 	if !strings.HasPrefix(name, "zig_h3_event_") {
+		if s, err := layoutC(name, body, p.types, p.structs); err == nil {
+			p.structs[name] = s
+		}
 		return nil
 	}
 	s, err := layout(name, body, p.structs)
@@ -165,6 +183,18 @@ func (p *parser) structure(kind, tag, body, name string) error {
 	}
 	p.structs[name] = s
 	p.a.Structs = append(p.a.Structs, *s)
+	return nil
+}
+
+// namedEnum takes a typedef enum: its members are ZIG_H3_NAME [= value];
+// it becomes a 4-byte type.
+func (p *parser) namedEnum(name, body string) error {
+	for _, item := range strings.Split(body, ",") {
+		if item = strings.TrimSpace(item); item != "" && !memberRE.MatchString(item) {
+			return fmt.Errorf("enum %s: member %q: want ZIG_H3_NAME = value", name, item)
+		}
+	}
+	p.types[name] = 4
 	return nil
 }
 
@@ -228,7 +258,7 @@ func layout(name, body string, known map[string]*Struct) (*Struct, error) {
 		if inner := known[f.Type]; inner != nil {
 			size, align, f.Nested = inner.Size, inner.Align, true
 		} else if size == 0 {
-			return nil, fmt.Errorf("%s.%s: type %s is not a fixed-width unsigned integer", name, f.Name, f.Type)
+			return nil, fmt.Errorf("%s.%s: type %s is not a fixed-width integer", name, f.Name, f.Type)
 		}
 		if s.field(f.Name) != nil {
 			return nil, fmt.Errorf("%s.%s declared twice", name, f.Name)
@@ -262,6 +292,55 @@ func layout(name, body string, known map[string]*Struct) (*Struct, error) {
 }
 
 func alignUp(n, a int) int { return (n + a - 1) / a * a }
+
+// cFieldRE is a field of a struct of the original ABI: qualifiers, a type,
+// an optional pointer star, a name and an optional array length.
+var cFieldRE = regexp.MustCompile(`^(?:const )?(\w+) ?(\*?) ?(\w+)(?:\[(\d+)\])?$`)
+
+// layoutC lays out a struct of the original ABI, whose fields may be
+// pointers, size_t, enums, callbacks and other structs.
+func layoutC(name, body string, types map[string]int, known map[string]*Struct) (*Struct, error) {
+	s := &Struct{Name: name, Align: 1}
+	off := 0
+	for _, decl := range strings.Split(body, ";") {
+		decl = strings.TrimSpace(decl)
+		if decl == "" {
+			continue
+		}
+		m := cFieldRE.FindStringSubmatch(decl)
+		if m == nil {
+			return nil, fmt.Errorf("%s: field %q", name, decl)
+		}
+		size, align := 8, 8
+		switch {
+		case m[2] == "*":
+		case scalars[m[1]] > 0:
+			size, align = scalars[m[1]], scalars[m[1]]
+		case cTypes[m[1]] > 0:
+			size, align = cTypes[m[1]], cTypes[m[1]]
+		case types[m[1]] > 0:
+			size, align = types[m[1]], types[m[1]]
+		case known[m[1]] != nil:
+			size, align = known[m[1]].Size, known[m[1]].Align
+		default:
+			return nil, fmt.Errorf("%s.%s: unknown type %s", name, m[3], m[1])
+		}
+		f := Field{Name: m[3], Type: m[1]}
+		n := 1
+		if m[4] != "" {
+			n, _ = strconv.Atoi(m[4])
+			f.Array = n
+		}
+		off = alignUp(off, align)
+		f.Offset, f.Size = off, size*n
+		s.Fields = append(s.Fields, f)
+		off += size * n
+		s.Align = max(s.Align, align)
+	}
+	s.Fixed = off
+	s.Size = alignUp(off, s.Align)
+	return s, nil
+}
 
 func (a *ABI) parseCounters(body string) error {
 	for _, item := range strings.Split(body, ",") {

@@ -19,6 +19,11 @@ ZIG_H3_AT(zig_h3_event_header, pad, 5);
 typedef struct zig_h3_event_x { zig_h3_event_header h; uint64_t id; uint16_t n; uint8_t data[]; } zig_h3_event_x;
 ZIG_H3_AT(zig_h3_event_x, id, 8); ZIG_H3_AT(zig_h3_event_x, n, 16); ZIG_H3_AT(zig_h3_event_x, data, 18);
 ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_event_x) == 24, "size");
+typedef enum zig_h3_kind { ZIG_H3_KIND_A = 0, ZIG_H3_KIND_B = 1 } zig_h3_kind;
+typedef void (*zig_h3_cb)(void *user, const uint8_t *p);
+typedef struct zig_h3_opts { const char *p; size_t len; zig_h3_kind k; zig_h3_cb cb; int32_t i; uint8_t b[3]; } zig_h3_opts;
+ZIG_H3_AT(zig_h3_opts, cb, 24); ZIG_H3_AT(zig_h3_opts, b, 36);
+ZIG_H3_STATIC_ASSERT(sizeof(zig_h3_opts) == 40, "size");
 /* a comment; with ; and { */
 const char *zig_h3_version(void);
 int64_t zig_h3_f(zig_h3_server *s, const uint8_t *p, size_t n, uint8_t b);
@@ -28,6 +33,9 @@ func TestParse(t *testing.T) {
 	a, err := Parse(good)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(a.Structs) != 2 {
+		t.Fatalf("%d event structs, want 2 (zig_h3_opts is not one)", len(a.Structs))
 	}
 	x := a.Structs[1]
 	if x.Fixed != 18 || x.Size != 24 || x.field("data").Offset != 18 {
@@ -60,6 +68,8 @@ func TestParseRejects(t *testing.T) {
 		{"counter count", "ZIG_H3_COUNTER_COUNT = 2", "ZIG_H3_COUNTER_COUNT = 3", "COUNT"},
 		{"unknown statement", "const char *zig_h3_version(void);", "int x = 3;", "unrecognised"},
 		{"bad limit", "(1ULL << 40)", "(1ULL << 40", "not an integer"},
+		{"wrong assert on a pointer struct", "(zig_h3_opts, cb, 24)", "(zig_h3_opts, cb, 20)", "asserts 20"},
+		{"bad enum member", "ZIG_H3_KIND_B = 1", "B = 1", "member"},
 		{"flexible not last", "uint8_t data[];", "uint8_t data[]; uint8_t z;", "not last"},
 	} {
 		src := strings.Replace(good, c.from, c.to, 1)

@@ -77,7 +77,7 @@ func ffiType(c string, ret bool) (string, error) {
 		return `"ptr"`, nil
 	}
 	t, ok := map[string]string{"void": "void", "int": "i32", "size_t": "usize", "int64_t": "i64",
-		"uint8_t": "u8", "uint16_t": "u16", "uint32_t": "u32", "uint64_t": "u64"}[c]
+		"int32_t": "i32", "uint8_t": "u8", "uint16_t": "u16", "uint32_t": "u32", "uint64_t": "u64"}[c]
 	if !ok || c == "void" && !ret {
 		return "", fmt.Errorf("no bun:ffi type for C type %q", c)
 	}
