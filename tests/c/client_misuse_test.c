@@ -221,7 +221,6 @@ static void check_set_options(zig_h3_client *c) {
     IS(INV, client_set_options, c, "{}", HUGE_LEN);
     IS(INV, client_set_options, c, "{}", SIZE_MAX);
     IS(OK, client_set_options, c, "{}", 2);
-    IS(OK, client_set_options, c, "{\"alpn\":[]}", 11); /* an empty list: "h3" */
 }
 
 /* Every function of a client that is not connected. */

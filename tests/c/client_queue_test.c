@@ -116,6 +116,8 @@ static void on_event(qclient *q, const zig_h3_event_header *e) {
     case ZIG_H3_EVENT_SESSION_CLOSED:
         q->sessions_closed++;
         break;
+    case ZIG_H3_EVENT_LOG:
+        break;
     case ZIG_H3_EVENT_QUIC_DATAGRAM: {
         const zig_h3_event_quic_datagram *d = (const void *)e;
         const char *hex = (const char *)d->data + d->remote_len;
