@@ -32,6 +32,14 @@ type Event struct {
 	Trailer []server.HeaderField
 	// RemoteAddr and ConnIDHex come with EventQUICDatagram.
 	RemoteAddr, ConnIDHex string
+	// StreamID, Status and Header come with EventFetchHead.
+	StreamID uint64
+	Status   uint32
+	Header   []server.HeaderField
+	// ErrCode is the ZIG_H3_ERR_* code of EventFetchError and
+	// EventClientClosed; Code is then the peer's application error code and
+	// Data the message.
+	ErrCode int32
 }
 
 // RequestHead is the request of an EventRequest or EventSession.
@@ -102,9 +110,41 @@ func decodeOne(typ byte, r reader) (Event, error) {
 		ev.RemoteAddr, ev.ConnIDHex = string(r.bytes(int(remote))), string(r.bytes(16))
 		ev.Data = r.bytes(int(n))
 	default:
-		return ev, fmt.Errorf("unknown type")
+		return ev, decodeClientEvent(&ev, r)
 	}
 	return ev, r.err
+}
+
+// decodeClientEvent decodes the fields of the event types only a client's
+// queue carries.
+func decodeClientEvent(ev *Event, r reader) error {
+	switch ev.Type {
+	case EventFetchHead:
+		ev.Handle, ev.StreamID, ev.Status = r.u64(), r.u64(), r.u32()
+		n, count := r.u32(), r.u16()
+		r.u16()
+		r.u16()
+		r.u16()
+		ev.Header = r.fields(r.bytes(int(n)), int(count))
+	case EventFetchData:
+		ev.Handle = r.u64()
+		ev.Data = r.bytes(int(r.u32()))
+	case EventFetchEnd:
+		ev.Handle = r.u64()
+		n, count := r.u32(), r.u16()
+		r.u16()
+		ev.Trailer = r.fields(r.bytes(int(n)), int(count))
+	case EventFetchError, EventClientClosed:
+		ev.Handle, ev.ErrCode, ev.Code = r.u64(), int32(r.u32()), r.u32()
+		n := r.u32()
+		r.u32()
+		ev.Data = r.bytes(int(n))
+	case EventClientConnected:
+		ev.Handle = r.u64()
+	default:
+		return fmt.Errorf("unknown type")
+	}
+	return r.err
 }
 
 // reader reads the little-endian fields of one event; past the end it

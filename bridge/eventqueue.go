@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -75,13 +76,17 @@ func (q *EventQueue) pushLocked(ev []byte) {
 
 // PushWait adds ev, waiting for room while the queue is full. It returns
 // ctx's error if ctx ends first, or ErrClosed if the queue is closed.
-func (q *EventQueue) PushWait(ctx context.Context, ev []byte) error {
+func (q *EventQueue) PushWait(ctx context.Context, ev []byte) error { return q.pushWait(ctx, ev, nil) }
+
+// pushWait is PushWait, except that ev is dropped (with ErrMuted) once
+// muted is set by Mute.
+func (q *EventQueue) pushWait(ctx context.Context, ev []byte, muted *atomic.Bool) error {
 	for {
 		q.mu.Lock()
-		if q.closed {
+		if err := q.refuseLocked(muted); err != nil {
 			q.mu.Unlock()
 			putEventBuf(ev)
-			return server.ErrClosed
+			return err
 		}
 		if !q.fullLocked(len(ev)) {
 			q.pushLocked(ev)
@@ -102,13 +107,39 @@ func (q *EventQueue) PushWait(ctx context.Context, ev []byte) error {
 	}
 }
 
+// errMuted: the event's producer was muted (Mute); the event was dropped.
+var errMuted = errors.New("muted")
+
+// refuseLocked is why an event cannot be pushed now, if it cannot.
+func (q *EventQueue) refuseLocked(muted *atomic.Bool) error {
+	if q.closed {
+		return server.ErrClosed
+	}
+	if muted != nil && muted.Load() {
+		return errMuted
+	}
+	return nil
+}
+
+// Mute sets muted under the queue's lock: from the moment Mute returns, no
+// event pushed with that flag enters the queue (one being pushed either
+// got in before, or is dropped).
+func (q *EventQueue) Mute(muted *atomic.Bool) {
+	q.mu.Lock()
+	muted.Store(true)
+	q.mu.Unlock()
+}
+
 // TryPush adds ev if there is room, otherwise drops and counts it.
-func (q *EventQueue) TryPush(ev []byte) error {
+func (q *EventQueue) TryPush(ev []byte) error { return q.tryPush(ev, nil) }
+
+// tryPush is TryPush, dropping ev (uncounted) once muted is set by Mute.
+func (q *EventQueue) tryPush(ev []byte, muted *atomic.Bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed {
+	if err := q.refuseLocked(muted); err != nil {
 		putEventBuf(ev)
-		return server.ErrClosed
+		return err
 	}
 	if q.fullLocked(len(ev)) {
 		q.dropped.Add(1)
@@ -122,14 +153,22 @@ func (q *EventQueue) TryPush(ev []byte) error {
 // PushControl adds ev whatever the fill level: for events that must never
 // be lost and whose number is bounded by something else (one per request or
 // per server stop).
-func (q *EventQueue) PushControl(ev []byte) error {
+func (q *EventQueue) PushControl(ev []byte) error { return q.pushControl(ev, nil, false) }
+
+// pushControl is PushControl, dropping ev once muted is set by Mute; with
+// last, ev is the producer's last event: muted is set with it, in the same
+// step, so that nothing of the producer follows it.
+func (q *EventQueue) pushControl(ev []byte, muted *atomic.Bool, last bool) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed {
+	if err := q.refuseLocked(muted); err != nil {
 		putEventBuf(ev)
-		return server.ErrClosed
+		return err
 	}
 	q.pushLocked(ev)
+	if last {
+		muted.Store(true)
+	}
 	return nil
 }
 

@@ -19,6 +19,8 @@ const (
 	KindConn
 	KindSession
 	KindStream
+	KindClient
+	KindFetch
 )
 
 // bases lists the first handle of each kind, the one list of bases.
@@ -28,13 +30,16 @@ var bases = [...]uint64{
 	KindConn:     1 << 51,
 	KindSession:  1 << 52,
 	KindStream:   1<<52 + 1<<51,
+	KindClient:   1<<52 + 1<<51 + 1<<50,
+	KindFetch:    1<<52 + 1<<51 + 1<<50 + 1<<49,
 }
 
 // Handle is the handle of the object numbered n (from 1) of a kind.
 func (k Kind) Handle(n uint64) uint64 { return bases[k] + n }
 
 // Number is the inverse of Handle; ok is false for a value that is not a
-// handle of kind k.
+// handle of kind k. The bases increase with the kinds: the next kind's base
+// (2^53 after the last) ends a kind's range.
 func (k Kind) Number(h uint64) (n uint64, ok bool) {
 	next := uint64(1 << 53)
 	if int(k)+1 < len(bases) {
@@ -60,6 +65,8 @@ var (
 	Responses = &Table[*Response]{kind: KindResponse}
 	Sessions  = &Table[*Session]{kind: KindSession}
 	Streams   = &Table[*Stream]{kind: KindStream}
+	Clients   = &Table[*Client]{kind: KindClient}
+	Fetches   = &Table[*Fetch]{kind: KindFetch}
 )
 
 // New returns a handle of the table's kind never given before. Set up the

@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -16,7 +15,7 @@ const streamLinger = 5 * time.Second
 // data is delivered as events (paced by AckData), and Send never blocks
 // (EventWritable paces the writer).
 type Stream struct {
-	*server.Stream
+	wtStream
 	Handle uint64
 	sess   *Session
 	credit *credit // readable streams
@@ -26,8 +25,8 @@ type Stream struct {
 	cancel context.CancelFunc
 }
 
-func newStream(s *Session, st *server.Stream) *Stream {
-	bs := &Stream{Stream: st, Handle: Streams.New(), sess: s}
+func newStream(s *Session, st wtStream) *Stream {
+	bs := &Stream{wtStream: st, Handle: Streams.New(), sess: s}
 	bs.ctx, bs.cancel = context.WithCancel(context.Background())
 	if st.Readable() {
 		bs.credit = newCredit()
@@ -60,7 +59,7 @@ func (st *Stream) start() {
 		parts++
 		go func() {
 			defer func() { done <- struct{}{} }()
-			st.out.run(st.ctx, st.Stream, st.Stream.Close)
+			st.out.run(st.ctx, st.wtStream, st.wtStream.Close)
 		}()
 	}
 	go func() {
@@ -86,11 +85,8 @@ func (st *Stream) pumpIncoming() {
 			if err == io.EOF {
 				return encodeStreamEnd(st.Handle, false, 0)
 			}
-			var reset *server.StreamResetError
-			if errors.As(err, &reset) {
-				return encodeStreamEnd(st.Handle, true, reset.Code)
-			}
-			return encodeStreamEnd(st.Handle, true, 0)
+			code, _ := streamResetCode(err)
+			return encodeStreamEnd(st.Handle, true, code)
 		})
 }
 
@@ -122,6 +118,6 @@ func (st *Stream) AckData(n int) error {
 
 // Reset abandons the stream (see server.Stream.Reset) and its handle.
 func (st *Stream) Reset(code uint32) {
-	st.Stream.Reset(code)
+	st.wtStream.Reset(code)
 	st.forget()
 }

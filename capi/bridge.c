@@ -39,6 +39,22 @@ __attribute__((visibility("hidden"))) void zig_h3_call_wt_session_cb(zig_h3_wt_s
     cb(user, req, session);
 }
 
+__attribute__((visibility("hidden"))) void zig_h3_call_wt_event_cb(zig_h3_wt_event_cb cb, void *user, zig_h3_wt_session *session, const zig_h3_wt_event *event) {
+    cb(user, session, event);
+}
+
+__attribute__((visibility("hidden"))) void zig_h3_call_client_datagram_cb(zig_h3_client_datagram_cb cb, void *user, uint64_t flow_id, const uint8_t *data, size_t len) {
+    cb(user, flow_id, data, len);
+}
+
+__attribute__((visibility("hidden"))) void zig_h3_call_fetch_event_cb(zig_h3_fetch_event_cb cb, void *user, const zig_h3_fetch_event *event) {
+    cb(user, event);
+}
+
+__attribute__((visibility("hidden"))) void zig_h3_call_fetch_cb(zig_h3_fetch_cb cb, void *user, uint16_t status, const zig_h3_header *headers, size_t headers_len, const uint8_t *body, size_t body_len, const zig_h3_header *trailers, size_t trailers_len) {
+    cb(user, status, headers, headers_len, body, body_len, trailers, trailers_len);
+}
+
 static __thread char last_error[512];
 
 __attribute__((visibility("hidden"))) void zig_h3_set_last_error(const char *msg, size_t len) {

@@ -43,6 +43,8 @@ func result(err error) C.int {
 		code = C.ZIG_H3_ERR_CONFIG
 	case errors.Is(err, server.ErrDatagramTooLarge):
 		code = C.ZIG_H3_ERR_TOO_LARGE
+	case errors.Is(err, bridge.ErrTimeout):
+		code = C.ZIG_H3_ERR_TIMEOUT
 	default:
 		code = C.ZIG_H3_ERR_IO
 	}

@@ -43,6 +43,11 @@ func zig_h3_server_drain(h *C.zig_h3_server, buf *C.uint8_t, capacity C.size_t) 
 	if q == nil {
 		return C.int64_t(code)
 	}
+	return drain(q, buf, capacity)
+}
+
+// drain moves whole events of q into (buf, capacity).
+func drain(q *bridge.EventQueue, buf *C.uint8_t, capacity C.size_t) C.int64_t {
 	dst, ok := bytesArg(unsafe.Pointer(buf), capacity)
 	if !ok || dst == nil {
 		return C.int64_t(invalid("buf is NULL or cap is 0"))

@@ -71,6 +71,10 @@ func (c *Conn) Settings(ctx context.Context) (*http3.Settings, error) {
 // Context is done when the connection is closed; its cause says why.
 func (c *Conn) Context() context.Context { return c.qconn.Context() }
 
+// HTTP3 returns the http3.ClientConn of the connection, for callers that
+// drive request streams themselves (http3.ClientConn.OpenRequestStream).
+func (c *Conn) HTTP3() *http3.ClientConn { return c.cc }
+
 // QUICConn returns the underlying QUIC connection.
 func (c *Conn) QUICConn() *quic.Conn { return c.qconn }
 

@@ -48,11 +48,14 @@ type connKey struct{}
 //   - /wt/close: the datagram "close" closes the session with 42 "server
 //     bye"; a session closed by the client is reported on clientCloses;
 //   - /wt/server-streams: the server opens a bidi stream ("ping", then it
-//     reads the reply into pongs) and a uni stream ("hello uni").
+//     reads the reply into pongs) and a uni stream ("hello uni");
+//   - the routes of handleResponses (responses.go): large, truncated,
+//     reset and trailer-carrying responses.
 type Server struct {
 	// Addr is the server's UDP address, 127.0.0.1:port.
 	Addr string
-	// Certificate is the server's self-signed certificate (for 127.0.0.1).
+	// Certificate is the server's certificate (self-signed, for 127.0.0.1,
+	// unless given).
 	Certificate tls.Certificate
 	// ClientCloses receives the WT_CLOSE_SESSION of each session on
 	// /wt/close that the client closed.
@@ -64,16 +67,22 @@ type Server struct {
 	rawEcho sync.Map // *quic.Conn -> bool: raw echo started
 }
 
-// NewServer starts a reference server on 127.0.0.1; it stops when the
-// test ends.
+// NewServer starts a reference server on 127.0.0.1 with a self-signed
+// certificate; it stops when the test ends.
 func NewServer(t testing.TB) *Server {
+	t.Helper()
+	return NewServerWithCertificate(t, newCert(t))
+}
+
+// NewServerWithCertificate is NewServer with the certificate cert (see
+// NewCA for one signed by a test CA).
+func NewServerWithCertificate(t testing.TB, cert tls.Certificate) *Server {
 	t.Helper()
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := &quic.Transport{Conn: udp}
-	cert := newCert(t)
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{http3.NextProtoH3, ALPN}}
 	ln, err := tr.Listen(tlsConf, &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true})
 	if err != nil {
@@ -93,6 +102,7 @@ func NewServer(t testing.TB) *Server {
 	mux.HandleFunc("/wt/reject", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) })
 	mux.HandleFunc("/wt/close", s.session(s.wtClose))
 	mux.HandleFunc("/wt/server-streams", s.session(s.wtServerStreams))
+	handleResponses(mux)
 	h3 := &http3.Server{
 		Handler:         mux,
 		EnableDatagrams: true,

@@ -449,6 +449,10 @@ func (s *Session) closeWithError(closeErr error, closeCapsule *closeSessionCapsu
 	return true
 }
 
+// StreamID returns the ID of the session's CONNECT stream (the session
+// ID). (Added by h3bun: see third_party/README.md.)
+func (s *Session) StreamID() quic.StreamID { return quic.StreamID(s.sessionID) }
+
 // SessionState returns the current state of the session
 func (s *Session) SessionState() SessionState {
 	return SessionState{
