@@ -281,6 +281,7 @@ static void check_fetch_options(zig_h3_client *c) {
                   null_name = {NULL, 3, "v", 1};
     struct { const char *what; zig_h3_fetch_options o; } cases[] = {
         {"method G T", {.method = "G T", .method_len = 3}},
+        {"method CONNECT", {.method = "CONNECT", .method_len = 7}},
         {"NULL method with a length", {.method = NULL, .method_len = 3}},
         {"huge method_len", {.method = "GET", .method_len = HUGE_LEN}},
         {"path without /", {.path = "no-slash", .path_len = 8}},
@@ -427,7 +428,8 @@ static void check_queue_mode(int p) {
         {"huge length", "GET\0/\0", HUGE_LEN, 0},
         {"no final NUL", "GET\0/", 5, 0},
         {"method only", "GET\0", 4, 0},
-        {"empty method", "\0/\0", 3, 0},
+        {"CONNECT (sessions have their own function)", "CONNECT\0/\0", 10, 0},
+        {"a connection-specific header", "GET\0/\0connection\0close\0", 23, 0},
         {"bad method", "G T\0/\0", 6, 0},
         {"path without /", "GET\0x\0", 6, 0},
         {"a header name without value", "GET\0/\0x-a\0", 10, 0},

@@ -32,6 +32,7 @@ typedef struct {
     uint8_t *body; /* keep_body: the bytes */
     size_t body_cap;
     int32_t err_code;
+    uint32_t app_code;
     char head[512], err[160], trailer_block[64];
 } qfetch;
 
@@ -98,7 +99,7 @@ static void on_event(qclient *q, const zig_h3_event_header *e) {
     case ZIG_H3_EVENT_FETCH_ERROR:
         if (!(f = find(q, er->handle))) break;
         f->after_end += f->ends + f->errors;
-        f->errors++, f->err_code = er->code;
+        f->errors++, f->err_code = er->code, f->app_code = er->app_code;
         snprintf(f->err, sizeof f->err, "%.*s", (int)er->message_len, (const char *)er->data);
         break;
     case ZIG_H3_EVENT_WRITABLE:
@@ -212,13 +213,25 @@ static int head_has(const qfetch *f, const char *name, const char *value) {
     return 0;
 }
 
+/* The head as "name: value; ..." for messages. */
+static const char *head_text(const qfetch *f) {
+    static char out[600];
+    out[0] = 0;
+    for (const char *p = f->head; p < f->head + sizeof f->head - 1 && *p; p += strlen(p) + 1) {
+        const char *v = p + strlen(p) + 1;
+        add_note(out, sizeof out, "%s: %s; ", p, v);
+        p = v;
+    }
+    return out;
+}
+
 static void check_ok(qclient *q, qfetch *f, const char *what, size_t bytes) {
     CHECK(drain_until(q, fetch_over, f, 15000), "%s: no FETCH_END after 15 s (%zu bytes)", what, f->bytes);
     CHECK(f->heads == 1 && f->ends == 1 && f->errors == 0 && f->status == 200 && f->after_end == 0,
           "%s: HEAD %d status %u END %d ERROR %d (%s), events after the end %d", what, f->heads, f->status, f->ends,
           f->errors, f->err, f->after_end);
-    CHECK(f->bytes == bytes && f->mismatch < 0, "%s: %zu bytes, want %zu; first wrong at %ld", what, f->bytes, bytes,
-          f->mismatch);
+    CHECK(f->bytes == bytes && f->mismatch < 0, "%s: %zu bytes, want %zu; first wrong at %ld; head %s", what, f->bytes,
+          bytes, f->mismatch, head_text(f));
 }
 
 /* GET before CONNECTED, then a body over the window: held until acked. */
@@ -242,6 +255,7 @@ static void queue_get(qclient *q) {
     CHECK_RC(h3.fetch_ack(big->handle, big->unacked), ZIG_H3_OK);
     big->ack = 1;
     check_ok(q, big, "queued GET /bytes?n=1500000", 1500000);
+    CHECK(head_has(big, "x-path", "/bytes?n=1500000"), "the server saw another path (x-path)");
     CHECK_RC(h3.fetch_write(big->handle, (const uint8_t *)"x", 1, 1), ZIG_H3_ERR_STATE); /* no body flag */
 }
 
@@ -284,7 +298,8 @@ static void queue_trailers_errors(qclient *q) {
     CHECK(a->errors == 1 && a->ends == 0 && a->err[0] && a->bytes < 5000,
           "GET /abort: END %d ERROR %d (%d: %s) after %zu of 5000 bytes", a->ends, a->errors, a->err_code, a->err,
           a->bytes);
-    printf("event queue: reset mid-body: FETCH_ERROR %d (app code?) %s\n", a->err_code, a->err);
+    CHECK(a->app_code == 0x102, "GET /abort: app_code 0x%x, want H3_INTERNAL_ERROR (0x102)", a->app_code);
+    printf("event queue: reset mid-body: FETCH_ERROR %d, app code 0x%x: %s\n", a->err_code, a->app_code, a->err);
 
     qfetch *h = START(q, "GET\0/hang\0", 0);
     drain_until(q, never, NULL, 200);
@@ -315,11 +330,18 @@ static void queue_datagrams(int p) {
     CHECK(f->heads == 1 && f->status == 200, "POST /dg: HEAD %d status %u", f->heads, f->status);
     int max = h3.fetch_max_datagram_size(f->handle);
     CHECK(max > 1000, "fetch_max_datagram_size: %d", max);
-    for (int i = 0; i < 10; i++) CHECK_RC(h3.fetch_send_datagram(f->handle, (const uint8_t *)"queued", 6), ZIG_H3_OK);
-    for (t0 = now_ms(); f->dgrams < 10 && now_ms() - t0 < 5000;) drain_until(&q, never, NULL, 20);
-    CHECK(f->dgrams == 10, "H3_DATAGRAM events: %d of 10", f->dgrams);
-    CHECK_RC(h3.fetch_send_datagram(f->handle, (const uint8_t *)"end", 3), ZIG_H3_OK);
-    check_ok(&q, f, "queued POST /dg", 4);
+    int sent = 0;
+    for (int i = 0; i < 10; i++) sent += h3.fetch_send_datagram(f->handle, (const uint8_t *)"queued", 6) == ZIG_H3_OK;
+    CHECK(sent == 10, "fetch_send_datagram on a fetch without a body: %d of 10 sent; last_error: %s", sent,
+          h3.last_error());
+    for (t0 = now_ms(); sent && f->dgrams < sent && now_ms() - t0 < 5000;) drain_until(&q, never, NULL, 20);
+    CHECK(f->dgrams == sent, "H3_DATAGRAM events: %d of %d", f->dgrams, sent);
+    if (sent) {
+        CHECK_RC(h3.fetch_send_datagram(f->handle, (const uint8_t *)"end", 3), ZIG_H3_OK);
+        check_ok(&q, f, "queued POST /dg", 4);
+    } else {
+        CHECK_RC(h3.fetch_cancel(f->handle, 0), ZIG_H3_OK);
+    }
 
     zig_h3_wt_session *s = h3.client_open_webtransport(q.c, "/wt", 3, NULL, NULL);
     CHECK(s != NULL, "open_webtransport in event-queue mode: %s", h3.last_error());

@@ -300,12 +300,15 @@ static void cs_echo(void *u, const zig_h3_request *req, zig_h3_response *resp) {
 
 static void cs_bytes(void *u, const zig_h3_request *req, zig_h3_response *resp) {
     (void)u;
-    const char *q = memmem(req->path, req->path_len, "n=", 2);
+    char path[256]; /* req->path is not NUL-terminated */
+    snprintf(path, sizeof path, "%.*s", (int)req->path_len, req->path);
+    const char *q = strstr(path, "n=");
     size_t n = q ? strtoul(q + 2, NULL, 10) : 0;
     if (n > 64u << 20) n = 0;
     uint8_t *buf = malloc(n ? n : 1);
     if (!buf) abort();
     fill_pattern(buf, n, 0);
+    CLIENT_EXPECT(h3.response_header(resp, "x-path", 6, req->path, req->path_len), ZIG_H3_OK);
     CLIENT_EXPECT(h3.response_end(resp, buf, n), ZIG_H3_OK);
     free(buf);
 }

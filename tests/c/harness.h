@@ -250,7 +250,7 @@ int fetch_wait(fetch_rec *r, int want_cb, int ms);
 zig_h3_client *connect_client(const char *what, int port, uint8_t dgram, uint8_t wt);
 
 /* Our own server for the client tests (callback routes): GET /hello,
- * POST /echo (buffered, 1 MiB at most), GET /bytes?n=N, GET /trailers
+ * POST /echo (buffered, 1 MiB at most), GET /bytes?n=N (x-path: the path), GET /trailers
  * (body "t", trailer x-t: v), GET /abort (1000 bytes, then reset), GET /hang
  * (never answered until stop), POST /dg (HTTP/3 datagrams echoed, ended by
  * the client); CONNECT /wt (accepted; session datagrams echoed through the
