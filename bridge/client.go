@@ -261,6 +261,7 @@ func (c *Client) Free() {
 		f.abort(gone, h3RequestCancelled)
 	}
 	for _, s := range sessions {
+		s.client.end() // its last event first
 		s.Free()
 	}
 	if conn != nil {

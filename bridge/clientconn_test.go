@@ -1,12 +1,18 @@
 package bridge
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/zig-h3/h3bun/client/clienttest"
 	"github.com/zig-h3/h3bun/internal/abi"
@@ -184,5 +190,30 @@ func TestClientRawDatagrams(t *testing.T) {
 	}
 	if _, err := c.OpenWebTransport("/wt/echo", nil); !errors.Is(err, server.ErrState) {
 		t.Errorf("session on an alpn connection: %v", err)
+	}
+}
+
+// A server that closes the connection with an application code and reason
+// ends the client with EventClientClosed (CLOSED, that code, the reason).
+func TestClientPeerClose(t *testing.T) {
+	cert := clienttest.NewCA(t).Leaf(t)
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{http3.NextProtoH3}}
+	ln, err := quic.ListenAddr("127.0.0.1:0", tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		conn, err := ln.Accept(context.Background())
+		if err == nil {
+			time.Sleep(100 * time.Millisecond)
+			conn.CloseWithError(0x142, "server going away")
+		}
+	}()
+	_, ev := queueClient(t, ClientConfig{}, "", ln.Addr().String())
+	ev.typed(EventClientConnected)
+	closed := ev.typed(EventClientClosed)
+	if closed.ErrCode != abi.ErrClosed || closed.Code != 0x142 || !strings.Contains(string(closed.Data), "server going away") {
+		t.Fatalf("closed %s", describe([]Event{closed}))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/quic-go/quic-go/quicvarint"
 	"github.com/quic-go/webtransport-go"
@@ -39,6 +40,7 @@ type clientSession struct {
 	path   string
 	ctx    context.Context // ends when the session is freed
 	cancel context.CancelFunc
+	over   chan struct{} // closed once run reported the session's end
 
 	mu          sync.Mutex
 	ws          *webtransport.Session
@@ -72,7 +74,7 @@ func (c *Client) OpenWebTransport(path string, cb func(*Session, *SessionEvent))
 	case len(c.opts.alpn) > 0:
 		return nil, fmt.Errorf("%w: a raw QUIC (alpn) connection carries no sessions", server.ErrState)
 	}
-	cs := &clientSession{c: c, path: path}
+	cs := &clientSession{c: c, path: path, over: make(chan struct{})}
 	cs.ctx, cs.cancel = context.WithCancel(context.Background())
 	s := &Session{Handle: Sessions.New(), wt: cs, q: c.queue, cb: cb, dropped: &c.datagramsDropped, client: cs,
 		streams: map[uint64]*Stream{}}
@@ -85,6 +87,7 @@ func (c *Client) OpenWebTransport(path string, cb func(*Session, *SessionEvent))
 
 // run opens the session, serves it and reports its end.
 func (cs *clientSession) run() {
+	defer close(cs.over)
 	ws, conn, status, err := cs.dial()
 	cs.mu.Lock()
 	if err == nil && cs.freed {
@@ -268,6 +271,19 @@ func (cs *clientSession) streamID() (uint64, bool) {
 		return 0, false
 	}
 	return uint64(cs.ws.StreamID()), true
+}
+
+// end closes the session (code 0) or abandons its opening, and waits (up
+// to clientWaitLimit) for its last event: a client being freed tells its
+// consumer how each session ended before it goes.
+func (cs *clientSession) end() {
+	cs.cancel()
+	_ = cs.Close(0, "") // STATE if not established: the cancel ends its opening
+
+	select {
+	case <-cs.over:
+	case <-time.After(clientWaitLimit):
+	}
 }
 
 // free closes the session (code 0) if it is open and retires it: no more

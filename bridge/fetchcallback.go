@@ -192,6 +192,10 @@ func (c *Client) Fetch(r *FetchRequest, o FetchOptions) (*Fetch, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.freed || c.state != clientConnected { // it ended while the head was sent
+		f.discard()
+		return nil, fmt.Errorf("%w: the connection is gone", server.ErrClosed)
+	}
 	c.startLocked(f)
 	return f, nil
 }
