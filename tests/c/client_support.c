@@ -218,9 +218,9 @@ void on_fetch_event(void *user, const zig_h3_fetch_event *e) {
         if (!r->headers || r->trailers++) order(r, "TRAILERS out of place");
         break;
     case ZIG_H3_FETCH_EVENT_FINISHED:
-        r->finished++;
         r->finish_status = e->status;
         if (e->status == 0) snprintf(r->message, sizeof r->message, "%.*s", (int)e->data_len, (const char *)e->data);
+        INC(r->finished); /* last: fetch_wait reads it without the lock */
         break;
     case ZIG_H3_FETCH_EVENT_DATAGRAM:
         r->datagrams++;
@@ -240,12 +240,16 @@ void on_fetch_done(void *user, uint16_t status, const zig_h3_header *headers, si
                    const uint8_t *body, size_t body_len, const zig_h3_header *trailers, size_t trailers_len) {
     fetch_rec *r = user;
     pthread_mutex_lock(&r->mu);
-    if (r->cb_calls++) order(r, "fetch_cb twice");
+    if (r->cb_calls) order(r, "fetch_cb twice");
     r->cb_status = status;
     r->cb_headers = headers_len;
     r->cb_trailers = trailers_len;
     r->cb_body_null = body == NULL;
     if (headers_len && !headers) order(r, "fetch_cb headers NULL");
+    r->cb_head[0] = 0;
+    for (size_t i = 0; headers && i < headers_len; i++)
+        add_note(r->cb_head, sizeof r->cb_head, "%.*s: %.*s; ", (int)headers[i].name_len, headers[i].name,
+                 (int)headers[i].value_len, headers[i].value);
     free(r->body);
     r->body = malloc(body_len + 1);
     if (r->body && body_len && body) memcpy(r->body, body, body_len);
@@ -253,11 +257,22 @@ void on_fetch_done(void *user, uint16_t status, const zig_h3_header *headers, si
     if (trailers_len && trailers)
         snprintf(r->trailer, sizeof r->trailer, "%.*s: %.*s", (int)trailers[0].name_len, trailers[0].name,
                  (int)trailers[0].value_len, trailers[0].value);
+    INC(r->cb_calls); /* last: fetch_wait reads it without the lock */
     pthread_mutex_unlock(&r->mu);
 }
 
+int fetch_wait_cb(fetch_rec *r, int ms) {
+    int done = WAIT_FOR(LOAD(r->cb_calls), ms);
+    pthread_mutex_lock(&r->mu);
+    pthread_mutex_unlock(&r->mu);
+    return done;
+}
+
 int fetch_wait(fetch_rec *r, int want_cb, int ms) {
-    return WAIT_FOR(LOAD(r->finished) && (!want_cb || LOAD(r->cb_calls)), ms);
+    int done = WAIT_FOR(LOAD(r->finished) && (!want_cb || LOAD(r->cb_calls)), ms);
+    pthread_mutex_lock(&r->mu); /* the callback that set the flag has returned its lock */
+    pthread_mutex_unlock(&r->mu);
+    return done;
 }
 
 zig_h3_client *connect_client(const char *what, int p, uint8_t dgram, uint8_t wt) {

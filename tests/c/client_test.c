@@ -166,7 +166,7 @@ static void bun_simple(zig_h3_client *c) {
 
     fetch_rec *only_cb = new_rec(); /* no event callback: the fetch_cb alone */
     CHECK_RC(h3.client_fetch_simple(c, "GET", "/hello", 1, 0, 0, NULL, NULL, on_fetch_done, only_cb, NULL), ZIG_H3_OK);
-    CHECK(WAIT_FOR(LOAD(only_cb->cb_calls) == 1, 10000), "fetch_simple without event_cb: no fetch_cb");
+    CHECK(fetch_wait_cb(only_cb, 10000), "fetch_simple without event_cb: no fetch_cb");
     CHECK(only_cb->cb_status == 200 && only_cb->body_len == 5 && only_cb->events == 0,
           "fetch_simple without event_cb: status %u, %zu bytes, %d events", only_cb->cb_status, only_cb->body_len,
           only_cb->events);
@@ -287,12 +287,19 @@ static void local_parallel(zig_h3_client *c) {
     for (int i = 0; i < PAR_THREADS; i++)
         if (args[i].started) pthread_join(args[i].th, NULL);
     int ok = 0;
+    char first[1024] = "";
     for (int i = 0; i < PAR_THREADS * PAR_EACH; i++) {
         fetch_rec *r = par_recs[i];
-        ok += fetch_wait(r, 1, 10000) && r->cb_status == 200 && r->body_len == 20000 &&
-              pattern_mismatch(r->body, r->body_len, 0) < 0 && r->order_bad == 0;
+        int good = fetch_wait(r, 1, 10000) && r->cb_status == 200 && r->body_len == 20000 &&
+                   pattern_mismatch(r->body, r->body_len, 0) < 0 && r->order_bad == 0;
+        if (!good && !first[0])
+            snprintf(first, sizeof first, "fetch %d: FINISHED %d status %u (%s), fetch_cb %d status %u, %zu bytes, "
+                     "%d events out of order (%s), headers %s", i, r->finished, r->finish_status, r->message,
+                     r->cb_calls, r->cb_status, r->body_len, r->order_bad, r->order_note, r->cb_head);
+        ok += good;
     }
-    CHECK(ok == PAR_THREADS * PAR_EACH, "parallel fetches: %d of %d complete and right", ok, PAR_THREADS * PAR_EACH);
+    CHECK(ok == PAR_THREADS * PAR_EACH, "parallel fetches: %d of %d complete and right; first wrong: %s", ok,
+          PAR_THREADS * PAR_EACH, first);
     client_check_notes("parallel fetches");
 }
 

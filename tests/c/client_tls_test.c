@@ -38,7 +38,7 @@ static int try_connect(const char *what, int p, const char *spec, const char *sn
         fetch_rec *r = fetch_rec_new();
         CHECK_RC(h3.client_fetch_simple(c, "GET", "/hello", 1, 0, 10000, NULL, NULL, on_fetch_done, r, NULL),
                  ZIG_H3_OK);
-        CHECK(WAIT_FOR(LOAD(r->cb_calls), 10000) && r->cb_status == 200 && r->body_len == 5,
+        CHECK(fetch_wait_cb(r, 10000) && r->cb_status == 200 && r->body_len == 5,
               "%s: GET /hello: status %u, %zu bytes", what, r->cb_status, r->body_len);
         CHECK_RC(h3.client_free(c), ZIG_H3_OK);
         fetch_rec_free(r);

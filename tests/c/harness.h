@@ -236,14 +236,18 @@ typedef struct fetch_rec {
     int cb_body_null;        /* fetch_cb got body NULL */
     char message[256];       /* FINISHED with status 0: its data */
     char trailer[64];        /* first trailer "name: value" of the fetch_cb */
+    char cb_head[256];       /* the fetch_cb headers as "name: value; ..." (for messages) */
 } fetch_rec;
 fetch_rec *fetch_rec_new(void);
 void fetch_rec_free(fetch_rec *r);
 void on_fetch_event(void *user, const zig_h3_fetch_event *e);
 void on_fetch_done(void *user, uint16_t status, const zig_h3_header *headers, size_t headers_len,
                    const uint8_t *body, size_t body_len, const zig_h3_header *trailers, size_t trailers_len);
-/* Waits up to ms for FINISHED (and the fetch_cb when want_cb): 1 when both came. */
+/* Waits up to ms for FINISHED (and the fetch_cb when want_cb): 1 when both
+ * came; the record is then safe to read (the callbacks set these flags last). */
 int fetch_wait(fetch_rec *r, int want_cb, int ms);
+/* Waits up to ms for the fetch_cb alone (fetches without an event callback). */
+int fetch_wait_cb(fetch_rec *r, int ms);
 
 /* A callback-mode client on 127.0.0.1:port with verify_peer 0 (and the flags
  * given), connected; NULL after a failed check. */
