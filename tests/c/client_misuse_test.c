@@ -1,207 +1,24 @@
 /*
- * client_misuse_test.c - misuse of the client half of the ABI from C: every
- * client function with NULL, random, unissued, foreign (a server's) and
- * freed handles; NULL buffers with lengths and lengths over
+ * client_misuse_test.c - misuse of the client half of the ABI from C: freed
+ * client and session handles; NULL buffers with lengths and lengths over
  * ZIG_H3_MAX_LENGTH; the wrong mode (callback functions in event-queue mode
  * and back); the wrong state (fetch before connect, connect twice, write
  * after fin, set_options after connect, a failed connect); bad JSON, PEM and
- * hashes; malformed request heads and unknown flags; the helpers
- * (zig_h3_fetch_event_size and the copy functions); two threads freeing one
- * client. Each call must return the code zig_h3.h documents (and leave a
- * zig_h3_last_error message); nothing crashes. At the end, every function of
- * functions.gen.h outside the server half must have been called here.
+ * hashes; malformed request heads and unknown flags; two threads freeing
+ * one client. Each call must return the code zig_h3.h documents (and leave
+ * a zig_h3_last_error message); nothing crashes. Runs after
+ * client_handles_test.c; at the end, every function of functions.gen.h
+ * outside the server half must have been called by the two (client_calls.h).
  */
-#include "harness.h"
+#include "client_calls.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HUGE_LEN ((size_t)ZIG_H3_MAX_LENGTH + 1)
-#define BAD ZIG_H3_ERR_BAD_HANDLE
-#define INV ZIG_H3_ERR_INVALID_ARG
-#define STATE ZIG_H3_ERR_STATE
-#define OK ZIG_H3_OK
-
-/* ---- Which functions this file called ------------------------------------------------ */
-
-#define NAME(f) #f,
-static const char *all_names[] = {ZIG_H3_FUNCTIONS(NAME)};
-#define NFUNCS ((int)(sizeof all_names / sizeof all_names[0]))
-static int called[NFUNCS];
-
-/* The server half, tested by the other parts (abi_test.c, misuse_test.c...). */
-static const char *server_half[] = {
-    "version", "strerror", "last_error", "server_new", "server_free", "server_start", "server_stop",
-    "server_stop_async", "server_port", "server_certificate_hash", "server_set_options", "server_route",
-    "server_route_streaming", "server_response_for_stream", "server_set_stream_close_cb",
-    "server_set_connection_close_cb", "server_set_quic_datagram_cb", "server_queue_quic_datagrams",
-    "server_send_quic_datagram", "server_max_datagram_size", "server_set_log", "server_stats", "server_counters",
-    "response_set_timeout", "response_status", "response_header", "response_write", "response_end",
-    "response_send_h3_datagram", "response_max_datagram_size", "response_send_trailers", "response_defer_end",
-    "response_set_auto_end", "response_should_auto_end", "response_process_partial", "response_send",
-    "response_send_file", "response_ack_body", "response_discard_body", "response_abort", "wt_accept", "wt_reject",
-    "wt_close", "wt_send_datagram", "wt_max_datagram_size", "wt_release", "wt_open_stream", "wt_stream_write",
-    "wt_stream_ack", "wt_stream_reset", "wt_stream_stop_reading", "server_event_fd", "server_drain",
-    "server_event_size", "server_set_event_routes", "response_respond"};
-
-static void mark(const char *name) {
-    for (int i = 0; i < NFUNCS; i++)
-        if (strcmp(all_names[i], name) == 0) called[i] = 1;
-}
-
-#define CALL(f, ...) (mark(#f), h3.f(__VA_ARGS__))
-#define IS(want, f, ...) CHECK_RC(CALL(f, __VA_ARGS__), want)
-/* One of two documented results (the header allows either reading). */
-#define IS2(w1, w2, f, ...)                                                                                     \
-    do {                                                                                                        \
-        long long r_ = (long long)CALL(f, __VA_ARGS__);                                                         \
-        CHECK(r_ == (w1) || r_ == (w2), "%s(%s) -> %lld (%s), want %s or %s; last_error: %s", #f, #__VA_ARGS__, \
-              r_, h3.strerror((int)r_), h3.strerror(w1), h3.strerror(w2), h3.last_error());                    \
-    } while (0)
-#define IS_NULL(f, ...)                                                                                        \
-    do {                                                                                                       \
-        void *p_ = (void *)CALL(f, __VA_ARGS__);                                                               \
-        CHECK(p_ == NULL && h3.last_error()[0], "%s(%s) -> %p (want NULL and a message: \"%s\")", #f,          \
-              #__VA_ARGS__, p_, h3.last_error());                                                              \
-    } while (0)
-
-static void check_coverage(void) {
-    int missing = 0;
-    char list[1024] = "";
-    for (int i = 0; i < NFUNCS; i++) {
-        int server = 0;
-        for (size_t j = 0; j < sizeof server_half / sizeof server_half[0]; j++) server |= !strcmp(server_half[j], all_names[i]);
-        if (!server && !called[i]) missing++, add_note(list, sizeof list, " %s", all_names[i]);
-    }
-    CHECK(missing == 0, "client misuse never called %d functions of functions.gen.h:%s", missing, list);
-}
-
 static const uint8_t blob[] = "0123456789abcdef";
 static void wt_cb(void *u, zig_h3_wt_session *s, const zig_h3_wt_event *e) { (void)u, (void)s, (void)e; }
 static void dgram_cb(void *u, uint64_t f, const uint8_t *d, size_t n) { (void)u, (void)f, (void)d, (void)n; }
-
-/* ---- Helpers ---------------------------------------------------------------------------- */
-
-static void check_helpers(void) {
-    CHECK(CALL(fetch_event_size) == 56, "fetch_event_size %zu", h3.fetch_event_size());
-    CHECK(CALL(wt_event_size) == 56, "wt_event_size %zu", h3.wt_event_size());
-    CHECK(CALL(header_size) == 32, "header_size %zu", h3.header_size());
-    zig_h3_fetch_event fe = {ZIG_H3_FETCH_EVENT_DATA, 200, 0, NULL, 0, blob, 4, 7, 28}, fd;
-    memset(&fd, 0xee, sizeof fd);
-    IS(INV, fetch_event_copy, NULL, &fd);
-    IS(INV, fetch_event_copy, &fe, NULL);
-    IS(OK, fetch_event_copy, &fe, &fd);
-    CHECK(memcmp(&fe, &fd, sizeof fe) == 0, "fetch_event_copy: copy differs");
-    zig_h3_wt_event we = {ZIG_H3_WT_EVENT_CLOSED, 0, 42, 1, 8, blob, 3, NULL, 0}, wd;
-    IS(INV, wt_event_copy, NULL, &wd);
-    IS(INV, wt_event_copy, &we, NULL);
-    IS(OK, wt_event_copy, &we, &wd);
-    CHECK(memcmp(&we, &wd, sizeof we) == 0, "wt_event_copy: copy differs");
-    zig_h3_header hs[3] = {{"a", 1, "1", 1}, {"bb", 2, "22", 2}, {"ccc", 3, "333", 3}}, hd[5];
-    IS(INV, header_copy, NULL, hd);
-    IS(INV, header_copy, hs, NULL);
-    IS(OK, header_copy, &hs[2], hd);
-    CHECK(memcmp(&hs[2], hd, sizeof *hd) == 0, "header_copy: copy differs");
-    IS(OK, header_copy_at, hs, 3, 1, hd);
-    CHECK(memcmp(&hs[1], hd, sizeof *hd) == 0, "header_copy_at: copy differs");
-    IS(INV, header_copy_at, hs, 3, 3, hd);
-    IS(INV, header_copy_at, hs, 0, 0, hd);
-    IS(INV, header_copy_at, hs, 3, SIZE_MAX, hd);
-    IS(INV, header_copy_at, NULL, 3, 0, hd);
-    IS(INV, header_copy_at, hs, 3, 0, NULL);
-    IS(2, headers_copy, hs, 3, hd, 2);
-    IS(3, headers_copy, hs, 3, hd, 5);
-    CHECK(memcmp(hs, hd, sizeof hs) == 0, "headers_copy: copies differ");
-    IS(0, headers_copy, NULL, 0, NULL, 0);
-    IS(0, headers_copy, hs, 3, hd, 0);
-    IS(INV, headers_copy, NULL, 3, hd, 3);
-    IS(INV, headers_copy, hs, 3, NULL, 3);
-    uint8_t out[16] = {0};
-    IS(OK, copy_bytes, blob, 5, out);
-    CHECK(memcmp(out, blob, 5) == 0 && out[5] == 0, "copy_bytes: wrong copy");
-    IS(OK, copy_bytes, NULL, 0, NULL);
-    IS(OK, copy_bytes, blob, 0, NULL);
-    IS(INV, copy_bytes, NULL, 5, out);
-    IS(INV, copy_bytes, blob, 5, NULL);
-    IS(INV, copy_bytes, blob, HUGE_LEN, out);
-    IS(INV, copy_bytes, blob, SIZE_MAX, out);
-}
-
-/* ---- Bad handles ----------------------------------------------------------------------- */
-
-/* Every client function on a client handle that is not a live client. */
-static void check_bad_client(zig_h3_client *c, const char *what) {
-    printf("bad client handle: %s\n", what);
-    uint8_t buf[64];
-    zig_h3_fetch_options o = {.method = "GET", .method_len = 3, .path = "/", .path_len = 1};
-    uint64_t sid = 77;
-    IS(BAD, client_set_options, c, "{}", 2);
-    IS(BAD, client_connect, c, "127.0.0.1", 443, NULL);
-    IS(BAD, client_close, c, 0x100, NULL, 0);
-    IS(BAD, client_set_datagram_callback, c, dgram_cb, NULL);
-    IS(BAD, client_set_datagram_callback, c, NULL, NULL);
-    IS(BAD, client_fetch, c, &o, &sid, NULL, NULL);
-    CHECK(sid == 77, "a failed fetch wrote its stream id");
-    IS(BAD, client_fetch_simple, c, "GET", "/", 1, 0, 0, NULL, NULL, NULL, NULL, NULL);
-    IS(BAD, client_write_body, c, 0, blob, 1, 1);
-    IS(BAD, client_cancel_fetch, c, 0, 0);
-    IS(BAD, client_send_h3_datagram, c, 0, blob, 1);
-    IS(BAD, client_send_datagram, c, blob, 1);
-    IS(BAD, client_max_datagram_size, c);
-    IS(BAD, client_run_once, c);
-    IS(BAD, client_poll, c);
-    IS_NULL(client_open_webtransport, c, "/wt", 3, wt_cb, NULL);
-    IS(BAD, client_event_fd, c);
-    IS(BAD, client_drain, c, buf, sizeof buf);
-    IS(BAD, client_event_size, c);
-    IS(BAD, client_fetch_start, c, (const uint8_t *)"GET\0/\0", 6, 0);
-    IS(BAD, client_free, c);
-}
-
-static void check_bad_fetch(uint64_t f, const char *what) {
-    printf("bad fetch handle: %s\n", what);
-    IS(BAD, fetch_write, f, blob, 1, 0);
-    IS(BAD, fetch_write, f, NULL, 0, 1);
-    IS(BAD, fetch_ack, f, 1);
-    IS(BAD, fetch_cancel, f, 0);
-    IS(BAD, fetch_send_datagram, f, blob, 1);
-    IS(BAD, fetch_max_datagram_size, f);
-}
-
-/* NULL may be INVALID_ARG (as the server's wt_* functions say) or BAD_HANDLE. */
-static void check_bad_session(zig_h3_wt_session *s, const char *what) {
-    printf("bad session handle: %s\n", what);
-    zig_h3_bytes b = {blob, 1};
-    int want = s ? BAD : INV;
-    IS2(want, BAD, wt_session_close, s, 0, NULL, 0);
-    IS2(want, BAD, wt_session_send_datagram, s, blob, 1);
-    IS2(want, BAD, wt_session_receive_datagram, s, &b);
-    CHECK(b.ptr == blob && b.len == 1, "receive_datagram on a bad session wrote *out");
-    IS2(want, BAD, wt_session_free_datagram, s, blob, 1);
-    IS2(want, BAD, wt_session_is_established, s);
-    CHECK(CALL(wt_session_stream_id, s) == UINT64_MAX, "stream_id of %s", what);
-    IS2(want, BAD, wt_session_free, s);
-}
-
-static void check_bad_handles(void) {
-    check_bad_client(NULL, "NULL");
-    check_bad_client((zig_h3_client *)(uintptr_t)0x1234, "0x1234");
-    check_bad_client((zig_h3_client *)(uintptr_t)UINT64_MAX, "UINT64_MAX");
-    check_bad_client((zig_h3_client *)(uintptr_t)((1ULL << 53) + 999999), "unissued");
-    zig_h3_server *s = new_local_server("client misuse", 0, 0);
-    if (s) { /* a live handle of another kind */
-        check_bad_client((zig_h3_client *)s, "a live server handle");
-        IS(OK, server_free, s);
-    }
-    check_bad_fetch(0, "0");
-    check_bad_fetch(0x1234, "0x1234");
-    check_bad_fetch(UINT64_MAX, "UINT64_MAX");
-    check_bad_fetch((1ULL << 53) + (1ULL << 52) + 999999, "unissued");
-    check_bad_session(NULL, "NULL");
-    check_bad_session((zig_h3_wt_session *)(uintptr_t)0x1234, "0x1234");
-    check_bad_session((zig_h3_wt_session *)(uintptr_t)((1ULL << 52) + 999999), "unissued");
-}
 
 /* ---- A client before connect, and a failed connect ----------------------------------- */
 
@@ -510,8 +327,6 @@ static void check_free_race(int p) {
 
 void check_client_misuse(void) {
     double t0 = now_ms();
-    check_helpers();
-    check_bad_handles();
     check_unconnected();
     int p;
     zig_h3_server *s = client_server_start(&p);
@@ -522,6 +337,6 @@ void check_client_misuse(void) {
         check_free_race(p);
         client_server_stop(s);
     }
-    check_coverage();
+    check_client_coverage();
     printf("client misuse: %.0f ms\n", now_ms() - t0);
 }

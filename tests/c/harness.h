@@ -273,6 +273,7 @@ void check_client_local(void);           /* client_test.c: callback mode against
 void check_client_tls(int port, const test_cert *cert); /* client_tls_test.c: verify_peer, "ca", hashes */
 void check_client_datagrams(void);       /* client_datagram_test.c: WebTransport, raw QUIC, H3 datagrams */
 void check_client_queue(void);           /* client_queue_test.c: event-queue mode */
-void check_client_misuse(void);          /* client_misuse_test.c */
+void check_client_handles(void);         /* client_handles_test.c: helpers, bad handles, many threads */
+void check_client_misuse(void);          /* client_misuse_test.c: states, modes, arguments; coverage */
 
 #endif

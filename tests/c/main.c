@@ -25,7 +25,8 @@
  *   client_tls_test.c        verify_peer, "ca", "serverCertificateHashes"
  *   client_datagram_test.c   WebTransport, raw QUIC and HTTP/3 datagrams
  *   client_queue_test.c      event-queue mode
- *   client_misuse_test.c     every client function misused
+ *   client_handles_test.c    helpers, bad handles, many threads at once
+ *   client_misuse_test.c     wrong states, modes and arguments (client_calls.h)
  *
  * Prints "PASS <n> checks" and exits 0, or prints each failing check and
  * exits 1. alarm(90) bounds the whole run.
@@ -92,6 +93,7 @@ int main(int argc, char **argv) {
     check_client_local();
     check_client_datagrams();
     check_client_queue();
+    check_client_handles();
     check_client_misuse();
 
 done:
