@@ -8,7 +8,7 @@
  * zig_h3.h: GET, a 1.5 MB body held at ZIG_H3_BODY_WINDOW until acked, a
  * request body written with zig_h3_fetch_write (pausing for WRITABLE),
  * trailers, a reset mid-body, a cancelled fetch, HTTP/3 datagrams of a fetch,
- * WebTransport session datagrams, raw QUIC datagrams, a failed connect
+ * WebTransport session datagrams and a stream, raw QUIC datagrams, a failed connect
  * (CLIENT_CLOSED), and the fd closed by zig_h3_client_free.
  */
 #include "harness.h"
@@ -42,6 +42,10 @@ typedef struct {
     int fd, connected, closed, unknown, sessions_ready, sessions_closed, session_dgrams, quic_dgrams;
     int32_t closed_code;
     char closed_msg[160];
+    uint64_t stream; /* a WebTransport stream the client opened; its echo: */
+    size_t stream_bytes;
+    long stream_mismatch;
+    int stream_ends, stream_writable;
     uint8_t *buf;
     size_t cap;
     qfetch *f[16];
@@ -103,8 +107,27 @@ static void on_event(qclient *q, const zig_h3_event_header *e) {
         snprintf(f->err, sizeof f->err, "%.*s", (int)er->message_len, (const char *)er->data);
         break;
     case ZIG_H3_EVENT_WRITABLE:
-        if ((f = find(q, hd->handle))) f->writable++;
+        if (q->stream && hd->handle == q->stream) q->stream_writable++;
+        else if ((f = find(q, hd->handle))) f->writable++;
         break;
+    case ZIG_H3_EVENT_STREAM_DATA:
+        if (b->handle != q->stream) {
+            q->unknown++;
+            break;
+        }
+        if (q->stream_mismatch < 0) {
+            long m = pattern_mismatch(b->data, b->length, q->stream_bytes);
+            if (m >= 0) q->stream_mismatch = (long)q->stream_bytes + m;
+        }
+        q->stream_bytes += b->length;
+        CHECK_RC(h3.wt_stream_ack(b->handle, b->length), ZIG_H3_OK);
+        break;
+    case ZIG_H3_EVENT_STREAM_END: {
+        const zig_h3_event_stream_end *se = (const void *)e;
+        if (se->stream == q->stream && !se->reset) q->stream_ends++;
+        else q->unknown++;
+        break;
+    }
     case ZIG_H3_EVENT_H3_DATAGRAM:
         if ((f = find(q, b->handle))) f->dgrams++;
         break;
@@ -321,6 +344,34 @@ static void queue_trailers_errors(qclient *q) {
 static void no_wt_cb(void *u, zig_h3_wt_session *s, const zig_h3_wt_event *e) { (void)u, (void)s, (void)e; }
 
 /* HTTP/3 datagrams of a fetch, session datagrams, on a client with both. */
+/* A bidirectional WebTransport stream of 300 kB echoed by the server. */
+static void queue_wt_stream(qclient *q, zig_h3_wt_session *s) {
+    enum { N = 300000, CHUNK = 32768 };
+    int64_t st = h3.wt_open_stream(s, 1);
+    CHECK(st > 0, "wt_open_stream on a client session: %lld %s", (long long)st, h3.last_error());
+    if (st <= 0) return;
+    q->stream = (uint64_t)st, q->stream_mismatch = -1;
+    long long before = client_server_stream_bytes();
+    uint8_t buf[CHUNK];
+    int pauses = 0;
+    for (size_t off = 0; off < N; off += CHUNK) {
+        size_t n = N - off < CHUNK ? N - off : CHUNK;
+        fill_pattern(buf, n, off);
+        int w = q->stream_writable;
+        int64_t pending = h3.wt_stream_write(q->stream, buf, n, off + n == N);
+        CHECK(pending >= 0, "wt_stream_write at %zu: %lld %s", off, (long long)pending, h3.last_error());
+        if (pending < 0) break;
+        for (double t0 = now_ms(); pending >= ZIG_H3_RESPONSE_HIGH_WATER && q->stream_writable == w && now_ms() - t0 < 5000;)
+            drain_until(q, never, NULL, 20);
+        pauses += pending >= ZIG_H3_RESPONSE_HIGH_WATER;
+    }
+    for (double t0 = now_ms(); !q->stream_ends && now_ms() - t0 < 10000;) drain_until(q, never, NULL, 20);
+    CHECK(q->stream_bytes == N && q->stream_mismatch < 0 && q->stream_ends == 1,
+          "WebTransport stream echo: %zu of %d bytes (first wrong at %ld), %d ends; the server echoed %lld",
+          q->stream_bytes, N, q->stream_mismatch, q->stream_ends, client_server_stream_bytes() - before);
+    printf("event queue: WebTransport stream of %d bytes echoed, %d pauses\n", N, pauses);
+}
+
 /* Drains until the fetch has its head (or 5 s pass). */
 static void wait_head(qclient *q, qfetch *f) {
     for (double t0 = now_ms(); !f->heads && !fetch_over(q, f) && now_ms() - t0 < 5000;) drain_until(q, never, NULL, 20);
@@ -367,6 +418,7 @@ static void queue_datagrams(int p) {
     for (int i = 0; s && i < 10; i++) CHECK_RC(h3.wt_session_send_datagram(s, (const uint8_t *)"wt", 2), ZIG_H3_OK);
     for (t0 = now_ms(); s && q.session_dgrams < 10 && now_ms() - t0 < 5000;) drain_until(&q, never, NULL, 20);
     CHECK(q.session_dgrams == 10, "SESSION_DATAGRAM events: %d of 10", q.session_dgrams);
+    if (s) queue_wt_stream(&q, s);
     if (s) CHECK_RC(h3.wt_session_close(s, 0, NULL, 0), ZIG_H3_OK);
     for (t0 = now_ms(); s && !q.sessions_closed && now_ms() - t0 < 5000;) drain_until(&q, never, NULL, 20);
     CHECK(q.sessions_closed == 1, "no SESSION_CLOSED");

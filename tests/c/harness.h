@@ -257,13 +257,16 @@ zig_h3_client *connect_client(const char *what, int port, uint8_t dgram, uint8_t
  * POST /echo (buffered, 1 MiB at most), GET /bytes?n=N (x-path: the path), GET /trailers
  * (body "t", trailer x-t: v), GET /abort (1000 bytes, then reset), GET /hang
  * (never answered until stop), POST /dg (HTTP/3 datagrams echoed, ended by
- * the client); CONNECT /wt (accepted; session datagrams echoed through the
- * event queue, "close" closes it with 42 "server bye"), CONNECT /wt/reject
- * (403); raw QUIC datagrams of ALPN "zig-h3-ctest" echoed. */
+ * the client); CONNECT /wt (accepted; session datagrams and bidirectional
+ * streams echoed through the event queue, the datagram "close" closes it
+ * with 42 "server bye"), CONNECT /wt/reject (403); raw QUIC datagrams of
+ * ALPN "zig-h3-ctest" echoed. (client_server.c) */
 zig_h3_server *client_server_start(int *port_out);
 void client_server_stop(zig_h3_server *s);
-/* Sessions the server closed after "close", datagrams it echoed. */
+/* Sessions the server closed after "close"; stream bytes it echoed; the
+ * sessions that ended (with the last one's code and reason). */
 int client_server_closes(void);
+long long client_server_stream_bytes(void);
 int client_server_session_closes(uint32_t *last_code, char *reason, size_t cap);
 
 /* ---- The client parts --------------------------------------------------------- */
