@@ -8,19 +8,21 @@
  *   events counted and checked), fetch_simple, cancel_fetch; then the TLS
  *   checks of client_tls_test.c against the same server;
  *   against our own server: trailers, a response reset after part of its
- *   body, a request timeout, 404, and many fetches at once.
+ *   body, request timeouts (per fetch and the client's), 405, many fetches
+ *   at once, client_free with a fetch in flight, the idle timeout, and the
+ *   server stopping under a fetch.
  * Every fetch ends with one FINISHED event and one fetch_cb call; a failed
  * one has status 0 in both, never a partial body.
  */
 #include "harness.h"
 
 /* Records live until their client is freed (its free still ends fetches). */
-static fetch_rec *recs[64];
+static fetch_rec *recs[128];
 static int nrecs;
 
 static fetch_rec *new_rec(void) {
     fetch_rec *r = fetch_rec_new();
-    if (nrecs < 64) recs[nrecs++] = r;
+    if (nrecs < 128) recs[nrecs++] = r;
     return r;
 }
 
@@ -303,6 +305,57 @@ static void local_parallel(zig_h3_client *c) {
     client_check_notes("parallel fetches");
 }
 
+/* client_free with a fetch in flight: FINISHED (status 0) and the fetch_cb
+ * come before it returns. */
+static void local_free_in_flight(int p) {
+    zig_h3_client *c = connect_client("free in flight", p, 0, 0);
+    if (!c) return;
+    fetch_rec *r = new_rec();
+    CHECK_RC(h3.client_fetch_simple(c, "GET", "/hang", 1, 0, 0, on_fetch_event, r, on_fetch_done, r, NULL), ZIG_H3_OK);
+    CHECK(WAIT_FOR(LOAD(r->started), 5000), "GET /hang: no STARTED");
+    CHECK_RC(h3.client_free(c), ZIG_H3_OK);
+    CHECK(LOAD(r->finished) == 1 && LOAD(r->cb_calls) == 1, "client_free returned before the fetch ended: FINISHED %d, "
+          "fetch_cb %d", LOAD(r->finished), LOAD(r->cb_calls));
+    check_failed(r, "fetch in flight at client_free");
+}
+
+/* The client's request_timeout_ms applies to fetches that give none; the
+ * idle timeout closes a connection without traffic. */
+static void local_config_timeouts(int p) {
+    zig_h3_client_config cfg = {.request_timeout_ms = 300, .idle_timeout_ms = 500, .connect_timeout_ms = 5000};
+    zig_h3_client *c = h3.client_new(&cfg);
+    CHECK(c != NULL, "client_new: %s", h3.last_error());
+    if (!c) return;
+    CHECK_RC(h3.client_connect(c, "127.0.0.1", (uint16_t)p, NULL), ZIG_H3_OK);
+    fetch_rec *r = new_rec();
+    double t0 = now_ms();
+    CHECK_RC(h3.client_fetch_simple(c, "GET", "/hang", 1, 0, 0, on_fetch_event, r, on_fetch_done, r, NULL), ZIG_H3_OK);
+    check_failed(r, "GET /hang with the client's request_timeout_ms of 300 ms");
+    printf("config request timeout of 300 ms: ended after %.0f ms\n", now_ms() - t0);
+    sleep_ms(1500); /* three idle timeouts */
+    fetch_rec *late = new_rec();
+    int rc = h3.client_fetch_simple(c, "GET", "/hello", 1, 0, 0, on_fetch_event, late, on_fetch_done, late, NULL);
+    CHECK(rc == ZIG_H3_ERR_CLOSED, "fetch after the idle timeout: %d %s", rc, h3.last_error());
+    CHECK_RC(h3.client_free(c), ZIG_H3_OK);
+}
+
+/* The server stops (force) under a fetch: FINISHED with status 0; then the
+ * connection is gone (CLOSED). */
+static void local_server_gone(zig_h3_server *s, zig_h3_client *c) {
+    fetch_rec *r = new_rec();
+    CHECK_RC(h3.client_fetch_simple(c, "GET", "/hang", 1, 0, 0, on_fetch_event, r, on_fetch_done, r, NULL), ZIG_H3_OK);
+    CHECK(WAIT_FOR(LOAD(r->started), 5000), "GET /hang: no STARTED");
+    client_server_stop(s);
+    check_failed(r, "fetch in flight when the server stops");
+    int rc = ZIG_H3_OK;
+    for (double t0 = now_ms(); rc == ZIG_H3_OK && now_ms() - t0 < 5000; sleep_ms(20)) {
+        fetch_rec *x = new_rec();
+        rc = h3.client_fetch_simple(c, "GET", "/hello", 1, 0, 1000, on_fetch_event, x, on_fetch_done, x, NULL);
+        if (rc == ZIG_H3_OK) fetch_wait(x, 1, 2000);
+    }
+    CHECK(rc == ZIG_H3_ERR_CLOSED, "fetch after the server stopped: %d %s", rc, h3.last_error());
+}
+
 void check_client_local(void) {
     int p;
     zig_h3_server *s = client_server_start(&p);
@@ -311,8 +364,14 @@ void check_client_local(void) {
     if (c) {
         local_trailers_and_errors(c);
         local_parallel(c);
+    }
+    local_free_in_flight(p);
+    local_config_timeouts(p);
+    if (c) {
+        local_server_gone(s, c);
         CHECK_RC(h3.client_free(c), ZIG_H3_OK);
+    } else {
+        client_server_stop(s);
     }
     free_recs();
-    client_server_stop(s);
 }
