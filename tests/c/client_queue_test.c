@@ -76,8 +76,12 @@ static void on_event(qclient *q, const zig_h3_event_header *e) {
         const zig_h3_event_fetch_head *h = (const void *)e;
         if (!(f = find(q, h->handle))) break;
         f->heads++, f->status = h->status, f->stream_id = h->stream_id;
-        size_t n = h->head_len < sizeof f->head ? h->head_len : sizeof f->head;
+        size_t n = h->head_len < sizeof f->head ? h->head_len : sizeof f->head, nuls = 0;
         memcpy(f->head, h->data, n); /* "name\0value\0..." */
+        for (uint32_t i = 0; i < h->head_len; i++) nuls += h->data[i] == 0;
+        CHECK(nuls == 2u * h->headers && (h->head_len == 0 || h->data[h->head_len - 1] == 0) &&
+                  h->h.length >= offsetof(zig_h3_event_fetch_head, data) + h->head_len,
+              "FETCH_HEAD: %u headers, %zu NULs in %u bytes, event length %u", h->headers, nuls, h->head_len, h->h.length);
         break;
     }
     case ZIG_H3_EVENT_FETCH_DATA:
