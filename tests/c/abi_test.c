@@ -3,7 +3,8 @@
  * layouts of include/zig_h3.h (static asserts), version, strerror and
  * last_error, every function with bad server, response and WebTransport
  * handles, server_new and route setup with bad arguments, and (GET /rules)
- * the error codes of response misuse inside a request callback.
+ * the error codes of response misuse inside a request callback. The client
+ * structs are asserted here too; their functions in client_misuse_test.c.
  */
 #include "harness.h"
 
@@ -28,6 +29,65 @@ _Static_assert(offsetof(zig_h3_request, conn_id_len) == 80, "conn_id_len");
 _Static_assert(offsetof(zig_h3_request, body) == 88, "body");
 _Static_assert(offsetof(zig_h3_request, body_len) == 96, "body_len");
 _Static_assert(sizeof(struct zig_h3_server_stats) == 32, "zig_h3_server_stats size");
+
+/* The client half (the original layouts: /work/shared/notes/abi.md). */
+#define AT(type, field, off) _Static_assert(offsetof(type, field) == (off), #type "." #field " at " #off)
+_Static_assert(sizeof(zig_h3_client_config) == 16, "zig_h3_client_config size");
+AT(zig_h3_client_config, verify_peer, 0);
+AT(zig_h3_client_config, enable_dgram, 1);
+AT(zig_h3_client_config, enable_webtransport, 2);
+AT(zig_h3_client_config, enable_debug_logging, 3);
+AT(zig_h3_client_config, idle_timeout_ms, 4);
+AT(zig_h3_client_config, request_timeout_ms, 8);
+AT(zig_h3_client_config, connect_timeout_ms, 12);
+_Static_assert(sizeof(zig_h3_fetch_event) == 56, "zig_h3_fetch_event size");
+_Static_assert(sizeof(zig_h3_fetch_event_type) == 4, "zig_h3_fetch_event_type is an int");
+AT(zig_h3_fetch_event, type, 0);
+AT(zig_h3_fetch_event, status, 4);
+AT(zig_h3_fetch_event, reserved, 6);
+AT(zig_h3_fetch_event, headers, 8);
+AT(zig_h3_fetch_event, headers_len, 16);
+AT(zig_h3_fetch_event, data, 24);
+AT(zig_h3_fetch_event, data_len, 32);
+AT(zig_h3_fetch_event, flow_id, 40);
+AT(zig_h3_fetch_event, stream_id, 48);
+_Static_assert(sizeof(zig_h3_fetch_options) == 96, "zig_h3_fetch_options size");
+AT(zig_h3_fetch_options, method, 0);
+AT(zig_h3_fetch_options, method_len, 8);
+AT(zig_h3_fetch_options, path, 16);
+AT(zig_h3_fetch_options, path_len, 24);
+AT(zig_h3_fetch_options, headers, 32);
+AT(zig_h3_fetch_options, headers_len, 40);
+AT(zig_h3_fetch_options, body, 48);
+AT(zig_h3_fetch_options, body_len, 56);
+AT(zig_h3_fetch_options, stream_body, 64);
+AT(zig_h3_fetch_options, collect_body, 65);
+AT(zig_h3_fetch_options, event_cb, 72);
+AT(zig_h3_fetch_options, event_user, 80);
+AT(zig_h3_fetch_options, request_timeout_ms, 88);
+AT(zig_h3_fetch_options, reserved2, 92);
+_Static_assert(sizeof(zig_h3_bytes) == 16, "zig_h3_bytes size");
+AT(zig_h3_bytes, ptr, 0);
+AT(zig_h3_bytes, len, 8);
+_Static_assert(sizeof(zig_h3_wt_event) == 56, "zig_h3_wt_event size");
+_Static_assert(sizeof(zig_h3_wt_event_type) == 4, "zig_h3_wt_event_type is an int");
+AT(zig_h3_wt_event, event_type, 0);
+AT(zig_h3_wt_event, status, 4);
+AT(zig_h3_wt_event, error_code, 8);
+AT(zig_h3_wt_event, flags, 12);
+AT(zig_h3_wt_event, stream_id, 16);
+AT(zig_h3_wt_event, reason, 24);
+AT(zig_h3_wt_event, reason_len, 32);
+AT(zig_h3_wt_event, datagram, 40);
+AT(zig_h3_wt_event, datagram_len, 48);
+_Static_assert(ZIG_H3_FETCH_EVENT_HEADERS == 0 && ZIG_H3_FETCH_EVENT_DATA == 1 && ZIG_H3_FETCH_EVENT_TRAILERS == 2 &&
+                   ZIG_H3_FETCH_EVENT_FINISHED == 3 && ZIG_H3_FETCH_EVENT_DATAGRAM == 4 &&
+                   ZIG_H3_FETCH_EVENT_STARTED == 5,
+               "zig_h3_fetch_event_type values");
+_Static_assert(ZIG_H3_WT_EVENT_CONNECTED == 0 && ZIG_H3_WT_EVENT_CONNECT_FAILED == 1 && ZIG_H3_WT_EVENT_CLOSED == 2 &&
+                   ZIG_H3_WT_EVENT_DATAGRAM == 3 && ZIG_H3_WT_EVENT_FLAG_REMOTE_CLOSE == 1,
+               "zig_h3_wt_event_type values");
+#undef AT
 
 /* Callbacks for the datagram hooks of the main server (never called). */
 static void dgram_cb(void *u, const zig_h3_request *r, zig_h3_response *s, const uint8_t *d, size_t n) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "../../include/zig_h3.h"
 
@@ -177,5 +178,105 @@ void check_webtransport(void);
 /* ---- misuse_test.c: NULLs, huge lengths, stale handles, many threads at once --- */
 
 void check_misuse(void);
+
+/* ---- client_support.c: shared by the client parts ----------------------------- */
+
+/* Notes of wrong results seen on library threads (client callbacks, server
+ * callbacks, drain threads); client_check_notes turns them into a failed check. */
+void client_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define CLIENT_EXPECT(expr, want)                                                                   \
+    do {                                                                                            \
+        long long rc_ = (long long)(expr);                                                          \
+        if (rc_ != (long long)(want)) client_note(" [%s -> %lld: %s]", #expr, rc_, h3.last_error());  \
+    } while (0)
+void client_check_notes(const char *what);
+
+/* The repeating body pattern of the test servers (Bun's and ours). */
+#define PATTERN "abcdefghijklmnopqrstuvwxyz0123456789"
+#define PATTERN_LEN 36
+/* Fills buf with n bytes of PATTERN starting at offset off. */
+void fill_pattern(uint8_t *buf, size_t n, size_t off);
+/* Index of the first byte of buf (at offset off of the stream) that breaks the pattern, or -1. */
+long pattern_mismatch(const uint8_t *buf, size_t n, size_t off);
+
+/* A self-signed ECDSA certificate for 127.0.0.1 and localhost (openssl), in
+ * a temporary directory: files, PEM text and the SHA-256 of its DER in hex. */
+typedef struct {
+    char dir[64], cert[128], key[128], hash_hex[65];
+    char *pem;
+} test_cert;
+int make_test_cert(test_cert *c); /* 0, or a failed check and -1 */
+void remove_test_cert(test_cert *c);
+
+/* Bun's own HTTP/3 server (tests/fixtures/bun-native-h3.ts): GET /hello,
+ * POST /echo, GET /bytes?n=N. $BUN, else node_modules/.bin/bun. */
+typedef struct {
+    pid_t pid;
+    int port, stdin_fd;
+} bun_peer;
+int bun_peer_start(bun_peer *p, const test_cert *c); /* 0, or a failed check and -1 */
+void bun_peer_stop(bun_peer *p);                    /* SIGTERM by pid, then SIGKILL after 3 s */
+
+/* What the callbacks of one callback-mode fetch saw (zig_h3_fetch_event_cb
+ * and zig_h3_fetch_cb, both with the record as user). Keep records alive
+ * until the client is freed: its free still delivers FINISHED. */
+typedef struct fetch_rec {
+    pthread_mutex_t mu;
+    int events, started, headers, data_events, trailers, finished, datagrams, writable, cb_calls;
+    int order_bad;           /* an event out of the documented order (see order_note) */
+    char order_note[160];
+    uint16_t head_status, finish_status, cb_status;
+    uint64_t stream_id;      /* of STARTED */
+    size_t data_len;         /* bytes of DATA events */
+    long data_mismatch;      /* first byte of DATA off the pattern (when check_pattern), else -1 */
+    int check_pattern;       /* DATA must follow PATTERN from offset 0 */
+    int pause_first_data_ms; /* sleep in the callback of the first DATA event */
+    uint8_t *body;           /* copy of the fetch_cb body */
+    size_t body_len, cb_headers, cb_trailers;
+    int cb_body_null;        /* fetch_cb got body NULL */
+    char message[256];       /* FINISHED with status 0: its data */
+    char trailer[64];        /* first trailer "name: value" of the fetch_cb */
+    char cb_head[256];       /* the fetch_cb headers as "name: value; ..." (for messages) */
+} fetch_rec;
+fetch_rec *fetch_rec_new(void);
+void fetch_rec_free(fetch_rec *r);
+void on_fetch_event(void *user, const zig_h3_fetch_event *e);
+void on_fetch_done(void *user, uint16_t status, const zig_h3_header *headers, size_t headers_len,
+                   const uint8_t *body, size_t body_len, const zig_h3_header *trailers, size_t trailers_len);
+/* Waits up to ms for FINISHED (and the fetch_cb when want_cb): 1 when both
+ * came; the record is then safe to read (the callbacks set these flags last). */
+int fetch_wait(fetch_rec *r, int want_cb, int ms);
+/* Waits up to ms for the fetch_cb alone (fetches without an event callback). */
+int fetch_wait_cb(fetch_rec *r, int ms);
+
+/* A callback-mode client on 127.0.0.1:port with verify_peer 0 (and the flags
+ * given), connected; NULL after a failed check. */
+zig_h3_client *connect_client(const char *what, int port, uint8_t dgram, uint8_t wt);
+
+/* Our own server for the client tests (callback routes): GET /hello,
+ * POST /echo (buffered, 1 MiB at most), GET /bytes?n=N (x-path: the path), GET /trailers
+ * (body "t", trailer x-t: v), GET /abort (1000 bytes, then reset), GET /hang
+ * (never answered until stop), POST /dg (HTTP/3 datagrams echoed, ended by
+ * the client); CONNECT /wt (accepted; session datagrams and bidirectional
+ * streams echoed through the event queue, the datagram "close" closes it
+ * with 42 "server bye"), CONNECT /wt/reject (403); raw QUIC datagrams of
+ * ALPN "zig-h3-ctest" echoed. (client_server.c) */
+zig_h3_server *client_server_start(int *port_out);
+void client_server_stop(zig_h3_server *s);
+/* Sessions the server closed after "close"; stream bytes it echoed; the
+ * sessions that ended (with the last one's code and reason). */
+int client_server_closes(void);
+long long client_server_stream_bytes(void);
+int client_server_session_closes(uint32_t *last_code, char *reason, size_t cap);
+
+/* ---- The client parts --------------------------------------------------------- */
+
+void check_client_bun(void);             /* client_test.c: callback mode against Bun's HTTP/3 */
+void check_client_local(void);           /* client_test.c: callback mode against our server */
+void check_client_tls(int port, const test_cert *cert); /* client_tls_test.c: verify_peer, "ca", hashes */
+void check_client_datagrams(void);       /* client_datagram_test.c: WebTransport, raw QUIC, H3 datagrams */
+void check_client_queue(void);           /* client_queue_test.c: event-queue mode */
+void check_client_handles(void);         /* client_handles_test.c: helpers, bad handles, many threads */
+void check_client_misuse(void);          /* client_misuse_test.c: states, modes, arguments; coverage */
 
 #endif

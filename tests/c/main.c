@@ -17,6 +17,16 @@
  *   datagram_test.c   QUIC and HTTP/3 datagrams, WebTransport, event queue
  *   misuse_test.c     NULLs, zero and huge lengths, stale and freed handles,
  *                     calls from many threads at once
+ * The client half (zig_h3_client_*), against Bun's own HTTP/3 server
+ * (tests/fixtures/bun-native-h3.ts; $BUN, else node_modules/.bin/bun) and
+ * against servers of this library in the same process:
+ *   client_support.c         certificates, the Bun peer, fetch records, the server
+ *   client_test.c            callback mode: GET, POST, streamed bodies, cancel
+ *   client_tls_test.c        verify_peer, "ca", "serverCertificateHashes"
+ *   client_datagram_test.c   WebTransport, raw QUIC and HTTP/3 datagrams
+ *   client_queue_test.c      event-queue mode
+ *   client_handles_test.c    helpers, bad handles, many threads at once
+ *   client_misuse_test.c     wrong states, modes and arguments (client_calls.h)
  *
  * Prints "PASS <n> checks" and exits 0, or prints each failing check and
  * exits 1. alarm(90) bounds the whole run.
@@ -79,6 +89,12 @@ int main(int argc, char **argv) {
     check_h3_datagrams();
     check_webtransport();
     check_misuse();
+    check_client_bun();
+    check_client_local();
+    check_client_datagrams();
+    check_client_queue();
+    check_client_handles();
+    check_client_misuse();
 
 done:
     if (failures) {

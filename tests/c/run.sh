@@ -3,6 +3,8 @@
 # the repository root: the library (unless ZIG_H3_LIB names one), the Go
 # HTTP/3 client (build/h3client, or $H3CLIENT), the Go datagram and
 # WebTransport client (build/dgclient, or $DGCLIENT) and the C program, with gcc.
+# The client parts also run Bun's own HTTP/3 server (tests/fixtures/bun-native-h3.ts,
+# with $BUN, else node_modules/.bin/bun) and openssl.
 #   tests/c/run.sh            # build everything, run
 #   ZIG_H3_LIB=path/to/libzigh3.so tests/c/run.sh
 set -eu
