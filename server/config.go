@@ -107,6 +107,19 @@ type Config struct {
 	// response (0: DefaultRequestTimeout, negative: none); see
 	// Response.SetTimeout.
 	RequestTimeout time.Duration
+	// Disable0RTT refuses 0-RTT: resumed clients then wait one round trip
+	// before their first request. With 0-RTT (the default), requests of a
+	// safe method (GET, HEAD, OPTIONS) that arrive in 0-RTT data run at once
+	// and carry Early-Data: 1 (Request.EarlyData): they could be replays;
+	// the others wait until the handshake is complete (RFC 8470).
+	Disable0RTT bool
+	// ClusterSecret, shared by the servers of a cluster (the workers on one
+	// port, or servers behind a load balancer), gives them the same keys
+	// (see clusterKeys): stateless resets, address tokens and TLS session
+	// tickets, so that a client resumes its session with 0-RTT at any of
+	// them. At least MinClusterSecret bytes of random; nil: each server has
+	// its own random keys, and (with ReusePort) no stateless resets.
+	ClusterSecret []byte
 	// Logger receives log lines at or below LogLevel; nil discards them.
 	// NewServer reads it; Server.SetLogger replaces it later.
 	Logger func(level int, line string)
@@ -143,6 +156,9 @@ func (c *Config) validate() error {
 	}
 	if err := ValidateField("alt-svc", c.AltSvc); c.AltSvc != "" && err != nil {
 		return configError("altSvc: %v", err)
+	}
+	if len(c.ClusterSecret) > 0 && len(c.ClusterSecret) < MinClusterSecret {
+		return configError("clusterSecret must have at least %d bytes", MinClusterSecret)
 	}
 	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
 		return configError("certificate and key must be given together")
@@ -211,6 +227,7 @@ func (c *Config) maxBody() int64 {
 func (c *Config) clone() Config {
 	d := *c
 	d.CertPEM, d.KeyPEM = slices.Clone(c.CertPEM), slices.Clone(c.KeyPEM)
+	d.ClusterSecret = slices.Clone(c.ClusterSecret)
 	d.QuicAlpn, d.WebTransportOrigins = slices.Clone(c.QuicAlpn), slices.Clone(c.WebTransportOrigins)
 	return d
 }

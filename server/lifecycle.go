@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -68,17 +67,21 @@ func (s *Server) start() (net.Addr, error) {
 
 // listen starts QUIC on udp with the server's TLS and QUIC settings.
 func (s *Server) listen(udp *net.UDPConn) (*quic.EarlyListener, error) {
-	tlsConf := http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS13})
-	tlsConf.NextProtos = append(tlsConf.NextProtos, s.cfg.QuicAlpn...)
+	keys := deriveClusterKeys(s.cfg.ClusterSecret)
 	quicConf := &quic.Config{
 		EnableDatagrams:                  s.cfg.EnableDatagrams || s.cfg.EnableWebTransport || len(s.cfg.QuicAlpn) > 0,
 		EnableStreamResetPartialDelivery: s.cfg.EnableWebTransport,
 		MaxIncomingStreams:               s.cfg.maxStreams(),
 		MaxIdleTimeout:                   IdleTimeout,
+		Allow0RTT:                        !s.cfg.Disable0RTT,
 		Tracer:                           qlogTracer(s.cfg.QlogDir, s.logf),
 	}
 	s.transport = &quic.Transport{Conn: udp, ConnContext: s.connContext}
-	return s.transport.ListenEarly(tlsConf, quicConf)
+	if keys != nil {
+		s.transport.StatelessResetKey = &keys.statelessReset
+		s.transport.TokenGeneratorKey = &keys.addressToken
+	}
+	return s.transport.ListenEarly(s.tlsConfig(keys), quicConf)
 }
 
 // Stop shuts the server down and waits until it is down. Graceful (force
