@@ -22,9 +22,10 @@ type handshakeDelayProxy struct {
 	server *net.UDPAddr
 	hold   time.Duration
 
-	mu     sync.Mutex
-	client *net.UDPAddr
-	held   int // datagrams held back so far
+	mu         sync.Mutex
+	client     *net.UDPAddr
+	held       int      // datagrams held back so far
+	serverCIDs [][]byte // source connection IDs of the server's long header packets
 }
 
 // startHandshakeDelayProxy relays to the server's port; the client dials
@@ -48,6 +49,9 @@ func startHandshakeDelayProxy(t *testing.T, serverPort int, hold time.Duration) 
 // Addr is where the client sends.
 func (p *handshakeDelayProxy) Addr() string { return p.conn.LocalAddr().String() }
 
+// Port is the port of Addr.
+func (p *handshakeDelayProxy) Port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
+
 // Held is the number of datagrams held back so far.
 func (p *handshakeDelayProxy) Held() int {
 	p.mu.Lock()
@@ -68,6 +72,9 @@ func (p *handshakeDelayProxy) relay() {
 		to := p.server
 		if from.Port == p.server.Port && from.IP.Equal(p.server.IP) {
 			to = p.client
+			if scid := longHeaderSourceCID(b); scid != nil {
+				p.serverCIDs = append(p.serverCIDs, scid)
+			}
 		} else {
 			p.client = from
 		}
@@ -84,6 +91,27 @@ func (p *handshakeDelayProxy) relay() {
 		}
 		time.AfterFunc(p.hold, func() { _, _ = p.conn.WriteToUDP(b, to) })
 	}
+}
+
+// ServerCIDs returns the source connection IDs of the server's long header
+// packets so far: the connection IDs it chose.
+func (p *handshakeDelayProxy) ServerCIDs() [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([][]byte(nil), p.serverCIDs...)
+}
+
+// longHeaderSourceCID is the source connection ID of a datagram's first
+// packet when it has a long header.
+func longHeaderSourceCID(b []byte) []byte {
+	if len(b) < 7 || b[0]&0x80 == 0 {
+		return nil
+	}
+	p := 6 + int(b[5])
+	if p >= len(b) || p+1+int(b[p]) > len(b) {
+		return nil
+	}
+	return append([]byte(nil), b[p+1:p+1+int(b[p])]...)
 }
 
 // QUIC versions 1 and 2 number the long header packet types differently.

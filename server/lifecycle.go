@@ -77,6 +77,11 @@ func (s *Server) listen(udp *net.UDPConn) (*quic.EarlyListener, error) {
 		Tracer:                           qlogTracer(s.cfg.QlogDir, s.logf),
 	}
 	s.transport = &quic.Transport{Conn: udp, ConnContext: s.connContext}
+	if g := s.cfg.connectionIDGenerator(); g != nil {
+		s.transport.ConnectionIDGenerator = g
+	}
+	// Without the cluster's keys, no stateless resets (a nil key): with
+	// ReusePort a worker could otherwise reset a connection of another.
 	if keys != nil {
 		s.transport.StatelessResetKey = &keys.statelessReset
 		s.transport.TokenGeneratorKey = &keys.addressToken
