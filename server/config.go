@@ -126,9 +126,14 @@ type Config struct {
 	// connection IDs carry (QUIC-LB, see QUICLBServerID), and a program
 	// attached to the port's socket group sends every packet of an
 	// established connection to the worker that owns it, also after the
-	// client's address changed; new connections are spread by the kernel
-	// (TCP connections too). Without ClusterSecret, stateless resets are
-	// off.
+	// client's address changed; new connections (and TCP connections) are
+	// spread by the kernel's hash. The program is an eBPF one with a map of
+	// the workers by ID when the process may load it (CAP_BPF, as root):
+	// workers then start, stop and restart in any order. Otherwise it is a
+	// classic BPF one, which picks a socket by its place in the group: the
+	// workers must then start in ID order from 0, and all be restarted when
+	// one stops (Server.Steering tells which is in use). Without
+	// ClusterSecret, stateless resets are off.
 	ReusePort bool
 	// WorkerID identifies the server among those on the port (ReusePort):
 	// 0-MaxWorkerID, unique; a second server with the same ID fails to

@@ -20,6 +20,9 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.logf(LogInfo, "listening on %s", addr) // not under mu: a log function may call back in
+	if s.cfg.ReusePort {
+		s.logf(LogInfo, "reusePort: %s", s.steeringInfo())
+	}
 	return nil
 }
 
@@ -37,6 +40,15 @@ func (s *Server) start() (net.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.ReusePort {
+		if s.group, err = joinReusePortGroup(udp, &s.cfg); err != nil {
+			udp.Close()
+			if tcp != nil {
+				tcp.Close()
+			}
+			return nil, err
+		}
+	}
 	s.h3 = &http3.Server{
 		Handler:         http.HandlerFunc(s.serveHTTP),
 		EnableDatagrams: s.cfg.EnableDatagrams || s.cfg.EnableWebTransport,
@@ -52,6 +64,7 @@ func (s *Server) start() (net.Addr, error) {
 		if tcp != nil {
 			tcp.Close()
 		}
+		s.leaveGroup()
 		return nil, err
 	}
 	if tcp != nil {
@@ -199,6 +212,7 @@ func (s *Server) shutdown() {
 	_ = s.listener.Close()
 	_ = s.transport.Close()
 	_ = s.udp.Close()
+	s.leaveGroup() // after the UDP socket closed: the kernel emptied its slot
 	<-s.acceptDone
 	if s.tcp != nil {
 		<-s.tcpDone
@@ -209,6 +223,14 @@ func (s *Server) shutdown() {
 	s.mu.Unlock()
 	s.logf(LogInfo, "stopped")
 	close(s.stopDone)
+}
+
+// leaveGroup frees the worker ID of a ReusePort server.
+func (s *Server) leaveGroup() {
+	if s.group != nil {
+		s.group.close()
+		s.group = nil
+	}
 }
 
 func (s *Server) closeConnections() {
@@ -227,4 +249,26 @@ func (s *Server) closeConnections() {
 		_ = tcp.Close() // the listener and every TCP connection
 		tcpCancel()
 	}
+}
+
+// Steering reports how packets reach this server among the workers of its
+// port (Config.ReusePort), while it runs: "ebpf" (the worker map), "cbpf"
+// (the classic program, see Config.ReusePort), or "" without ReusePort.
+func (s *Server) Steering() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.group == nil {
+		return ""
+	}
+	return string(s.group.steering)
+}
+
+// steeringInfo describes the steering for the log.
+func (s *Server) steeringInfo() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.group == nil {
+		return "stopped"
+	}
+	return s.group.String()
 }

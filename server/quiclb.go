@@ -121,6 +121,9 @@ func (c *Config) validateQUICLB() error {
 	if c.QUICLBConfigRotation < 0 || c.QUICLBConfigRotation > MaxQUICLBConfigRotation {
 		return configError("quicLbConfigRotation must be 0-%d", MaxQUICLBConfigRotation)
 	}
+	if c.ReusePort && !reusePortSupported {
+		return configError("reusePort needs Linux")
+	}
 	if c.WorkerID < 0 || c.WorkerID > MaxWorkerID {
 		return configError("workerId %d is outside 0-%d", c.WorkerID, MaxWorkerID)
 	}
