@@ -46,10 +46,10 @@ type reusePortGroup struct {
 	addr     *net.UDPAddr
 	lock     *net.UnixListener // the worker ID's socket: held while serving
 	steering steering
-	offset   int    // where packets carry the worker ID (Config.workerIDOffset)
-	rotation int    // the config rotation of the connection IDs
-	mapFD    int    // the eBPF worker map; -1 with the classic program
-	fallback string // why the classic program is in use, if it is
+	offset   int           // where packets carry the worker ID (Config.workerIDOffset)
+	rotation int           // the config rotation of the connection IDs
+	mapFD    int           // the eBPF worker map; -1 with the classic program
+	fallback string        // why the classic program is in use, if it is
 	answered chan struct{} // closed when answerPeers returned; nil before it runs
 }
 
