@@ -354,3 +354,29 @@ func TestReusePortWorkersMustAgree(t *testing.T) {
 		t.Fatalf("a worker with another server ID length: %v", err)
 	}
 }
+
+// TestReusePortWorkerCrash: a worker that vanishes without closing its
+// connections (its socket closed under it, as a crash would) leaves its
+// clients' packets to another worker, which answers with the stateless
+// reset they were promised (the keys come from ClusterSecret): the clients
+// learn at once that their connections are gone.
+func TestReusePortWorkerCrash(t *testing.T) {
+	workers := startWorkers(t, Config{ClusterSecret: []byte("crash test cluster secret")}, 2)
+	var crashed []*workerClient
+	for len(crashed) < 3 {
+		c := dialWorkers(t, workers[0].Port())
+		if w, err := c.worker(rawDeadline); err != nil {
+			t.Fatal(err)
+		} else if w == "0" {
+			crashed = append(crashed, c)
+		}
+	}
+	workers[0].udp.Close() // no CONNECTION_CLOSE goes out
+	for i, c := range crashed {
+		_, err := c.worker(rawDeadline)
+		var reset *quic.StatelessResetError
+		if cause := context.Cause(c.qc.Context()); !errors.As(cause, &reset) {
+			t.Fatalf("connection %d of the crashed worker: request error %v, connection ended by %v, want a stateless reset", i, err, cause)
+		}
+	}
+}
