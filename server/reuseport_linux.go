@@ -163,7 +163,10 @@ func (g *reusePortGroup) steer(udp *net.UDPConn) error {
 		if g.steering == steeringCBPF {
 			return checkClassicOrder(g.addr, g.workerID, peer.workers)
 		}
-		return putWorkerSocket(g.mapFD, g.workerID, fd)
+		if err := putWorkerSocket(g.mapFD, g.workerID, fd); err != nil {
+			return fmt.Errorf("%w (the group steers with eBPF: every worker of a port needs CAP_BPF)", err)
+		}
+		return nil
 	}
 	if ebpfAvailable && !forceClassicSteering {
 		mapFD, err := attachEBPF(fd, offset, rotation)

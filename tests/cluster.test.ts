@@ -132,6 +132,24 @@ describe("two worker processes on one port", () => {
     expect(err).toContain(`worker id 1 is already taken on port ${workers[0].port}`);
   });
 
+  test("a TLS session resumes with 0-RTT at either worker (shared clusterSecret)", async () => {
+    const { out, err, code } = await run([CLUSTERCLIENT, "-resume", "12", `https://127.0.0.1:${workers[0].port}/`]);
+    expect(code, err).toBe(0);
+    const r = JSON.parse(out) as { bodies: string[]; used0rtt: boolean[]; errors: string[] };
+    expect(r.errors).toEqual(Array(12).fill(""));
+    expect(r.used0rtt).toEqual(Array(12).fill(true));
+    const seen = new Set(r.bodies.map((b) => /^Hello from worker (\d+)/.exec(b)?.[1]));
+    expect([...seen].sort()).toEqual(["0", "1"]);
+  });
+
+  test("req.earlyData and 425 for what an intermediary forwarded from early data", async () => {
+    const url = `https://127.0.0.1:${workers[0].port}/`;
+    const get = await run([join(ROOT, "build", "h3client"), "-H", "early-data: 1", url]);
+    expect(get.out).toContain(", in 0-RTT");
+    const post = await run([join(ROOT, "build", "h3client"), "-X", "POST", "-d", "x", "-H", "early-data: 1", url]);
+    expect(post.out).toStartWith("HTTP/3 425");
+  });
+
   test("one worker stopping leaves the other's connections unaffected", async () => {
     await stopWorker(workers[0]);
     const { workers: after, errors } = await client.ask();

@@ -4,9 +4,14 @@
 // connections to one origin, nor move one to a new address.
 //
 //	clusterclient [-conns 20] [-timeout 5s] URL
+//	clusterclient -resume N [-timeout 5s] URL
 //
-// It dials the connections, then reads commands from stdin, one a line,
-// and answers each with one JSON line on stdout:
+// With -resume it makes one connection to get a TLS session ticket, then
+// N more, each from a new UDP socket, resuming the session with a GET in
+// 0-RTT, and prints {"bodies":[...],"used0rtt":[...],"errors":[...]}.
+//
+// Otherwise it dials the connections, then reads commands from stdin, one
+// a line, and answers each with one JSON line on stdout:
 //
 //	ask      GET URL on every connection: {"bodies":[...],"errors":[...]}
 //	         (the body, or "" and the error, by connection)
@@ -46,6 +51,7 @@ type conn struct {
 func main() {
 	n := flag.Int("conns", 20, "connections, each from its own UDP socket")
 	timeout := flag.Duration("timeout", 5*time.Second, "bound of each dial, request and migration")
+	resume := flag.Int("resume", 0, "resume a session this many times with a GET in 0-RTT, print the outcomes and exit")
 	flag.Parse()
 	if flag.NArg() != 1 || *n < 1 {
 		fmt.Fprintln(os.Stderr, "usage: clusterclient [-conns N] [-timeout D] URL")
@@ -55,6 +61,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	if *resume > 0 {
+		if err := resumeAll(target, *resume, *timeout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
 	}
 	conns := make([]*conn, *n)
 	for i := range conns {
@@ -140,6 +153,11 @@ func ask(c *conn, target string, timeout time.Duration) (body, errText string) {
 	if err != nil {
 		return "", err.Error()
 	}
+	return roundTrip(c, req)
+}
+
+// roundTrip sends req on the connection and reads the whole body.
+func roundTrip(c *conn, req *http.Request) (body, errText string) {
 	resp, err := c.cc.RoundTrip(req)
 	if err != nil {
 		return "", err.Error()
