@@ -378,6 +378,10 @@ func TestReusePortWorkerCrash(t *testing.T) {
 	workers[0].udp.Close() // no CONNECTION_CLOSE goes out
 	for i, c := range crashed {
 		_, err := c.worker(rawDeadline)
+		select { // the request fails as the reset arrives; the connection ends just after
+		case <-c.qc.Context().Done():
+		case <-time.After(rawDeadline):
+		}
 		var reset *quic.StatelessResetError
 		if cause := context.Cause(c.qc.Context()); !errors.As(cause, &reset) {
 			t.Fatalf("connection %d of the crashed worker: request error %v, connection ended by %v, want a stateless reset", i, err, cause)
