@@ -21,7 +21,11 @@ func (s *Server) Start() error {
 	}
 	s.logf(LogInfo, "listening on %s", addr) // not under mu: a log function may call back in
 	if s.cfg.ReusePort {
-		s.logf(LogInfo, "reusePort: %s", s.steeringInfo())
+		level := LogInfo
+		if s.Steering() == string(steeringCBPF) {
+			level = LogWarn // its limits should not go unnoticed (see Config.ReusePort)
+		}
+		s.logf(level, "reusePort: %s", s.steeringInfo())
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ var errNoReusePort = errors.New("reusePort needs Linux")
 
 type steering string
 
+const steeringCBPF steering = "cbpf"
+
 type reusePortGroup struct{ steering steering }
 
 func listenUDP(ip net.IP, port int, reusePort bool) (*net.UDPConn, error) {
