@@ -9,7 +9,7 @@ GO_SOURCES := $(shell find server bridge capi internal -name '*.go' -o -name '*.
 
 .PHONY: all lib helpers deps run test test-go test-c test-bun test-soak test-install typecheck stress stress-bun fuzz clean generate pack test-pack install
 
-# The library and the two Go test clients the Bun and C tests run.
+# The library and the Go test clients the Bun and C tests run.
 all: lib helpers
 
 deps: node_modules/.installed
@@ -22,7 +22,7 @@ node_modules/.installed: package.json package-lock.json
 
 lib: $(LIB)
 
-helpers: build/h3client build/dgclient
+helpers: build/h3client build/dgclient build/clusterclient
 
 $(LIB): $(GO_SOURCES)
 	$(GO) build -buildmode=c-shared -trimpath -o $@ ./capi
@@ -32,6 +32,9 @@ build/h3client: $(shell find tests/h3client client -name '*.go') go.mod go.sum
 
 build/dgclient: $(shell find tests/dgclient client -name '*.go') go.mod go.sum
 	$(GO) build -o $@ ./tests/dgclient
+
+build/clusterclient: $(shell find tests/clusterclient -name '*.go') go.mod go.sum
+	$(GO) build -o $@ ./tests/clusterclient
 
 # The npm package: build/zig-h3-bun-$(VERSION).tgz with the TypeScript sources
 # of bun/ (Bun runs them), their declarations in types/ (what an app's tsc
@@ -75,7 +78,7 @@ run: deps $(LIB) build/h3client
 
 # Stops at the first failing step; when every step passed, its last line
 # sums them up, with the Bun suite's counts.
-test: deps $(LIB) build/h3client build/dgclient typecheck test-go test-c test-install test-bun test-soak
+test: deps $(LIB) build/h3client build/dgclient build/clusterclient typecheck test-go test-c test-install test-bun test-soak
 	@echo "make test: all passed: tsc; go vet + go test; C ABI test; install test; Bun suite ($$(grep -E '^ *[0-9]+ (pass|fail)$$|^Ran ' build/bun-test.log | sed 's/^ *//' | paste -sd';' - | sed 's/;/, /g')); soak $(or $(SOAK_SECONDS),30) s"
 
 # internal/abi's test fails here when a file generated from include/zig_h3.h

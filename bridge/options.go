@@ -15,7 +15,8 @@ import (
 // "enableDatagrams": true, "enableWebTransport": true, "requestTimeoutMs":
 // 60000 (0: none), "headerTimeoutMs": 5000 (0: none), "maxHeaderFields":
 // 200, "maxConnections": 10000, "maxStreamsPerConnection": 100, "tcp": true,
-// "altSvc": "h3=\":443\"" (or false: none)}.
+// "altSvc": "h3=\":443\"" (or false: none)}, and the options of many
+// workers (see decodeScaleOptions).
 func (b *Server) SetOptions(spec []byte) error {
 	return b.UpdateConfig(func(cfg *server.Config) error { return decodeOptions(spec, cfg) })
 }
@@ -57,6 +58,9 @@ func decodeOptions(spec []byte, cfg *server.Config) error {
 	}
 	setTimeout(&cfg.RequestTimeout, timeoutMs)
 	setTimeout(&cfg.HeaderTimeout, headerTimeoutMs)
+	if err := decodeScaleOptions(spec, cfg); err != nil {
+		return err
+	}
 	return decodeAltSvc(altSvc, cfg)
 }
 

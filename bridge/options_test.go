@@ -36,6 +36,23 @@ func TestSetOptions(t *testing.T) {
 		{"a wrong type", `{"quicAlpn":["ok", 1]}`, server.ErrInvalidArgument, nil},
 		{"not JSON", `{`, server.ErrInvalidArgument, nil},
 		{"certificate without key", `{"certPem":"x"}`, server.ErrConfig, nil},
+		{"reusePort with its worker", `{"reusePort":true,"workerId":3,"workers":4}`, nil, func(c server.Config) bool {
+			return c.ReusePort && c.WorkerID == 3 && c.Workers == 4
+		}},
+		{"worker not below workers", `{"reusePort":true,"workerId":4,"workers":4}`, server.ErrConfig, nil},
+		{"worker 256", `{"workerId":256}`, server.ErrConfig, nil},
+		{"cluster secret", `{"clusterSecret":"sixteen bytes ok"}`, nil, func(c server.Config) bool { return string(c.ClusterSecret) == "sixteen bytes ok" }},
+		{"a short cluster secret", `{"clusterSecret":"short"}`, server.ErrConfig, nil},
+		{"no cluster secret", `{"clusterSecret":null}`, nil, func(c server.Config) bool { return c.ClusterSecret == nil }},
+		{"0-RTT off", `{"zeroRtt":false}`, nil, func(c server.Config) bool { return c.Disable0RTT }},
+		{"0-RTT on", `{"zeroRtt":true}`, nil, func(c server.Config) bool { return !c.Disable0RTT }},
+		{"QUIC-LB", `{"quicLbServerId":"0a1B","quicLbConfigRotation":2}`, nil, func(c server.Config) bool {
+			return slices.Equal(c.QUICLBServerID, []byte{0x0a, 0x1b}) && c.QUICLBConfigRotation == 2
+		}},
+		{"QUIC-LB server ID not hex", `{"quicLbServerId":"xyz"}`, server.ErrInvalidArgument, nil},
+		{"QUIC-LB server ID too long", `{"quicLbServerId":"0102030405060708090a0b"}`, server.ErrConfig, nil},
+		{"QUIC-LB rotation 7", `{"quicLbConfigRotation":7}`, server.ErrConfig, nil},
+		{"reusePort of another type", `{"reusePort":1}`, server.ErrInvalidArgument, nil},
 		{"a bad certificate", `{"certPem":"x","keyPem":"y"}`, server.ErrConfig, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {

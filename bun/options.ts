@@ -77,6 +77,30 @@ export function checkOptions(options: H3ServeOptions): void {
   if (options.tls !== undefined && options.certPath !== undefined) {
     throw new TypeError("give tls or certPath/keyPath, not both");
   }
+  checkScaleOptions(options);
+}
+
+/** Checks the options of many workers and machines (reusePort and the rest). */
+function checkScaleOptions(options: H3ServeOptions): void {
+  for (const field of ["reusePort", "zeroRtt"] as const) {
+    if (options[field] !== undefined && typeof options[field] !== "boolean") throw new TypeError(`${field}: expected a boolean`);
+  }
+  const { workerId, workers, clusterSecret, quicLb } = options;
+  if (workerId !== undefined && (!Number.isInteger(workerId) || workerId < 0 || workerId > 255)) {
+    throw new RangeError(`workerId: expected an integer 0-255, got ${workerId}`);
+  }
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256)) {
+    throw new RangeError(`workers: expected an integer 1-256, got ${workers}`);
+  }
+  if (workers !== undefined && (workerId ?? 0) >= workers) throw new RangeError(`workerId ${workerId ?? 0} is not below workers (${workers})`);
+  if (clusterSecret !== undefined && (typeof clusterSecret !== "string" || Buffer.byteLength(clusterSecret) < 16)) {
+    throw new TypeError("clusterSecret: expected a string of at least 16 bytes");
+  }
+  if (quicLb !== undefined && (quicLb === null || typeof quicLb !== "object" || typeof quicLb.serverId !== "string" ||
+      !/^(?:[0-9a-fA-F]{2}){1,10}$/.test(quicLb.serverId) ||
+      (quicLb.configRotation !== undefined && (!Number.isInteger(quicLb.configRotation) || quicLb.configRotation < 0 || quicLb.configRotation > 6)))) {
+    throw new TypeError("quicLb: expected { serverId: 1-10 bytes in hex, configRotation?: 0-6 }");
+  }
 }
 
 /** Builds the 48-byte zig_h3_server_config; the returned buffers must stay alive during zig_h3_server_new. */
@@ -123,6 +147,15 @@ export function nativeOptions(options: H3ServeOptions, features: { datagrams: bo
   if (options.maxConnections !== undefined) out.maxConnections = options.maxConnections;
   if (options.maxStreamsPerConnection !== undefined) out.maxStreamsPerConnection = options.maxStreamsPerConnection;
   if (options.maxHeaderBytes !== undefined) out.maxHeaderBytes = options.maxHeaderBytes;
+  if (options.reusePort !== undefined) out.reusePort = options.reusePort;
+  if (options.workerId !== undefined) out.workerId = options.workerId;
+  if (options.workers !== undefined) out.workers = options.workers;
+  if (options.clusterSecret !== undefined) out.clusterSecret = options.clusterSecret;
+  if (options.zeroRtt !== undefined) out.zeroRtt = options.zeroRtt;
+  if (options.quicLb !== undefined) {
+    out.quicLbServerId = options.quicLb.serverId;
+    out.quicLbConfigRotation = options.quicLb.configRotation ?? 0;
+  }
   return JSON.stringify(out);
 }
 

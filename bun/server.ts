@@ -68,6 +68,10 @@ class IncomingRequest extends Request implements H3Request {
     return this.exchange.body?.trailers ?? Promise.resolve(new Headers(this.rawTrailers));
   }
 
+  get earlyData(): boolean {
+    return this.headers.get("early-data") === "1";
+  }
+
   // @ts-expect-error bun-types declares signal a property; at runtime it is an accessor we may override.
   override get signal(): AbortSignal {
     return this.exchange.signal;

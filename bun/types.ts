@@ -22,6 +22,15 @@ export interface H3Request extends Request {
    * const sum = (await req.trailers).get("x-checksum");
    */
   readonly trailers: Promise<Headers>;
+  /**
+   * The request arrived in 0-RTT data and its handler runs before the
+   * client's handshake is complete: it could be a replay (RFC 8470). Only
+   * GET, HEAD and OPTIONS run so (see `zeroRtt`); the header then carries
+   * `early-data: 1`. A handler with side effects may answer 425.
+   * @example
+   * if (req.earlyData) return new Response("Too Early", { status: 425 });
+   */
+  readonly earlyData: boolean;
 }
 
 /**
@@ -238,6 +247,76 @@ export interface H3ServeOptions {
    * per request (it replaces the list).
    */
   webtransport?: { allowedOrigins?: string[]; checkOrigin?: (origin: string | null, req: Request) => boolean };
+  /**
+   * Several processes serve one port (Linux, `SO_REUSEPORT`): start each
+   * with the same `port`, its own `workerId` and the same `clusterSecret`.
+   * New connections are spread over the workers by the kernel; every later
+   * packet of a connection reaches the worker that owns it, found from
+   * the connection ID, also after the client's address changed
+   * (migration, NAT rebinding). The TCP listener (`http1`) is shared the
+   * same way. The process needs `CAP_BPF` (root has it) for the eBPF
+   * steering program; without it a classic BPF program is used, which
+   * requires the workers to start in `workerId` order from 0 and all to be
+   * restarted when one stops. See examples/cluster.ts.
+   * @default false
+   * @example
+   * createH3Server({ port: 443, reusePort: true, workerId: Number(process.env.WORKER_ID), clusterSecret: process.env.CLUSTER_SECRET, fetch });
+   */
+  reusePort?: boolean;
+  /**
+   * This worker's ID among those on the port (`reusePort`), 0-255, unique:
+   * a second worker with a taken ID fails to start ("worker id N is
+   * already taken on port P"). It is carried in every connection ID.
+   * @default 0
+   * @example
+   * workerId: 1,
+   */
+  workerId?: number;
+  /**
+   * How many workers share the port (`reusePort`); only checked:
+   * `workerId` must be below it.
+   * @default undefined (not checked)
+   * @example
+   * workers: 4,
+   */
+  workers?: number;
+  /**
+   * A secret shared by the servers of a cluster (the workers of a port, or
+   * servers behind a load balancer), at least 16 bytes: their stateless
+   * reset, address token and TLS session ticket keys are derived from it,
+   * so a client resumes its TLS session (with 0-RTT) at any of them, and a
+   * client of a worker that died learns it at once (stateless reset).
+   * Without it each server has its own keys, and with `reusePort` no
+   * stateless resets are sent.
+   * @default undefined (no shared keys)
+   * @example
+   * clusterSecret: process.env.H3_CLUSTER_SECRET, // e.g. openssl rand -hex 32
+   */
+  clusterSecret?: string;
+  /**
+   * Accept 0-RTT: a client resuming a session sends its first requests
+   * without waiting for the handshake. Requests of GET, HEAD and OPTIONS
+   * that arrive so run at once and carry `early-data: 1`
+   * (`req.earlyData`): they could be replayed by an attacker, so a handler
+   * with side effects may answer them `425 Too Early` (RFC 8470). Other
+   * methods wait until the handshake is complete. `false` refuses 0-RTT.
+   * @default true
+   * @example
+   * zeroRtt: false,
+   */
+  zeroRtt?: boolean;
+  /**
+   * QUIC-LB connection IDs (draft-ietf-quic-load-balancers, plaintext) for
+   * a layer-4 load balancer in front of many machines that routes packets
+   * by connection ID: `serverId` (hex, 1-10 bytes) is this machine's
+   * server ID in the balancer's configuration, `configRotation` (0-6) its
+   * config rotation codepoint. With `reusePort` the worker's byte follows
+   * the server ID (the balancer counts it as part of the nonce).
+   * @default undefined (with `reusePort`: the worker's byte is the server ID)
+   * @example
+   * quicLb: { serverId: "0a01", configRotation: 0 },
+   */
+  quicLb?: { serverId: string; configRotation?: number };
 }
 
 /** Options {@link H3Server.reload} can change. */

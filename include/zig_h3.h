@@ -488,7 +488,24 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  "maxConnections" (open connections;
  *  more are refused at the handshake; default 10000),
  *  "maxStreamsPerConnection" (concurrent request streams per connection;
- *  default 100). Errors: BAD_HANDLE,
+ *  default 100), "zeroRtt" (false: refuse 0-RTT; by default requests of
+ *  GET, HEAD and OPTIONS that arrive in 0-RTT data run at once and carry
+ *  the header "early-data: 1" (RFC 8470: they may be replays), others
+ *  wait until the handshake is complete), "clusterSecret" (a string of at
+ *  least 16 bytes shared by the servers of a cluster: their stateless
+ *  reset, address token and TLS session ticket keys derive from it, so a
+ *  client resumes with 0-RTT at any of them; without it, no stateless
+ *  resets), "reusePort" (Linux: several servers, in one process or many,
+ *  bind the same port; each needs its own "workerId", 0-255, and a
+ *  second server with a taken id fails to start with CONFIG; packets of
+ *  a connection reach the server that owns it through a socket selection
+ *  program, also after the client's address changed; the process needs
+ *  CAP_BPF for the eBPF program, without it a classic program works only
+ *  while the servers start in id order from 0 and none stops), "workers"
+ *  (optional: how many servers share the port; workerId must be below
+ *  it), "quicLbServerId" (hex, 1-10 bytes: connection IDs in the QUIC-LB
+ *  plaintext format with this server ID, for a load balancer in front of
+ *  many machines) and "quicLbConfigRotation" (0-6, default 0). Errors: BAD_HANDLE,
  *  INVALID_ARG (NULL, bad JSON),
  *  CONFIG (bad certificate or value), STATE (started). */
 int zig_h3_server_set_options(zig_h3_server *server, const char *spec, size_t len);

@@ -107,6 +107,52 @@ type Config struct {
 	// response (0: DefaultRequestTimeout, negative: none); see
 	// Response.SetTimeout.
 	RequestTimeout time.Duration
+	// Disable0RTT refuses 0-RTT: resumed clients then wait one round trip
+	// before their first request. With 0-RTT (the default), requests of a
+	// safe method (GET, HEAD, OPTIONS) that arrive in 0-RTT data run at once
+	// and carry Early-Data: 1 (Request.EarlyData): they could be replays;
+	// the others wait until the handshake is complete (RFC 8470).
+	Disable0RTT bool
+	// ClusterSecret, shared by the servers of a cluster (the workers on one
+	// port, or servers behind a load balancer), gives them the same keys
+	// (see clusterKeys): stateless resets, address tokens and TLS session
+	// tickets, so that a client resumes its session with 0-RTT at any of
+	// them. At least MinClusterSecret bytes of random; nil: each server has
+	// its own random keys, and (with ReusePort) no stateless resets.
+	ClusterSecret []byte
+	// ReusePort lets several servers (worker processes, or servers of one
+	// process) bind the same UDP port, and the same TCP port with TCP
+	// (SO_REUSEPORT, Linux). Each has its own WorkerID, which its
+	// connection IDs carry (QUIC-LB, see QUICLBServerID), and a program
+	// attached to the port's socket group sends every packet of an
+	// established connection to the worker that owns it, also after the
+	// client's address changed; new connections (and TCP connections) are
+	// spread by the kernel's hash. The program is an eBPF one with a map of
+	// the workers by ID when the process may load it (CAP_BPF, as root):
+	// workers then start, stop and restart in any order. Otherwise it is a
+	// classic BPF one, which picks a socket by its place in the group: the
+	// workers must then start in ID order from 0, and all be restarted when
+	// one stops (Server.Steering tells which is in use). Without
+	// ClusterSecret, stateless resets are off.
+	ReusePort bool
+	// WorkerID identifies the server among those on the port (ReusePort):
+	// 0-MaxWorkerID, unique; a second server with the same ID fails to
+	// start.
+	WorkerID int
+	// Workers, when not 0, is how many workers share the port: WorkerID
+	// must be below it.
+	Workers int
+	// QUICLBServerID makes the connection IDs QUIC-LB connection IDs
+	// (draft-ietf-quic-load-balancers, plaintext) with this server ID (1 to
+	// MaxQUICLBServerID bytes), for a layer-4 load balancer in front of
+	// many machines that routes by connection ID; with ReusePort the
+	// worker's byte follows it. Without it, ReusePort alone makes the
+	// worker's byte the server ID.
+	QUICLBServerID []byte
+	// QUICLBConfigRotation is the config rotation codepoint of the QUIC-LB
+	// connection IDs (0-MaxQUICLBConfigRotation), as the load balancer's
+	// configuration says.
+	QUICLBConfigRotation int
 	// Logger receives log lines at or below LogLevel; nil discards them.
 	// NewServer reads it; Server.SetLogger replaces it later.
 	Logger func(level int, line string)
@@ -143,6 +189,12 @@ func (c *Config) validate() error {
 	}
 	if err := ValidateField("alt-svc", c.AltSvc); c.AltSvc != "" && err != nil {
 		return configError("altSvc: %v", err)
+	}
+	if err := c.validateQUICLB(); err != nil {
+		return err
+	}
+	if len(c.ClusterSecret) > 0 && len(c.ClusterSecret) < MinClusterSecret {
+		return configError("clusterSecret must have at least %d bytes", MinClusterSecret)
 	}
 	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
 		return configError("certificate and key must be given together")
@@ -211,6 +263,7 @@ func (c *Config) maxBody() int64 {
 func (c *Config) clone() Config {
 	d := *c
 	d.CertPEM, d.KeyPEM = slices.Clone(c.CertPEM), slices.Clone(c.KeyPEM)
+	d.ClusterSecret, d.QUICLBServerID = slices.Clone(c.ClusterSecret), slices.Clone(c.QUICLBServerID)
 	d.QuicAlpn, d.WebTransportOrigins = slices.Clone(c.QuicAlpn), slices.Clone(c.WebTransportOrigins)
 	return d
 }

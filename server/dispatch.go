@@ -14,6 +14,9 @@ import (
 // serveHTTP is the http3 handler; it serves each request on a worker
 // goroutine (see workerPool).
 func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
+	if !s.admitEarly(hr) {
+		panic(http.ErrAbortHandler) // the connection closed before its handshake completed
+	}
 	s.workers.run(func() { s.serveRequest(w, hr) })
 }
 
@@ -45,6 +48,9 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 		// Our own connection loops and webtransport-go send no GOAWAY (see
 		// serveH3Conn), and a TCP connection may still carry a request.
 		s.reject(w, http.StatusServiceUnavailable)
+		completed = true
+	case tooEarly(hr):
+		s.reject(w, http.StatusTooEarly)
 		completed = true
 	case isWebTransport(hr):
 		completed = s.serveSession(w, hr, rt, newRequest(hr, m, conn, streamID))

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,6 +20,13 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.logf(LogInfo, "listening on %s", addr) // not under mu: a log function may call back in
+	if s.cfg.ReusePort {
+		level := LogInfo
+		if s.Steering() == string(steeringCBPF) {
+			level = LogWarn // its limits should not go unnoticed (see Config.ReusePort)
+		}
+		s.logf(level, "reusePort: %s", s.steeringInfo())
+	}
 	return nil
 }
 
@@ -38,6 +44,15 @@ func (s *Server) start() (net.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.ReusePort {
+		if s.group, err = joinReusePortGroup(udp, &s.cfg); err != nil {
+			udp.Close()
+			if tcp != nil {
+				tcp.Close()
+			}
+			return nil, err
+		}
+	}
 	s.h3 = &http3.Server{
 		Handler:         http.HandlerFunc(s.serveHTTP),
 		EnableDatagrams: s.cfg.EnableDatagrams || s.cfg.EnableWebTransport,
@@ -53,6 +68,7 @@ func (s *Server) start() (net.Addr, error) {
 		if tcp != nil {
 			tcp.Close()
 		}
+		s.leaveGroup()
 		return nil, err
 	}
 	if tcp != nil {
@@ -68,17 +84,26 @@ func (s *Server) start() (net.Addr, error) {
 
 // listen starts QUIC on udp with the server's TLS and QUIC settings.
 func (s *Server) listen(udp *net.UDPConn) (*quic.EarlyListener, error) {
-	tlsConf := http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS13})
-	tlsConf.NextProtos = append(tlsConf.NextProtos, s.cfg.QuicAlpn...)
+	keys := deriveClusterKeys(s.cfg.ClusterSecret)
 	quicConf := &quic.Config{
 		EnableDatagrams:                  s.cfg.EnableDatagrams || s.cfg.EnableWebTransport || len(s.cfg.QuicAlpn) > 0,
 		EnableStreamResetPartialDelivery: s.cfg.EnableWebTransport,
 		MaxIncomingStreams:               s.cfg.maxStreams(),
 		MaxIdleTimeout:                   IdleTimeout,
+		Allow0RTT:                        !s.cfg.Disable0RTT,
 		Tracer:                           qlogTracer(s.cfg.QlogDir, s.logf),
 	}
 	s.transport = &quic.Transport{Conn: udp, ConnContext: s.connContext}
-	return s.transport.ListenEarly(tlsConf, quicConf)
+	if g := s.cfg.connectionIDGenerator(); g != nil {
+		s.transport.ConnectionIDGenerator = g
+	}
+	// Without the cluster's keys, no stateless resets (a nil key): with
+	// ReusePort a worker could otherwise reset a connection of another.
+	if keys != nil {
+		s.transport.StatelessResetKey = &keys.statelessReset
+		s.transport.TokenGeneratorKey = &keys.addressToken
+	}
+	return s.transport.ListenEarly(s.tlsConfig(keys), quicConf)
 }
 
 // Stop shuts the server down and waits until it is down. Graceful (force
@@ -191,6 +216,7 @@ func (s *Server) shutdown() {
 	_ = s.listener.Close()
 	_ = s.transport.Close()
 	_ = s.udp.Close()
+	s.leaveGroup() // after the UDP socket closed: the kernel emptied its slot
 	<-s.acceptDone
 	if s.tcp != nil {
 		<-s.tcpDone
@@ -201,6 +227,14 @@ func (s *Server) shutdown() {
 	s.mu.Unlock()
 	s.logf(LogInfo, "stopped")
 	close(s.stopDone)
+}
+
+// leaveGroup frees the worker ID of a ReusePort server.
+func (s *Server) leaveGroup() {
+	if s.group != nil {
+		s.group.close()
+		s.group = nil
+	}
 }
 
 func (s *Server) closeConnections() {
@@ -219,4 +253,26 @@ func (s *Server) closeConnections() {
 		_ = tcp.Close() // the listener and every TCP connection
 		tcpCancel()
 	}
+}
+
+// Steering reports how packets reach this server among the workers of its
+// port (Config.ReusePort), while it runs: "ebpf" (the worker map), "cbpf"
+// (the classic program, see Config.ReusePort), or "" without ReusePort.
+func (s *Server) Steering() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.group == nil {
+		return ""
+	}
+	return string(s.group.steering)
+}
+
+// steeringInfo describes the steering for the log.
+func (s *Server) steeringInfo() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.group == nil {
+		return "stopped"
+	}
+	return s.group.String()
 }

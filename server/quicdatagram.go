@@ -30,8 +30,15 @@ func (s *Server) OnQUICDatagram(h QUICDatagramHandler) {
 	s.quicDatagrams.Store(&h)
 }
 
-// receiveQUICDatagrams reads raw datagrams of c until it closes.
+// receiveQUICDatagrams reads raw datagrams of c until it closes. Those
+// that came in 0-RTT wait (in quic-go's queue) until the handshake is
+// complete: they could be replays.
 func (s *Server) receiveQUICDatagrams(c *Conn) {
+	select {
+	case <-c.qc.HandshakeComplete():
+	case <-c.qc.Context().Done():
+		return
+	}
 	for {
 		b, err := c.qc.ReceiveDatagram(context.Background())
 		if err != nil {

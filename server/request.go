@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -39,6 +40,12 @@ type Request struct {
 	Params  []Param
 	// Context is cancelled when the request stream or connection goes away.
 	Context context.Context
+	// EarlyData reports that the request arrived in 0-RTT data (or through
+	// an intermediary that forwarded it from early data) and that its
+	// handler runs before the client's handshake is complete: it may be a
+	// replay (RFC 8470). Only safe methods run so (see Config.Disable0RTT);
+	// the header then carries early-data: 1, the field RFC 8470 defines.
+	EarlyData bool
 
 	conn    *Conn          // the connection the request arrived on
 	body    *streamingBody // streaming routes only; see ReadBody
@@ -56,6 +63,7 @@ func newRequest(hr *http.Request, m Match[*Route], conn *Conn, streamID uint64) 
 		RemoteAddr: hr.RemoteAddr,
 		Context:    hr.Context(),
 		StreamID:   streamID,
+		EarlyData:  isSafeMethod(hr.Method) && slices.Contains(hr.Header.Values(earlyDataField), "1"),
 		conn:       conn,
 	}
 	if req.conn != nil {

@@ -61,6 +61,7 @@ type Server struct {
 	state      serverState
 	udp        *net.UDPConn
 	transport  *quic.Transport
+	group      *reusePortGroup // with Config.ReusePort, while running
 	listener   *quic.EarlyListener
 	h3         *http3.Server
 	tcp        *http.Server       // with Config.TCP

@@ -29,6 +29,9 @@ type Stats struct {
 	RequestsTimedOut uint64
 	// ConnectionsRefused counts handshakes refused by MaxConnections.
 	ConnectionsRefused uint64
+	// RequestsEarly counts requests that arrived in 0-RTT data (see
+	// Config.Disable0RTT).
+	RequestsEarly uint64
 	// Goroutines is the number of goroutines in the process (all servers):
 	// for leak checks.
 	Goroutines uint64
@@ -46,6 +49,7 @@ type counters struct {
 	requestsActive     atomic.Int64
 	requestsRejected   atomic.Uint64
 	requestsTimedOut   atomic.Uint64
+	requestsEarly      atomic.Uint64
 	datagramsReceived  atomic.Uint64
 	datagramsSent      atomic.Uint64
 	sessionsActive     atomic.Int64
@@ -76,6 +80,7 @@ func (s *Server) Stats() Stats {
 		SessionsActive:     uint64(max(0, c.sessionsActive.Load())),
 		RequestsTimedOut:   c.requestsTimedOut.Load(),
 		ConnectionsRefused: c.connectionsRefused.Load(),
+		RequestsEarly:      c.requestsEarly.Load(),
 		Goroutines:         uint64(runtime.NumGoroutine()),
 	}
 	s.mu.Lock()

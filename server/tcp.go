@@ -28,15 +28,15 @@ const tcpIdleTimeout = 2 * time.Minute
 const bindAttempts = 10
 
 // bind binds the UDP socket and, with TCP, the TCP listener on the same
-// port number. With port 0 it tries new ephemeral ports while TCP's is
-// taken.
+// port number (with SO_REUSEPORT for Config.ReusePort). With port 0 it
+// tries new ephemeral ports while TCP's is taken.
 func (s *Server) bind() (*net.UDPConn, net.Listener, error) {
 	ip := net.IPv4zero
 	if s.cfg.BindAddr != "" {
 		ip = net.ParseIP(s.cfg.BindAddr)
 	}
 	for attempt := 1; ; attempt++ {
-		udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: s.cfg.Port})
+		udp, err := listenUDP(ip, s.cfg.Port, s.cfg.ReusePort)
 		if err != nil {
 			return nil, nil, fmt.Errorf("listening on %s:%d: %w", ip, s.cfg.Port, err)
 		}
@@ -44,7 +44,7 @@ func (s *Server) bind() (*net.UDPConn, net.Listener, error) {
 			return udp, nil, nil
 		}
 		port := udp.LocalAddr().(*net.UDPAddr).Port
-		tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: port})
+		tcp, err := listenTCP(ip, port, s.cfg.ReusePort)
 		if err == nil {
 			return udp, tcp, nil
 		}

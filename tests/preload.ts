@@ -1,8 +1,9 @@
 /**
  * Preloaded by `bun test` (bunfig.toml): builds what the tests run when it is
  * missing or older than its sources, as the Makefile's rules would, so that
- * `bun test tests/` works on a fresh clone after `npm ci`: build/h3client and
- * build/dgclient (unless $H3CLIENT / $DGCLIENT name others) and
+ * `bun test tests/` works on a fresh clone after `npm ci`: build/h3client,
+ * build/dgclient and build/clusterclient (unless $H3CLIENT / $DGCLIENT /
+ * $CLUSTERCLIENT name others) and
  * build/libzigh3.so (unless $ZIG_H3_LIB names one). Needs Go (on PATH,
  * $GO, or /usr/local/go/bin/go); without it, it fails at once naming the
  * command to run.
@@ -33,6 +34,9 @@ if (!process.env.H3CLIENT) {
 }
 if (!process.env.DGCLIENT) {
   targets.push({ out: "build/dgclient", args: ["-o", "build/dgclient", "./tests/dgclient"], dirs: ["tests/dgclient", "client"], files: ["go.mod", "go.sum"] });
+}
+if (!process.env.CLUSTERCLIENT) {
+  targets.push({ out: "build/clusterclient", args: ["-o", "build/clusterclient", "./tests/clusterclient"], dirs: ["tests/clusterclient"], files: ["go.mod", "go.sum"] });
 }
 
 /** Newest modification time (ms) of the target's Go, C and header sources. */

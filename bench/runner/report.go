@@ -298,6 +298,7 @@ func writeDocs(rep *Report, docPath, chartPath string) error {
 	w("\n")
 
 	writeClients(&b, rep)
+	writeWorkers(&b, rep)
 	writeMemory(&b, rep)
 	writeMethod(&b, rep)
 

@@ -123,6 +123,7 @@ type Report struct {
 	ConnsErr  map[string]string         `json:"connsErrors,omitempty"`
 	Memory    map[string]*MemoryRow     `json:"memory"`
 	Clients   []*ClientRow              `json:"clients,omitempty"`
+	Workers   []*WorkersRow             `json:"workers,omitempty"`
 	Order     []string                  `json:"order"`
 }
 
@@ -275,7 +276,7 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	scens := r.scenarios()
 	nsteps := len(scens)
-	for _, id := range []string{"conns", "clients", "memory"} {
+	for _, id := range []string{"conns", "clients", "workers", "memory"} {
 		if r.wants(id) {
 			nsteps++
 		}
@@ -344,6 +345,18 @@ func (r *run) execute(ctx context.Context) error {
 		}
 		progress("        %s", strings.Join(parts, " | "))
 		if err := writeJSON(filepath.Join(r.o.resultsDir, "clients.json"), r.report.Clients); err != nil {
+			return err
+		}
+	}
+
+	// 1 worker and 2 workers on one port, fresh processes next to the
+	// comparison's (idle meanwhile).
+	if r.wants("workers") {
+		step++
+		progress("[%2d/%d] workers: small GETs against 1 and 2 Bun workers on one port (reusePort) ...", step, nsteps)
+		r.runWorkers(ctx)
+		progress("        %s", workersSummary(r.report.Workers))
+		if err := writeJSON(filepath.Join(r.o.resultsDir, "workers.json"), r.report.Workers); err != nil {
 			return err
 		}
 	}
