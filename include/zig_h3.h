@@ -1185,7 +1185,9 @@ int zig_h3_client_connect(zig_h3_client *client, const char *host, uint16_t port
 int zig_h3_client_close(zig_h3_client *client, uint32_t code, const uint8_t *reason, size_t reason_len);
 
 /** Sets the callback for datagrams of the connection (see
- *  zig_h3_client_datagram_cb); NULL removes it. Errors: BAD_HANDLE. */
+ *  zig_h3_client_datagram_cb); NULL removes it. An HTTP/3 datagram of a fetch
+ *  reaches both this callback and the fetch's DATAGRAM event. Errors:
+ *  BAD_HANDLE. */
 int zig_h3_client_set_datagram_callback(zig_h3_client *client, zig_h3_client_datagram_cb cb, void *user);
 
 /** Starts a request (callback mode). Waits while the server's stream limit is

@@ -302,10 +302,11 @@ static void check_client_h3_datagrams(int p) {
     printf("HTTP/3 datagrams: %d DATAGRAM events; the connection's datagram callback saw %d\n", r->datagrams,
            LOAD(h3_conn_dgrams));
 
-    /* A fetch without a body (its request ends with its head) keeps its flow too. */
+    /* A fetch without a body that is a datagram flow (ZIG_H3_FETCH_DATAGRAM_FLOW) keeps its request
+     * side open (content-length: 0), so it can send datagrams too. */
     fetch_rec *nb = fetch_rec_new();
     zig_h3_fetch_options o2 = {.method = "POST", .method_len = 4, .path = "/dg", .path_len = 3, .collect_body = 1,
-                               .event_cb = on_fetch_event, .event_user = nb};
+                               .stream_body = ZIG_H3_FETCH_DATAGRAM_FLOW, .event_cb = on_fetch_event, .event_user = nb};
     CHECK_RC(h3.client_fetch(c, &o2, &sid, on_fetch_done, nb), ZIG_H3_OK);
     CHECK(WAIT_FOR(LOAD(nb->headers), 5000), "POST /dg without a body: no HEADERS");
     int rc = h3.client_send_h3_datagram(c, sid, (const uint8_t *)"end", 3);
