@@ -129,11 +129,11 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $$ft ./$$pkg || exit 1; \
 	done
 
-# tests/fixtures/ holds Deno scripts (the Deno test servers): deno checks
-# them with their own configuration, tsc (Bun's types) the rest.
+# tests/fixtures/deno-*.ts are Deno scripts (the Deno test servers): deno checks
+# them with their own configuration, tsc (Bun's types) everything else.
 typecheck: node_modules/.installed
 	$(BUN) x tsc --noEmit -p .
-	NO_COLOR=1 $(DENO) check --config tests/fixtures/deno.json tests/fixtures/*.ts
+	NO_COLOR=1 $(DENO) check --config tests/fixtures/deno.json tests/fixtures/deno-*.ts
 
 # Runs the Bun suite N times in a row and counts crashes and hangs.
 stress-bun: $(LIB) build/h3client build/dgclient node_modules/.installed
