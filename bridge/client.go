@@ -76,6 +76,7 @@ type Client struct {
 	work       sync.WaitGroup // fetch goroutines
 
 	muted            atomic.Bool // the client's own events (CLIENT_*) are over
+	calls            callGate    // onDatagram's calls: none once the client is freed
 	onDatagram       atomic.Pointer[func(flow uint64, p []byte)]
 	datagramsDropped atomic.Uint64
 }
@@ -268,6 +269,7 @@ func (c *Client) Free() {
 		conn.close(h3NoError, "")
 	}
 	c.waitFetches()
+	c.calls.close() // no datagram callback runs once Free returns
 	if q != nil {
 		q.Close()
 	}

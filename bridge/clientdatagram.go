@@ -117,7 +117,14 @@ func (c *Client) deliverDatagram(flow uint64, p []byte, push func(*EventQueue) e
 		}
 		return
 	}
-	if f := c.onDatagram.Load(); f != nil {
+	c.callDatagramHandler(flow, p)
+}
+
+// callDatagramHandler gives p to the datagram handler of callback mode,
+// if there is one and the client is not freed.
+func (c *Client) callDatagramHandler(flow uint64, p []byte) {
+	if f := c.onDatagram.Load(); f != nil && c.calls.enter() {
+		defer c.calls.leave()
 		(*f)(flow, p)
 	}
 }

@@ -287,7 +287,7 @@ func (cs *clientSession) end() {
 }
 
 // free closes the session (code 0) if it is open and retires it: no more
-// events, its handle and its datagrams go.
+// events (a callback running is waited for), its handle and its datagrams go.
 func (cs *clientSession) free() {
 	cs.mu.Lock()
 	if cs.freed {
@@ -314,6 +314,7 @@ func (cs *clientSession) free() {
 	cs.c.mu.Lock()
 	delete(cs.c.sessions, cs.s)
 	cs.c.mu.Unlock()
+	cs.s.calls.close() // no callback runs once free returns
 }
 
 // connectFailed reports a client session that could not be opened:
@@ -323,7 +324,8 @@ func (s *Session) connectFailed(status int, msg string) {
 	switch {
 	case s.q != nil:
 		_ = s.q.pushControl(encodeSessionClosed(s.Handle, uint32(status), msg), &s.muted, true)
-	case s.cb != nil && !s.muted.Load():
+	case s.cb != nil && s.calls.enter():
+		defer s.calls.leave()
 		s.cb(s, &SessionEvent{Type: WTEventConnectFailed, Status: status, Reason: msg})
 	}
 }

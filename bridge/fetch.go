@@ -155,11 +155,30 @@ func (f *Fetch) exchange() ([]server.HeaderField, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.dgrams {
+		f.awaitSettings()
+	}
 	f.ev.head(f, rsp.StatusCode, headerFields(rsp.Header))
 	if err := f.readBody(rsp); err != nil {
 		return nil, err
 	}
 	return headerFields(rsp.Trailer), nil
+}
+
+// awaitSettings waits (until the fetch ends) for the server's SETTINGS,
+// which may come after the response head on another stream: once the head
+// is reported, sending a datagram must not fail with "not negotiated yet".
+func (f *Fetch) awaitSettings() {
+	f.mu.Lock()
+	conn := f.conn
+	f.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	select {
+	case <-conn.h3.ReceivedSettings():
+	case <-f.ctx.Done():
+	}
 }
 
 // readResponseHead reads the final response head, skipping informational

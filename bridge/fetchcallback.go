@@ -137,9 +137,7 @@ func (e *callbackEvents) datagram(_ *Fetch, p []byte) {
 		e.emit(&FetchEvent{Type: FetchEventDatagram, Data: p, FlowID: e.stream / 4})
 	}
 	e.mu.Unlock()
-	if h := e.c.onDatagram.Load(); h != nil {
-		(*h)(e.stream/4, p)
-	}
+	e.c.callDatagramHandler(e.stream/4, p)
 }
 
 func (e *callbackEvents) writable(*Fetch) {

@@ -26,6 +26,7 @@ type Session struct {
 	dropped *atomic.Uint64                // datagrams dropped for lack of room
 	client  *clientSession                // nil on the server side
 	muted   atomic.Bool                   // no more events (a freed client session)
+	calls   callGate                      // cb's calls: none once the session is freed
 
 	mu          sync.Mutex
 	streams     map[uint64]*Stream
@@ -77,7 +78,8 @@ func (s *Session) ready(status int) {
 	switch {
 	case s.q != nil:
 		_ = s.q.pushControl(encodeSessionReady(s.Handle), &s.muted, false)
-	case s.cb != nil:
+	case s.cb != nil && s.calls.enter():
+		defer s.calls.leave()
 		sid, _ := s.StreamID()
 		s.cb(s, &SessionEvent{Type: WTEventConnected, Status: status, StreamID: sid})
 	}
@@ -91,7 +93,8 @@ func (s *Session) datagram(p []byte) {
 		}
 	case s.client != nil: // callback mode
 		s.keepDatagram(p)
-		if s.cb != nil && !s.muted.Load() {
+		if s.cb != nil && s.calls.enter() {
+			defer s.calls.leave()
 			sid, _ := s.StreamID()
 			s.cb(s, &SessionEvent{Type: WTEventDatagram, Datagram: p, StreamID: sid})
 		}
@@ -142,13 +145,19 @@ func (s *Session) end(code uint32, reason string, remote bool) {
 	switch {
 	case s.q != nil:
 		_ = s.q.pushControl(encodeSessionClosed(s.Handle, code, reason), &s.muted, true)
-	case s.cb != nil && !s.muted.Load():
-		sid, _ := s.StreamID()
-		s.cb(s, &SessionEvent{Type: WTEventClosed, Code: code, Reason: reason, Remote: remote, StreamID: sid})
+	case s.cb != nil && s.calls.enter():
+		s.closedCall(code, reason, remote)
 	}
 	if s.client == nil {
 		Sessions.Delete(s.Handle)
 	}
+}
+
+// closedCall gives a callback-mode client session its WTEventClosed.
+func (s *Session) closedCall(code uint32, reason string, remote bool) {
+	defer s.calls.leave()
+	sid, _ := s.StreamID()
+	s.cb(s, &SessionEvent{Type: WTEventClosed, Code: code, Reason: reason, Remote: remote, StreamID: sid})
 }
 
 // forgetStreams marks the session closed; its streams' handles die.

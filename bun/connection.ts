@@ -164,12 +164,16 @@ export class ClientConnection implements EventSink {
    * H3_NO_ERROR); what is still in flight fails with `reason`.
    */
   free(reason: Error = new H3Error("the client was closed", "CLOSED")): Promise<void> {
-    this.#freeing ??= (async () => {
-      this.#end({ code: 0, appCode: 0, message: "closed" }, reason);
-      clearTimeout(this.#pauseTimer);
-      await this.#reader.close();
+    if (this.#freeing !== undefined) return this.#freeing;
+    // Recorded before #end runs: its onEnd (the pool dropping the connection) calls free again.
+    let freed!: () => void;
+    this.#freeing = new Promise((resolve) => (freed = resolve));
+    this.#end({ code: 0, appCode: 0, message: "closed" }, reason);
+    clearTimeout(this.#pauseTimer);
+    void this.#reader.close().finally(() => {
       native().zig_h3_client_free(this.handle);
-    })();
+      freed();
+    });
     return this.#freeing;
   }
 

@@ -39,20 +39,34 @@ __attribute__((visibility("hidden"))) void zig_h3_call_wt_session_cb(zig_h3_wt_s
     cb(user, req, session);
 }
 
+/* Client callbacks running on this thread: a free called from one of them
+ * does not wait for the callbacks running (it would wait for itself). */
+static __thread int zig_h3_callback_depth;
+
+__attribute__((visibility("hidden"))) int zig_h3_in_client_callback(void) { return zig_h3_callback_depth > 0; }
+
 __attribute__((visibility("hidden"))) void zig_h3_call_wt_event_cb(zig_h3_wt_event_cb cb, void *user, zig_h3_wt_session *session, const zig_h3_wt_event *event) {
+    zig_h3_callback_depth++;
     cb(user, session, event);
+    zig_h3_callback_depth--;
 }
 
 __attribute__((visibility("hidden"))) void zig_h3_call_client_datagram_cb(zig_h3_client_datagram_cb cb, void *user, uint64_t flow_id, const uint8_t *data, size_t len) {
+    zig_h3_callback_depth++;
     cb(user, flow_id, data, len);
+    zig_h3_callback_depth--;
 }
 
 __attribute__((visibility("hidden"))) void zig_h3_call_fetch_event_cb(zig_h3_fetch_event_cb cb, void *user, const zig_h3_fetch_event *event) {
+    zig_h3_callback_depth++;
     cb(user, event);
+    zig_h3_callback_depth--;
 }
 
 __attribute__((visibility("hidden"))) void zig_h3_call_fetch_cb(zig_h3_fetch_cb cb, void *user, uint16_t status, const zig_h3_header *headers, size_t headers_len, const uint8_t *body, size_t body_len, const zig_h3_header *trailers, size_t trailers_len) {
+    zig_h3_callback_depth++;
     cb(user, status, headers, headers_len, body, body_len, trailers, trailers_len);
+    zig_h3_callback_depth--;
 }
 
 static __thread char last_error[512];

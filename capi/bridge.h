@@ -18,6 +18,7 @@ __attribute__((visibility("hidden"))) void zig_h3_call_wt_event_cb(zig_h3_wt_eve
 __attribute__((visibility("hidden"))) void zig_h3_call_client_datagram_cb(zig_h3_client_datagram_cb cb, void *user, uint64_t flow_id, const uint8_t *data, size_t len);
 __attribute__((visibility("hidden"))) void zig_h3_call_fetch_event_cb(zig_h3_fetch_event_cb cb, void *user, const zig_h3_fetch_event *event);
 __attribute__((visibility("hidden"))) void zig_h3_call_fetch_cb(zig_h3_fetch_cb cb, void *user, uint16_t status, const zig_h3_header *headers, size_t headers_len, const uint8_t *body, size_t body_len, const zig_h3_header *trailers, size_t trailers_len);
+__attribute__((visibility("hidden"))) int zig_h3_in_client_callback(void);
 __attribute__((visibility("hidden"))) void zig_h3_set_last_error(const char *msg, size_t len);
 const char *zig_h3_strerror(int code);
 #endif

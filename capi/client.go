@@ -187,3 +187,9 @@ func zig_h3_client_max_datagram_size(h *C.zig_h3_client) C.int {
 	}
 	return C.int(c.MaxDatagramSize())
 }
+
+func init() {
+	// A free called from a client callback does not wait for the
+	// callbacks running: one of them is its caller.
+	bridge.InClientCallback = func() bool { return C.zig_h3_in_client_callback() != 0 }
+}
