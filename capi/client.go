@@ -172,11 +172,7 @@ func zig_h3_client_send_datagram(h *C.zig_h3_client, data *C.uint8_t, n C.size_t
 	if c == nil {
 		return code
 	}
-	b, ok := bytesArg(unsafe.Pointer(data), n)
-	if !ok {
-		return invalid("data is NULL with a non-zero length")
-	}
-	return result(c.SendDatagram(b))
+	return sendDatagram(c, data, n)
 }
 
 //export zig_h3_client_max_datagram_size

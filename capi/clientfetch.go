@@ -208,9 +208,5 @@ func zig_h3_client_send_h3_datagram(h *C.zig_h3_client, sid C.uint64_t, data *C.
 	if f == nil {
 		return code
 	}
-	b, ok := bytesArg(unsafe.Pointer(data), n)
-	if !ok {
-		return invalid("data is NULL with a non-zero length")
-	}
-	return result(f.SendDatagram(b))
+	return sendDatagram(f, data, n)
 }

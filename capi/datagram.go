@@ -58,11 +58,7 @@ func zig_h3_server_send_quic_datagram(h *C.zig_h3_server, conn unsafe.Pointer, d
 	if c == nil {
 		return code
 	}
-	b, ok := bytesArg(unsafe.Pointer(data), n)
-	if !ok {
-		return invalid("data is NULL with a non-zero length")
-	}
-	return result(c.SendDatagram(b))
+	return sendDatagram(c, data, n)
 }
 
 //export zig_h3_server_max_datagram_size
@@ -86,4 +82,14 @@ func zig_h3_response_max_datagram_size(h *C.zig_h3_response) C.int {
 		return code
 	}
 	return C.int(r.MaxDatagramSize())
+}
+
+// sendDatagram sends the datagram of a //export's (data, n) arguments with
+// s (a connection, fetch or session found by the caller).
+func sendDatagram(s interface{ SendDatagram([]byte) error }, data *C.uint8_t, n C.size_t) C.int {
+	b, ok := bytesArg(unsafe.Pointer(data), n)
+	if !ok {
+		return invalid("data is NULL with a non-zero length")
+	}
+	return result(s.SendDatagram(b))
 }

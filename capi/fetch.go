@@ -92,11 +92,7 @@ func zig_h3_fetch_send_datagram(h C.uint64_t, data *C.uint8_t, n C.size_t) C.int
 	if f == nil {
 		return code
 	}
-	b, ok := bytesArg(unsafe.Pointer(data), n)
-	if !ok {
-		return invalid("data is NULL with a non-zero length")
-	}
-	return result(f.SendDatagram(b))
+	return sendDatagram(f, data, n)
 }
 
 //export zig_h3_fetch_max_datagram_size

@@ -55,11 +55,7 @@ func zig_h3_wt_send_datagram(p *C.zig_h3_wt_session, data *C.uint8_t, n C.size_t
 	if s == nil {
 		return code
 	}
-	b, ok := bytesArg(unsafe.Pointer(data), n)
-	if !ok {
-		return invalid("data is NULL with a non-zero length")
-	}
-	return result(s.SendDatagram(b))
+	return sendDatagram(s, data, n)
 }
 
 //export zig_h3_wt_max_datagram_size
