@@ -100,6 +100,15 @@ func joinReusePortGroup(udp *net.UDPConn, cfg *Config) (*reusePortGroup, error) 
 	addr := udp.LocalAddr().(*net.UDPAddr)
 	g := &reusePortGroup{workerID: cfg.WorkerID, addr: addr, offset: cfg.workerIDOffset(), rotation: cfg.QUICLBConfigRotation,
 		mapFD: -1}
+	// The ID is claimed under the setup lock, and answered on before the
+	// lock is released: a worker that holds its ID's socket always
+	// answers, and a joining worker (which holds the setup lock while it
+	// asks) never waits for one that waits for the setup.
+	unlock, err := lockGroupSetup(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	lock, err := net.ListenUnix("unix", &net.UnixAddr{Name: groupSocketName(addr, "worker/"+strconv.Itoa(cfg.WorkerID)), Net: "unix"})
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return nil, configError("worker id %d is already taken on port %d", cfg.WorkerID, addr.Port)
@@ -108,12 +117,7 @@ func joinReusePortGroup(udp *net.UDPConn, cfg *Config) (*reusePortGroup, error) 
 		return nil, fmt.Errorf("claiming worker id %d on port %d: %w", cfg.WorkerID, addr.Port, err)
 	}
 	g.lock = lock
-	unlock, err := lockGroupSetup(addr)
-	if err == nil {
-		err = g.steer(udp)
-		unlock()
-	}
-	if err != nil {
+	if err := g.steer(udp); err != nil {
 		g.close()
 		return nil, err
 	}
