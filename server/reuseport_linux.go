@@ -36,6 +36,10 @@ const reusePortSetupWait = 5 * time.Second
 // reusePortSupported: ReusePort works on this system.
 const reusePortSupported = true
 
+// groupUID is the user whose workers form a group: the effective user of
+// the process (a variable for tests).
+var groupUID = os.Geteuid
+
 // forceClassicSteering makes new groups use the classic program even
 // where eBPF is allowed (tests of the fallback).
 var forceClassicSteering = false
@@ -239,6 +243,15 @@ func askPeers(addr *net.UDPAddr, self int) (peerAnswer, bool, error) {
 		if err != nil {
 			continue // no such worker
 		}
+		// Anyone may bind an abstract socket: only a worker of our user
+		// is one of ours (the kernel keeps other users out of the group).
+		if uid, err := peerUID(c); err != nil || uid != groupUID() {
+			c.Close()
+			if err == nil {
+				err = fmt.Errorf("it is held by uid %d, not %d", uid, groupUID())
+			}
+			return ans, false, fmt.Errorf("worker %d on port %d: %w", id, addr.Port, err)
+		}
 		ans.workers = append(ans.workers, id)
 		if !found {
 			a, err := readPeerAnswer(c)
@@ -252,6 +265,23 @@ func askPeers(addr *net.UDPAddr, self int) (peerAnswer, bool, error) {
 		c.Close()
 	}
 	return ans, found, nil
+}
+
+// peerUID is the user of the process at the other end of c (as it was
+// when it bound or connected its socket).
+func peerUID(c *net.UnixConn) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	var cred *unix.Ucred
+	if cerr := raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); cerr != nil {
+		return -1, cerr
+	}
+	if err != nil {
+		return -1, err
+	}
+	return int(cred.Uid), nil
 }
 
 // peerAnswerTimeout bounds the wait for a running worker's answer.
@@ -268,10 +298,20 @@ func readPeerAnswer(c *net.UnixConn) (peerAnswer, error) {
 		return ans, err
 	}
 	if oobn > 0 {
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err == nil && len(msgs) == 1 {
-			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
-				ans.mapFD = fds[0]
+		// Every descriptor received is ours to close, unless it is the
+		// one map expected.
+		var fds []int
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		for i := range msgs {
+			if got, err := unix.ParseUnixRights(&msgs[i]); err == nil {
+				fds = append(fds, got...)
+			}
+		}
+		if len(fds) == 1 {
+			ans.mapFD = fds[0]
+		} else {
+			for _, fd := range fds {
+				unix.Close(fd)
 			}
 		}
 	}
@@ -310,13 +350,7 @@ func (g *reusePortGroup) answerPeers() {
 // same user (another user could change the map).
 func (g *reusePortGroup) answer(c *net.UnixConn) {
 	_ = c.SetWriteDeadline(time.Now().Add(peerAnswerTimeout))
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return
-	}
-	var cred *unix.Ucred
-	_ = raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
-	if err != nil || cred == nil || int(cred.Uid) != os.Geteuid() {
+	if uid, err := peerUID(c); err != nil || uid != groupUID() {
 		return
 	}
 	msg := fmt.Sprintf("h3bun-steering v1 %s %d %d", g.steering, g.offset, g.rotation)

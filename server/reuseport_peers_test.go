@@ -3,11 +3,16 @@
 package server
 
 import (
+	"fmt"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // freeUDPPort is a UDP port of 127.0.0.1 that nothing holds now.
@@ -64,5 +69,90 @@ func TestReusePortWorkersStartTogether(t *testing.T) {
 		if err != nil {
 			t.Errorf("worker %d: %v", id, err)
 		}
+	}
+}
+
+// fakePeer holds worker ID 0's socket on addr's port and answers every
+// worker that asks with msg and the descriptors fds.
+func fakePeer(t *testing.T, addr *net.UDPAddr, msg string, fds ...int) {
+	t.Helper()
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: groupSocketName(addr, "worker/0"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			var oob []byte
+			if len(fds) > 0 {
+				oob = unix.UnixRights(fds...)
+			}
+			_, _, _ = c.WriteMsgUnix([]byte(msg), oob, nil)
+			c.Close()
+		}
+	}()
+}
+
+// A worker ID's socket is an abstract unix socket, which any user of the
+// machine may bind: a joining worker must not take the steering (or a map)
+// from a process of another user (who could, for one, make it skip the
+// steering or enter a map of no use).
+func TestReusePortPeerOfAnotherUser(t *testing.T) {
+	port := freeUDPPort(t)
+	addr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	fakePeer(t, addr, fmt.Sprintf("h3bun-steering v1 %s 2 0", steeringCBPF))
+	groupUID = func() int { return os.Geteuid() + 1 } // the fake peer is another user
+	t.Cleanup(func() { groupUID = os.Geteuid })
+	s, err := NewServer(Config{BindAddr: "127.0.0.1", Port: port, ReusePort: true, WorkerID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Start()
+	t.Cleanup(func() { s.Stop(true) })
+	if err == nil || !strings.Contains(err.Error(), "uid") {
+		t.Fatalf("Start with a peer of another user: %v (steering %q), want an error about its uid", err, s.Steering())
+	}
+}
+
+// openFDs counts the descriptors of the process.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip(err)
+	}
+	return len(entries)
+}
+
+// A peer's answer with more descriptors than the one map is refused, and
+// the descriptors received are closed.
+func TestReusePortPeerAnswerClosesExtraFDs(t *testing.T) {
+	port := freeUDPPort(t)
+	addr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	f1, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f1.Close()
+	f2, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	fakePeer(t, addr, fmt.Sprintf("h3bun-steering v1 %s 2 0", steeringEBPF), int(f1.Fd()), int(f2.Fd()))
+	before := openFDs(t)
+	for range 5 {
+		if _, found, err := askPeers(addr, 1); err == nil && found {
+			t.Fatal("an answer with two descriptors was taken")
+		}
+	}
+	if after := openFDs(t); after > before {
+		t.Fatalf("%d descriptors open after 5 answers with two each, %d before", after, before)
 	}
 }
