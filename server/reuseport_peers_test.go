@@ -156,3 +156,24 @@ func TestReusePortPeerAnswerClosesExtraFDs(t *testing.T) {
 		t.Fatalf("%d descriptors open after 5 answers with two each, %d before", after, before)
 	}
 }
+
+// Steering may be called while the server stops (go test -race).
+func TestReusePortSteeringWhileStopping(t *testing.T) {
+	s := startWorker(t, Config{}, 0, 0)
+	stopped := make(chan struct{})
+	go func() { s.Stop(true); close(stopped) }()
+	for i := 0; ; i++ {
+		_ = s.Steering()
+		select {
+		case <-stopped:
+			if got := s.Steering(); got != "" {
+				t.Fatalf("steering %q after Stop", got)
+			}
+			return
+		default:
+		}
+		if i > 1e6 {
+			t.Fatal("Stop did not return")
+		}
+	}
+}
