@@ -247,10 +247,13 @@ func askPeers(addr *net.UDPAddr, self int) (peerAnswer, bool, error) {
 		// is one of ours (the kernel keeps other users out of the group).
 		if uid, err := peerUID(c); err != nil || uid != groupUID() {
 			c.Close()
+			if found && ans.mapFD >= 0 {
+				unix.Close(ans.mapFD)
+			}
 			if err == nil {
 				err = fmt.Errorf("it is held by uid %d, not %d", uid, groupUID())
 			}
-			return ans, false, fmt.Errorf("worker %d on port %d: %w", id, addr.Port, err)
+			return peerAnswer{mapFD: -1}, false, fmt.Errorf("worker %d on port %d: %w", id, addr.Port, err)
 		}
 		ans.workers = append(ans.workers, id)
 		if !found {
