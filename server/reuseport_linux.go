@@ -243,17 +243,12 @@ func askPeers(addr *net.UDPAddr, self int) (peerAnswer, bool, error) {
 		if err != nil {
 			continue // no such worker
 		}
-		// Anyone may bind an abstract socket: only a worker of our user
-		// is one of ours (the kernel keeps other users out of the group).
+		// Anyone may bind an abstract socket: a process of another user
+		// is no worker of the group (the kernel keeps other users out of
+		// it), and what it says is not listened to.
 		if uid, err := peerUID(c); err != nil || uid != groupUID() {
 			c.Close()
-			if found && ans.mapFD >= 0 {
-				unix.Close(ans.mapFD)
-			}
-			if err == nil {
-				err = fmt.Errorf("it is held by uid %d, not %d", uid, groupUID())
-			}
-			return peerAnswer{mapFD: -1}, false, fmt.Errorf("worker %d on port %d: %w", id, addr.Port, err)
+			continue
 		}
 		ans.workers = append(ans.workers, id)
 		if !found {
