@@ -25,10 +25,13 @@ import (
 //     it. The worker answers on it with how the group steers packets, and
 //     with the eBPF worker map's descriptor (SCM_RIGHTS) to peers of its
 //     own user, so that a new worker can enter its slot;
-//   - "@h3bun/reuseport/<ip:port>/setup" is held while a worker sets up its
-//     steering, so that two workers starting together do not both attach
-//     a program (the last one attached would win, without the other's
-//     map).
+//   - "@h3bun/reuseport/<ip:port>/setup" is held while a worker claims its
+//     ID and sets up its steering, so that two workers starting together
+//     do not both attach a program (the last one attached would win,
+//     without the other's map), and so that a worker holding its ID's
+//     socket always answers. A process of another user holding a worker
+//     ID's socket is no worker (the kernel keeps it out of the group): it
+//     is not asked, but it makes that ID look taken.
 
 // reusePortSetupWait bounds how long a worker waits for another's setup.
 const reusePortSetupWait = 5 * time.Second
