@@ -216,7 +216,13 @@ func (s *Server) shutdown() {
 	_ = s.listener.Close()
 	_ = s.transport.Close()
 	_ = s.udp.Close()
-	s.leaveGroup() // after the UDP socket closed: the kernel emptied its slot
+	s.mu.Lock() // Steering reads the group under the lock
+	group := s.group
+	s.group = nil
+	s.mu.Unlock()
+	if group != nil {
+		group.close() // after the UDP socket closed: the kernel emptied its slot
+	}
 	<-s.acceptDone
 	if s.tcp != nil {
 		<-s.tcpDone
@@ -229,7 +235,8 @@ func (s *Server) shutdown() {
 	close(s.stopDone)
 }
 
-// leaveGroup frees the worker ID of a ReusePort server.
+// leaveGroup frees the worker ID of a ReusePort server whose start
+// failed (under the server's lock).
 func (s *Server) leaveGroup() {
 	if s.group != nil {
 		s.group.close()

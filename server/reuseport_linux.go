@@ -25,16 +25,23 @@ import (
 //     it. The worker answers on it with how the group steers packets, and
 //     with the eBPF worker map's descriptor (SCM_RIGHTS) to peers of its
 //     own user, so that a new worker can enter its slot;
-//   - "@h3bun/reuseport/<ip:port>/setup" is held while a worker sets up its
-//     steering, so that two workers starting together do not both attach
-//     a program (the last one attached would win, without the other's
-//     map).
+//   - "@h3bun/reuseport/<ip:port>/setup" is held while a worker claims its
+//     ID and sets up its steering, so that two workers starting together
+//     do not both attach a program (the last one attached would win,
+//     without the other's map), and so that a worker holding its ID's
+//     socket always answers. A process of another user holding a worker
+//     ID's socket is no worker (the kernel keeps it out of the group): it
+//     is not asked, but it makes that ID look taken.
 
 // reusePortSetupWait bounds how long a worker waits for another's setup.
 const reusePortSetupWait = 5 * time.Second
 
 // reusePortSupported: ReusePort works on this system.
 const reusePortSupported = true
+
+// groupUID is the user whose workers form a group: the effective user of
+// the process (a variable for tests).
+var groupUID = os.Geteuid
 
 // forceClassicSteering makes new groups use the classic program even
 // where eBPF is allowed (tests of the fallback).
@@ -100,6 +107,15 @@ func joinReusePortGroup(udp *net.UDPConn, cfg *Config) (*reusePortGroup, error) 
 	addr := udp.LocalAddr().(*net.UDPAddr)
 	g := &reusePortGroup{workerID: cfg.WorkerID, addr: addr, offset: cfg.workerIDOffset(), rotation: cfg.QUICLBConfigRotation,
 		mapFD: -1}
+	// The ID is claimed under the setup lock, and answered on before the
+	// lock is released: a worker that holds its ID's socket always
+	// answers, and a joining worker (which holds the setup lock while it
+	// asks) never waits for one that waits for the setup.
+	unlock, err := lockGroupSetup(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	lock, err := net.ListenUnix("unix", &net.UnixAddr{Name: groupSocketName(addr, "worker/"+strconv.Itoa(cfg.WorkerID)), Net: "unix"})
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return nil, configError("worker id %d is already taken on port %d", cfg.WorkerID, addr.Port)
@@ -108,12 +124,7 @@ func joinReusePortGroup(udp *net.UDPConn, cfg *Config) (*reusePortGroup, error) 
 		return nil, fmt.Errorf("claiming worker id %d on port %d: %w", cfg.WorkerID, addr.Port, err)
 	}
 	g.lock = lock
-	unlock, err := lockGroupSetup(addr)
-	if err == nil {
-		err = g.steer(udp)
-		unlock()
-	}
-	if err != nil {
+	if err := g.steer(udp); err != nil {
 		g.close()
 		return nil, err
 	}
@@ -235,6 +246,13 @@ func askPeers(addr *net.UDPAddr, self int) (peerAnswer, bool, error) {
 		if err != nil {
 			continue // no such worker
 		}
+		// Anyone may bind an abstract socket: a process of another user
+		// is no worker of the group (the kernel keeps other users out of
+		// it), and what it says is not listened to.
+		if uid, err := peerUID(c); err != nil || uid != groupUID() {
+			c.Close()
+			continue
+		}
 		ans.workers = append(ans.workers, id)
 		if !found {
 			a, err := readPeerAnswer(c)
@@ -248,6 +266,23 @@ func askPeers(addr *net.UDPAddr, self int) (peerAnswer, bool, error) {
 		c.Close()
 	}
 	return ans, found, nil
+}
+
+// peerUID is the user of the process at the other end of c (as it was
+// when it bound or connected its socket).
+func peerUID(c *net.UnixConn) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	var cred *unix.Ucred
+	if cerr := raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); cerr != nil {
+		return -1, cerr
+	}
+	if err != nil {
+		return -1, err
+	}
+	return int(cred.Uid), nil
 }
 
 // peerAnswerTimeout bounds the wait for a running worker's answer.
@@ -264,10 +299,20 @@ func readPeerAnswer(c *net.UnixConn) (peerAnswer, error) {
 		return ans, err
 	}
 	if oobn > 0 {
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err == nil && len(msgs) == 1 {
-			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
-				ans.mapFD = fds[0]
+		// Every descriptor received is ours to close, unless it is the
+		// one map expected.
+		var fds []int
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		for i := range msgs {
+			if got, err := unix.ParseUnixRights(&msgs[i]); err == nil {
+				fds = append(fds, got...)
+			}
+		}
+		if len(fds) == 1 {
+			ans.mapFD = fds[0]
+		} else {
+			for _, fd := range fds {
+				unix.Close(fd)
 			}
 		}
 	}
@@ -306,13 +351,7 @@ func (g *reusePortGroup) answerPeers() {
 // same user (another user could change the map).
 func (g *reusePortGroup) answer(c *net.UnixConn) {
 	_ = c.SetWriteDeadline(time.Now().Add(peerAnswerTimeout))
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return
-	}
-	var cred *unix.Ucred
-	_ = raw.Control(func(fd uintptr) { cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
-	if err != nil || cred == nil || int(cred.Uid) != os.Geteuid() {
+	if uid, err := peerUID(c); err != nil || uid != groupUID() {
 		return
 	}
 	msg := fmt.Sprintf("h3bun-steering v1 %s %d %d", g.steering, g.offset, g.rotation)
