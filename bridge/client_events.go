@@ -16,6 +16,7 @@ const (
 	EventFetchError      = abi.EventFetchError      // the fetch failed
 	EventClientConnected = abi.EventClientConnected // the connection is up
 	EventClientClosed    = abi.EventClientClosed    // the connection failed or ended
+	EventSessionAborted  = abi.EventSessionAborted  // a client session ended without a close capsule
 )
 
 // clientConnIDHex is the connection id of a client's raw QUIC datagram
@@ -51,7 +52,7 @@ func encodeFetchEnd(fetch uint64, trailers []server.HeaderField) []byte {
 	return ev
 }
 
-// encodeError encodes an EventFetchError or an EventClientClosed.
+// encodeError encodes an EventFetchError, EventClientClosed or EventSessionAborted.
 func encodeError(typ byte, handle uint64, code int32, appCode uint32, msg string) []byte {
 	e := newEvent(typ, abi.EventErrorFixed-eventHeaderSize+len(msg))
 	e.u64(handle)

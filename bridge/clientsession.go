@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/quicvarint"
 	"github.com/quic-go/webtransport-go"
 
@@ -107,11 +108,24 @@ func (cs *clientSession) run() {
 	go cs.acceptStreams(ws)
 	go cs.acceptUniStreams(ws)
 	<-ws.Context().Done()
-	code, reason, remote := cs.closeInfo(ws)
+	end := cs.closeInfo(ws)
 	cs.mu.Lock()
 	cs.done = true
 	cs.mu.Unlock()
-	cs.s.end(code, reason, remote)
+	if end.aborted {
+		cs.s.aborted(end.appCode, end.reason)
+		return
+	}
+	cs.s.end(end.code, end.reason, end.remote)
+}
+
+// sessionEnd is how a client session ended.
+type sessionEnd struct {
+	code    uint32
+	reason  string
+	remote  bool   // the server ended it
+	aborted bool   // without a close capsule: the connection lost or closed, the CONNECT stream reset
+	appCode uint32 // when aborted, the connection's application close code, if any
 }
 
 // dial waits for the connection and sends the Extended CONNECT; status is
@@ -137,23 +151,29 @@ func (cs *clientSession) dial() (*webtransport.Session, *clientConn, int, error)
 	return ws, conn, status, nil
 }
 
-// closeInfo is how the session ended: our close, or the peer's code and
-// reason (webtransport-go reports them through the accept calls).
-func (cs *clientSession) closeInfo(ws *webtransport.Session) (code uint32, reason string, remote bool) {
+// closeInfo is how the session ended: our close, the server's close
+// capsule with its code and reason (webtransport-go reports them through
+// the accept calls), or an abort: anything else, such as the connection
+// going away, which may also come as a local SessionError.
+func (cs *clientSession) closeInfo(ws *webtransport.Session) sessionEnd {
 	cs.mu.Lock()
 	closing, code, reason := cs.closing, cs.closeCode, cs.closeReason
 	cs.mu.Unlock()
 	if closing {
-		return code, reason, false
+		return sessionEnd{code: code, reason: reason}
 	}
 	_, err := ws.AcceptStream(context.Background())
-	if se, ok := errors.AsType[*webtransport.SessionError](err); ok {
-		return uint32(se.ErrorCode), se.Message, se.Remote
+	if se, ok := errors.AsType[*webtransport.SessionError](err); ok && se.Remote {
+		return sessionEnd{code: uint32(se.ErrorCode), reason: se.Message, remote: true}
 	}
+	end := sessionEnd{remote: true, aborted: true, reason: "the session ended without a close from the server"}
 	if err != nil {
-		return 0, err.Error(), true
+		end.reason = err.Error()
 	}
-	return 0, "", true
+	if ae, ok := errors.AsType[*quic.ApplicationError](context.Cause(cs.conn.qconn.Context())); ok {
+		end.appCode = uint32(ae.ErrorCode)
+	}
+	return end
 }
 
 func (cs *clientSession) receiveDatagrams(ws *webtransport.Session) {

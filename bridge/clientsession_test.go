@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zig-h3/h3bun/internal/abi"
 	"github.com/zig-h3/h3bun/server"
 )
 
@@ -156,5 +157,23 @@ func TestClientWebTransportFree(t *testing.T) {
 	ev.none(s.Handle, 200*time.Millisecond)
 	if _, ok := Sessions.Get(s.Handle); ok {
 		t.Error("the handle survived the free")
+	}
+}
+
+// A session whose connection goes away without a close capsule ends with
+// EventSessionAborted (W3C: closed rejects), not EventSessionClosed.
+func TestClientWebTransportConnectionLost(t *testing.T) {
+	srv := refServer(t)
+	c, ev := wtClient(t, srv.Addr)
+	s, first := openSession(t, c, ev, "/wt/echo")
+	if first.Type != EventSessionReady {
+		t.Fatalf("first event %s", describe([]Event{first}))
+	}
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	_ = conn.qconn.CloseWithError(0x10c, "gone") // no capsule: the connection just ends
+	if got := ev.of(s.Handle); got.Type != EventSessionAborted || got.ErrCode != abi.ErrClosed || got.Code != 0x10c {
+		t.Fatalf("the session ended with %s, want an abort (CLOSED, app code 0x10c)", describe([]Event{got}))
 	}
 }

@@ -134,7 +134,7 @@ func decodeClientEvent(ev *Event, r reader) error {
 		n, count := r.u32(), r.u16()
 		r.u16()
 		ev.Trailer = r.fields(r.bytes(int(n)), int(count))
-	case EventFetchError, EventClientClosed:
+	case EventFetchError, EventClientClosed, EventSessionAborted:
 		ev.Handle, ev.ErrCode, ev.Code = r.u64(), int32(r.u32()), r.u32()
 		n := r.u32()
 		r.u32()

@@ -153,6 +153,19 @@ func (s *Session) end(code uint32, reason string, remote bool) {
 	}
 }
 
+// aborted tells the consumer a client session ended without a close
+// capsule (the connection lost or closed, the CONNECT stream reset): an
+// EventSessionAborted, or a WTEventClosed (code 0) in callback mode.
+func (s *Session) aborted(appCode uint32, msg string) {
+	s.forgetStreams()
+	switch {
+	case s.q != nil:
+		_ = s.q.pushControl(encodeError(EventSessionAborted, s.Handle, abi.ErrClosed, appCode, msg), &s.muted, true)
+	case s.cb != nil && s.calls.enter():
+		s.closedCall(0, msg, true)
+	}
+}
+
 // closedCall gives a callback-mode client session its WTEventClosed.
 func (s *Session) closedCall(code uint32, reason string, remote bool) {
 	defer s.calls.leave()

@@ -49,6 +49,7 @@ export const EventType = {
   FETCH_ERROR: 20,
   CLIENT_CONNECTED: 21,
   CLIENT_CLOSED: 22,
+  SESSION_ABORTED: 23,
 } as const;
 
 /**

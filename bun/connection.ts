@@ -268,4 +268,8 @@ export class ClientConnection implements EventSink {
   sessionClosed(id: Handle, code: number, reason: string): void {
     this.wt.closed(id, code, reason);
   }
+
+  sessionAborted(id: Handle, _code: number, _appCode: number, message: string): void {
+    this.wt.closed(id, 0, message, new Error(message)); // W3C: closed rejects (WebTransportError)
+  }
 }

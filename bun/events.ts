@@ -86,6 +86,8 @@ export interface EventSink {
   clientConnected?(client: Handle): void;
   /** The client's connection failed or ended (code 0: closed by this side). */
   clientClosed?(client: Handle, code: number, appCode: number, message: string): void;
+  /** A client session ended without a close capsule (the connection lost, the CONNECT stream reset). */
+  sessionAborted?(session: Handle, code: number, appCode: number, message: string): void;
 }
 
 /** The native calls of one event queue: a server's or a client's. */
@@ -346,6 +348,11 @@ export class EventReader {
       case EventType.CLIENT_CLOSED: {
         const [code, appCode, message] = this.#error(off);
         sink.clientClosed?.(asHandle(readU64(view, off + ERROR.handle)), code, appCode, message);
+        break;
+      }
+      case EventType.SESSION_ABORTED: {
+        const [code, appCode, message] = this.#error(off);
+        sink.sessionAborted?.(asHandle(readU64(view, off + ERROR.handle)), code, appCode, message);
         break;
       }
     }

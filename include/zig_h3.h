@@ -857,6 +857,7 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
 #define ZIG_H3_EVENT_FETCH_ERROR 20
 #define ZIG_H3_EVENT_CLIENT_CONNECTED 21
 #define ZIG_H3_EVENT_CLIENT_CLOSED 22
+#define ZIG_H3_EVENT_SESSION_ABORTED 23
 
 /* The fixed part of each event (see "Event-queue mode" above); data marks
  * where the variable part starts. The asserts are the wire offsets. */
@@ -1053,13 +1054,13 @@ ZIG_H3_AT(zig_h3_event_fetch_head, headers, 32);
 ZIG_H3_AT(zig_h3_event_fetch_head, pad, 34);
 ZIG_H3_AT(zig_h3_event_fetch_head, data, 40);
 
-/* FETCH_ERROR and CLIENT_CLOSED: how something ended. code is a ZIG_H3_ERR_*
+/* FETCH_ERROR, CLIENT_CLOSED and SESSION_ABORTED: how something ended. code is a ZIG_H3_ERR_*
  * code (0 for a client closed by zig_h3_client_close or free), app_code the
  * peer's application error code when it reset the stream or closed the
  * connection with one (else 0); data holds the message. */
 typedef struct zig_h3_event_error {
     zig_h3_event_header h;
-    uint64_t handle; /* the fetch, or the client */
+    uint64_t handle; /* the fetch, the client, or the session */
     int32_t code;
     uint32_t app_code;
     uint32_t message_len;
@@ -1322,6 +1323,13 @@ int zig_h3_copy_bytes(const uint8_t *src, size_t len, uint8_t *dst);
  *   STREAM_DATA, STREAM_END, WRITABLE and SESSION_CLOSED as on the server.
  *   A session that could not be opened gets SESSION_CLOSED without
  *   SESSION_READY, code being the server's HTTP status (0: none).
+ *   SESSION_CLOSED means a clean end: a close capsule (or the CONNECT
+ *   stream's FIN) from the server, or zig_h3_wt_close. A client session that
+ *   ends without one (the connection lost or closed, the CONNECT stream
+ *   reset) gets instead:
+ *   ZIG_H3_EVENT_SESSION_ABORTED  zig_h3_event_error (handle: the session;
+ *                         code CLOSED, app_code the connection's close code
+ *                         if any, data the message); the last session event.
  * A fetch handle stays valid for 5 s after its last event (late acks). */
 
 /** Returns the client's event fd (>= 0), creating its queue on first call:

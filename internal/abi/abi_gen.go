@@ -43,6 +43,7 @@ const (
 	EventFetchError      = 20
 	EventClientConnected = 21
 	EventClientClosed    = 22
+	EventSessionAborted  = 23
 )
 
 // Event layouts (zig_h3_event_*): the byte offset of each field from the
