@@ -119,6 +119,10 @@ func (cs *clientSession) run() {
 	cs.s.end(end.code, end.reason, end.remote)
 }
 
+// abortCodeWait bounds how long an aborted session waits for its
+// connection's close code.
+const abortCodeWait = 100 * time.Millisecond
+
 // sessionEnd is how a client session ended.
 type sessionEnd struct {
 	code    uint32
@@ -170,8 +174,15 @@ func (cs *clientSession) closeInfo(ws *webtransport.Session) sessionEnd {
 	if err != nil {
 		end.reason = err.Error()
 	}
-	if ae, ok := errors.AsType[*quic.ApplicationError](context.Cause(cs.conn.qconn.Context())); ok {
-		end.appCode = uint32(ae.ErrorCode)
+	// The session may learn of a closing connection before the connection's
+	// context ends: wait a moment for its close code (a session aborted on
+	// a live connection, a reset CONNECT stream, waits the whole moment).
+	select {
+	case <-cs.conn.qconn.Context().Done():
+		if ae, ok := errors.AsType[*quic.ApplicationError](context.Cause(cs.conn.qconn.Context())); ok {
+			end.appCode = uint32(ae.ErrorCode)
+		}
+	case <-time.After(abortCodeWait):
 	}
 	return end
 }
