@@ -1154,7 +1154,11 @@ zig_h3_client *zig_h3_client_new(const zig_h3_client_config *config);
 
 /** Closes the connection (H3_NO_ERROR), ends every fetch and session (their
  *  callbacks get FINISHED / CLOSED first; queued events are discarded) and
- *  frees the client, its queue and its fd. The handle is invalid afterwards.
+ *  frees the client, its queue and its fd. The handle is invalid afterwards,
+ *  and no callback of the client runs once it returned: it waits for those
+ *  running (up to 5 s each), so calling it from inside a fetch's or session's
+ *  own callback delays it by that much (free a session from its own CLOSED
+ *  callback with zig_h3_wt_session_free instead: that does not wait).
  *  Errors: BAD_HANDLE. */
 int zig_h3_client_free(zig_h3_client *client);
 
