@@ -6,8 +6,10 @@
 // (WebTransport datagram and bidirectional stream echo). Like the core in
 // bench/servers/go-core, it serves every connection through webtransport-go.
 //
-// Env: BENCH_CERT, BENCH_KEY, BENCH_FILE, BENCH_PORT (default 0). It prints
-// the UDP port on stdout when ready and stops on SIGTERM/SIGINT.
+// Env: BENCH_CERT, BENCH_KEY, BENCH_FILE, BENCH_PORT (default 0), and
+// ZIG_H3_CPUPROFILE (a path: a CPU profile of the run, as server (b) writes
+// through the bridge). It prints the UDP port on stdout when ready and stops
+// on SIGTERM/SIGINT.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 
@@ -118,15 +121,36 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	stopProfile := startProfile(os.Getenv("ZIG_H3_CPUPROFILE"))
 	fmt.Println(udp.LocalAddr().(*net.UDPAddr).Port)
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 		<-sig
+		stopProfile()
 		_ = wt.Close()
 		os.Exit(0)
 	}()
 	if err := wt.Serve(udp); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// startProfile starts a CPU profile into path (none when empty) and returns
+// what stops it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
 	}
 }
