@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -95,19 +94,51 @@ const (
 // headerFields flattens an http.Header into lower-case fields sorted by
 // name; values of one name keep their order.
 func headerFields(h http.Header) []HeaderField {
-	names := make([]string, 0, len(h))
+	if len(h) == 0 {
+		return []HeaderField{}
+	}
+	var small [8]string // most requests: no allocation for the names
+	names := small[:0]
 	n := 0
 	for name, values := range h {
 		names = append(names, name)
 		n += len(values)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	fields := make([]HeaderField, 0, n)
 	for _, name := range names {
-		lower := strings.ToLower(name)
+		lower := lowerName(name)
 		for _, v := range h[name] {
 			fields = append(fields, HeaderField{Name: lower, Value: v})
 		}
 	}
 	return fields
 }
+
+// lowerName is strings.ToLower(name) without an allocation for names that
+// are lower case already or common canonical ones (http3 hands them over
+// canonicalised: "User-Agent").
+func lowerName(name string) string {
+	if lower, ok := lowerCommonNames[name]; ok {
+		return lower
+	}
+	return strings.ToLower(name)
+}
+
+// lowerCommonNames maps canonical header names to lower case.
+var lowerCommonNames = func() map[string]string {
+	names := []string{
+		"accept", "accept-charset", "accept-encoding", "accept-language", "authorization",
+		"cache-control", "content-encoding", "content-length", "content-type", "cookie",
+		"early-data", "if-match", "if-modified-since", "if-none-match", "if-range",
+		"if-unmodified-since", "origin", "priority", "range", "referer", "sec-fetch-dest",
+		"sec-fetch-mode", "sec-fetch-site", "sec-webtransport-http3-draft02", "te",
+		"user-agent", "x-forwarded-for", "x-requested-with",
+	}
+	m := make(map[string]string, 2*len(names))
+	for _, l := range names {
+		m[http.CanonicalHeaderKey(l)] = l
+		m[l] = l
+	}
+	return m
+}()
