@@ -27,7 +27,7 @@ type Response struct {
 	req   *Request
 	srv   *Server
 	wake  chan struct{}
-	done  chan struct{} // closed when the response is finished
+	done  chan struct{} // closed when the response is finished; made by the first Done (r.mu)
 	dgram *h3Datagrams  // HTTP/3 datagram routes only
 
 	mu          sync.Mutex
@@ -67,7 +67,7 @@ var lastResponseID atomic.Uint64
 
 func newResponse(srv *Server, req *Request) *Response {
 	return &Response{ID: lastResponseID.Add(1), req: req, srv: srv, status: http.StatusOK, header: http.Header{}, autoEnd: true,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1)}
 }
 
 // OnWritable sets the function called when the writable signal is due:
@@ -307,7 +307,24 @@ func (r *Response) FlushHead() {
 }
 
 // Done is closed when the response is finished (sent or aborted).
-func (r *Response) Done() <-chan struct{} { return r.done }
+func (r *Response) Done() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done == nil {
+		if r.finished {
+			return closedDone
+		}
+		r.done = make(chan struct{}) // most responses never need one
+	}
+	return r.done
+}
+
+// closedDone is Done's channel for a response finished before anyone asked.
+var closedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // DeferEnd keeps the response open after the handler returns.
 func (r *Response) DeferEnd() { r.SetAutoEnd(false) }

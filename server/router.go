@@ -176,7 +176,8 @@ func (r *Router[T]) Match(method, path string) Match[T] {
 	if r == nil {
 		return m
 	}
-	parts := splitPath(path)
+	var buf [16]string // most paths: no allocation for the segments
+	parts := splitPath(path, buf[:0])
 	var head *route[T]
 	var headParams []Param
 	firstPattern := ""
@@ -216,12 +217,20 @@ func found[T any](rt *route[T], params []Param) Match[T] {
 	return Match[T]{Value: rt.value, Pattern: rt.pattern, Params: params, Found: true}
 }
 
-// splitPath splits "/a/b" into ["a", "b"]; "/" gives [""].
-func splitPath(path string) []string {
-	if path == "" || path[0] != '/' {
-		path = "/" + path
+// splitPath appends the segments of path to dst: "/a/b" gives ["a", "b"],
+// "/" gives [""] (as strings.Split of what follows the leading slash).
+func splitPath(path string, dst []string) []string {
+	if path != "" && path[0] == '/' {
+		path = path[1:]
 	}
-	return strings.Split(path[1:], "/")
+	for {
+		i := strings.IndexByte(path, '/')
+		if i < 0 {
+			return append(dst, path)
+		}
+		dst = append(dst, path[:i])
+		path = path[i+1:]
+	}
 }
 
 func matchSegments(segs []segment, parts []string) ([]Param, bool) {

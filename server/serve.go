@@ -248,7 +248,7 @@ func (r *Response) finish() {
 	}
 	r.mu.Lock()
 	r.stopTimerLocked()
-	if !r.finished {
+	if !r.finished && r.done != nil {
 		close(r.done)
 	}
 	r.finished = true
