@@ -231,7 +231,8 @@ export class H3Client implements AsyncDisposable {
     const key = `${url.host}|${tlsKey(tls)}`;
     // A close that came while a connection was idle (its queue unread: the reader pauses then)
     // drops it (onEnd); a busy connection's reader sees closes as they come.
-    for (const p of [...(this.#pools.get(key) ?? [])]) if (p.conn.activeFetches === 0) p.conn.poll();
+    const idle = this.#pools.get(key)?.filter((p) => p.conn.activeFetches === 0); // polling may drop one from the list
+    if (idle !== undefined) for (const p of idle) p.conn.poll();
     let list = this.#pools.get(key);
     if (list === undefined) this.#pools.set(key, (list = []));
     let best: Pooled | undefined;

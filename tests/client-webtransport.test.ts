@@ -201,7 +201,6 @@ describe("WebTransport client against this library's server", () => {
   test("a server stopping under a session: closed settles (the close capsule, or a WebTransportError when the connection goes first), its streams error", async () => {
     // stop(true) closes each session with a capsule, then the connection: which the
     // client sees first is a race; either way nothing hangs and no stream ends cleanly.
-    const outcomes = new Set<string>();
     for (let i = 0; i < 5; i++) {
       const other = serve({ routes: [{ method: "CONNECT", pattern: "/wt", webtransport: echoSession }] });
       const wt = new WebTransport(new URL("/wt", other.url), { serverCertificateHashes: hashes(other) });
@@ -216,14 +215,11 @@ describe("WebTransport client against this library's server", () => {
       );
       if (closed instanceof Error) {
         expect(closed).toBeInstanceOf(WebTransportError);
-        outcomes.add("aborted");
       } else {
         expect(closed).toEqual({ closeCode: 0, reason: "server stopping" });
-        outcomes.add("closed");
       }
       expect(await withTimeout(reading, 10_000, "reading")).toBeInstanceOf(Error);
     }
-    expect(outcomes.size).toBeGreaterThan(0);
   });
 
   test("a refused session: ready and closed reject with the status; a wrong pin fails the connection", async () => {
