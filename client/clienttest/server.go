@@ -8,8 +8,10 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"sync"
@@ -19,8 +21,6 @@ import (
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/webtransport-go"
-
-	"github.com/zig-h3/h3bun/server"
 )
 
 // ALPN is the extra ALPN whose connections carry only raw datagrams.
@@ -318,15 +318,19 @@ func (s *Server) CertPool() *x509.CertPool {
 	return pool
 }
 
-// newCert makes a self-signed development certificate (server's, for
-// 127.0.0.1 and localhost).
+// newCert makes a self-signed certificate for 127.0.0.1 and localhost.
+// (Not server.DevCertificate: server's tests use this package.)
 func newCert(t testing.TB) tls.Certificate {
 	t.Helper()
-	cert, err := server.DevCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
+	der, key := issue(t, &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "clienttest"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     []string{"localhost"},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, nil)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // Context returns a context that ends after 8 s or with the test, to
