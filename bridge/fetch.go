@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,11 +156,11 @@ func (f *Fetch) exchange() ([]server.HeaderField, error) {
 	if f.dgrams {
 		f.awaitSettings()
 	}
-	f.ev.head(f, rsp.StatusCode, headerFields(rsp.Header))
+	f.ev.head(f, rsp.StatusCode, server.HeaderFields(rsp.Header))
 	if err := f.readBody(rsp); err != nil {
 		return nil, err
 	}
-	return headerFields(rsp.Trailer), nil
+	return server.HeaderFields(rsp.Trailer), nil
 }
 
 // awaitSettings waits (until the fetch ends) for the server's SETTINGS,
@@ -228,24 +226,6 @@ func (f *Fetch) readBody(rsp *http.Response) error {
 		return endErr(ErrIO, "the response body ended after %d bytes, its content-length is %d", got, rsp.ContentLength)
 	}
 	return nil
-}
-
-// headerFields lists h with lower-case names, sorted by name (the values
-// of one name in order).
-func headerFields(h http.Header) []server.HeaderField {
-	names := make([]string, 0, len(h))
-	for name := range h {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var fields []server.HeaderField
-	for _, name := range names {
-		lower := strings.ToLower(name)
-		for _, v := range h[name] {
-			fields = append(fields, server.HeaderField{Name: lower, Value: v})
-		}
-	}
-	return fields
 }
 
 // writeBody writes the request body from the outbox, then the FIN; a

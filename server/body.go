@@ -98,7 +98,7 @@ func (r *Request) Trailers() []HeaderField {
 	if r.body.hr.Trailer == nil {
 		return nil
 	}
-	return headerFields(r.body.hr.Trailer)
+	return HeaderFields(r.body.hr.Trailer)
 }
 
 // DiscardBody asks the client to stop sending the body (STOP_SENDING);

@@ -109,7 +109,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 			return true
 		}
 		if len(hr.Trailer) > 0 {
-			req.trailer = headerFields(hr.Trailer)
+			req.trailer = HeaderFields(hr.Trailer)
 		}
 	}
 	res := s.newResponse(req, rt)

@@ -41,9 +41,9 @@ func FuzzHeaders(f *testing.F) {
 		if ValidateField(name, value) != nil {
 			return
 		}
-		fields := headerFields(http.Header{http.CanonicalHeaderKey(name): {value}})
+		fields := HeaderFields(http.Header{http.CanonicalHeaderKey(name): {value}})
 		if len(fields) != 1 || fields[0].Name != strings.ToLower(http.CanonicalHeaderKey(name)) || fields[0].Value != value {
-			t.Fatalf("headerFields(%q) = %v", name, fields)
+			t.Fatalf("HeaderFields(%q) = %v", name, fields)
 		}
 	})
 }

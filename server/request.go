@@ -58,7 +58,7 @@ func newRequest(hr *http.Request, m Match[*Route], conn *Conn, streamID uint64) 
 		ProtoMajor: hr.ProtoMajor,
 		Path:       hr.URL.RequestURI(),
 		Authority:  hr.Host,
-		Header:     headerFields(hr.Header),
+		Header:     HeaderFields(hr.Header),
 		RemoteAddr: hr.RemoteAddr,
 		Context:    hr.Context(),
 		StreamID:   streamID,
@@ -91,9 +91,9 @@ const (
 	TimedOut
 )
 
-// headerFields flattens an http.Header into lower-case fields sorted by
+// HeaderFields flattens an http.Header into lower-case fields sorted by
 // name; values of one name keep their order.
-func headerFields(h http.Header) []HeaderField {
+func HeaderFields(h http.Header) []HeaderField {
 	if len(h) == 0 {
 		return []HeaderField{}
 	}

@@ -273,7 +273,7 @@ func TestDevCertificate(t *testing.T) {
 }
 
 func TestHeaderFieldsSortedLowercase(t *testing.T) {
-	got := headerFields(http.Header{"X-B": {"2", "3"}, "Accept": {"*/*"}})
+	got := HeaderFields(http.Header{"X-B": {"2", "3"}, "Accept": {"*/*"}})
 	want := []HeaderField{{"accept", "*/*"}, {"x-b", "2"}, {"x-b", "3"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("%v", got)
