@@ -386,6 +386,7 @@ func writeTargets(b *strings.Builder, rep *Report) {
 		w("| (a) RSS after 1 M requests − after the first 10 k | n/a | | ≤ 20 MiB | not measured |\n")
 	}
 	w("\n")
+	writeFloorTargets(b, rep)
 	w("For reference: what the C ABI and the core cost, (d)/(b) and (b)/(e) with (e) quic-go and webtransport-go\n")
 	w("without the core; and where (a)'s distance to (b) lies: (f)/(b) is the event queue and its hand-offs\n")
 	w("between threads, with a C consumer in Bun's place, and (a)/(f) is running the handler in Bun (throughput\n")
@@ -543,7 +544,7 @@ func writeMethod(b *strings.Builder, rep *Report) {
   read.
 - **(e) pure-h3** is a reference, not one of the compared servers: quic-go's own http3.Server and
   webtransport-go with net/http handlers and no core (every connection through webtransport-go, as in the
-  core), run in a few rows only (%s) to show what the core costs on top of quic-go.
+  core), in every row it can serve (all but the static route), to show what the core costs on top of quic-go.
 - **(f) c-queue** is a reference too: the library in event-queue mode, as Bun drives it (one thread polls the
   event fd, drains the queue in batches and answers with zig_h3_response_respond), with a C consumer that
   answers at once, run in the target rows of small requests only (%s).
@@ -551,7 +552,7 @@ func writeMethod(b *strings.Builder, rep *Report) {
   %s
 
 `, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["bulkRounds"], transferSize(rep), fmtOpt(o["memRequests"]), budget(rep.Meta),
-		fmtOpt(o["conns"]), strings.Join(serverByKey("e").Rows, ", "), strings.Join(serverByKey("f").Rows, ", "), bunVersion(rep.Meta), clientShare(rep))
+		fmtOpt(o["conns"]), strings.Join(serverByKey("f").Rows, ", "), bunVersion(rep.Meta), clientShare(rep))
 }
 
 // chartSVG draws one group per scenario: each server's throughput relative

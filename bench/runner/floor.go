@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// writeFloorTargets writes the targets measured against (e), plain
+// quic-go's http3.Server: the cost this stack cannot go below. Each is a
+// ratio of this run's best rounds, with the direction its goal gives.
+func writeFloorTargets(b *strings.Builder, rep *Report) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("### Against plain quic-go\n\n")
+	w("What this stack adds to (e), quic-go's own http3.Server and webtransport-go with net/http handlers: the core\n")
+	w("over (e) with a Go handler in (b), and the whole path with a Bun handler in (a). CPU per operation first\n")
+	w("(server CPU time over the operations of the best round), throughput second.\n\n")
+	w("| target | measured | goal | status |\n|---|---|---|---|\n")
+	// cpuOver is CPU/op(x) over CPU/op(y): how many times y's cost x pays.
+	cpuOver := func(id, x, y string) float64 { return 1 / cpuRatio(rep, id, x, y) }
+	le := func(t float64) func(float64) bool { return func(r float64) bool { return r <= t } }
+	ge := func(t float64) func(float64) bool { return func(r float64) bool { return r >= t } }
+	row := func(label string, r float64, goal string, ok func(float64) bool) {
+		st := ""
+		if ok != nil {
+			st = verdict(ok(r), r)
+		}
+		w("| %s | %s | %s | %s |\n", label, fmtRatio(r), goal, st)
+	}
+	for _, s := range []struct{ id, name string }{{"small-c64-4conn", "small GET c=64 (4 conns)"}, {"post-1k", "POST 1 KiB echo c=64"}} {
+		row(s.name+": CPU/op (e) over (b), the core", cpuRatio(rep, s.id, "b", "e"), "≥ 0.9", ge(0.9))
+		row(s.name+": CPU/op (a) over (e), the whole path", cpuOver(s.id, "a", "e"), "≤ 1.5", le(1.5))
+		row(s.name+": throughput (b)/(e), for reference", ratio(rep, s.id, "b", "e"), "", nil)
+	}
+	row("small GET c=1: p50 latency (a)/(e)", p50Ratio(rep, "small-c1", "a", "e"), "≤ 1.3", le(1.3))
+	row("small GET c=1: p50 latency (b)/(e), for reference", p50Ratio(rep, "small-c1", "b", "e"), "", nil)
+	row("WebTransport datagram echo: throughput (a)/(e)", ratio(rep, "wt-dgram", "a", "e"), "≥ 0.9", ge(0.9))
+	row("WebTransport 64 KiB stream echo: throughput (a)/(e)", ratio(rep, "wt-stream", "a", "e"), "≥ 0.9", ge(0.9))
+	w("\n")
+}
