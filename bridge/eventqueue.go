@@ -68,10 +68,15 @@ func (q *EventQueue) pushLocked(ev []byte) {
 	q.events = append(q.events, ev)
 	q.bytes += len(ev)
 	if len(q.events) == 1 {
-		var one [8]byte
-		binary.LittleEndian.PutUint64(one[:], 1)
-		_, _ = syscall.Write(q.fd, one[:]) // EAGAIN only if the counter is saturated: still readable
+		q.ring()
 	}
+}
+
+// ring makes the eventfd readable.
+func (q *EventQueue) ring() {
+	var one [8]byte
+	binary.LittleEndian.PutUint64(one[:], 1)
+	_, _ = syscall.Write(q.fd, one[:]) // EAGAIN only if the counter is saturated: still readable
 }
 
 // PushWait adds ev, waiting for room while the queue is full. It returns
@@ -174,7 +179,10 @@ func (q *EventQueue) pushControl(ev []byte, muted *atomic.Bool, last bool) error
 
 // Drain copies whole events, oldest first, into dst and removes them. It
 // returns the bytes written; when the oldest event does not fit in dst at
-// all, it returns 0 and need, the size dst must have.
+// all, it returns 0 and need, the size dst must have. When some events fit
+// and others are left, the eventfd is made readable again: a consumer may
+// drain once each time it is readable, without a last call to find the
+// queue empty.
 func (q *EventQueue) Drain(dst []byte) (n, need int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -202,7 +210,10 @@ func (q *EventQueue) Drain(dst []byte) (n, need int) {
 				q.events = q.events[:0]
 			}
 		} else {
+			// Some did not fit: ring again, so that a consumer that
+			// drains once per ring (Bun) comes back for them.
 			q.events = q.events[i:]
+			q.ring()
 		}
 		if q.space != nil {
 			close(q.space)

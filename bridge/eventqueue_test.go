@@ -73,6 +73,30 @@ func TestEventQueueRingsOncePerBatch(t *testing.T) {
 	}
 }
 
+func TestEventQueueRingsAgainForEventsLeftBehind(t *testing.T) {
+	q := newTestQueue(t)
+	for i := range 3 {
+		_ = q.PushControl(encodeWritable(uint64(i)))
+	}
+	if !rang(t, q) {
+		t.Fatal("no ring for the first event")
+	}
+	one := len(encodeWritable(0))
+	buf := make([]byte, 2*one)
+	if n, _ := q.Drain(buf); n != 2*one {
+		t.Fatalf("drained %d bytes, want two events (%d)", n, 2*one)
+	}
+	if !rang(t, q) {
+		t.Fatal("a drain that left an event behind did not ring again")
+	}
+	if n, _ := q.Drain(buf); n != one {
+		t.Fatalf("drained %d bytes, want the last event (%d)", n, one)
+	}
+	if rang(t, q) {
+		t.Fatal("a drain that emptied the queue rang")
+	}
+}
+
 func TestEventQueueDrainReportsTheSizeItNeeds(t *testing.T) {
 	q := newTestQueue(t)
 	big := encodeBodyChunk(1, make([]byte, 1000))

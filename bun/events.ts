@@ -134,6 +134,8 @@ export class EventReader {
   #reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> | undefined;
   #loop: Promise<void> | undefined;
   #draining = false;
+  /** A drain was asked for while one ran (see drain). */
+  #again = false;
   #closed = false;
 
   constructor(queue: EventQueue, sink: EventSink, bufferSize = INITIAL_BUFFER) {
@@ -173,7 +175,7 @@ export class EventReader {
       for (;;) {
         const { done } = await reader.read();
         if (done || this.#reader !== reader) return;
-        this.drain();
+        this.drain(true);
       }
     })();
     this.drain();
@@ -190,14 +192,23 @@ export class EventReader {
   }
 
   /**
-   * Drains and dispatches every queued event. A drain called from an event
-   * handler returns at once: the drain running goes on until the queue is empty.
+   * Drains and dispatches the queued events: all of them, or with `once`
+   * one bufferful (what a wake of the fd calls: the queue rings again for
+   * events that did not fit, and each native call the JavaScript thread
+   * saves is one fewer wait for the library's threads). A drain called from
+   * an event handler returns at once, and the drain running goes on until
+   * the queue is empty.
    */
-  drain(): void {
-    if (this.#draining || this.#closed) return;
+  drain(once = false): void {
+    if (this.#closed) return;
+    if (this.#draining) {
+      this.#again = true;
+      return;
+    }
     this.#draining = true;
     try {
       for (;;) {
+        this.#again = false;
         const n = this.#queue.drain(this.#buf, this.#buf.byteLength);
         if (n === 0) return;
         if (n === Code.BUFFER_TOO_SMALL) {
@@ -206,6 +217,7 @@ export class EventReader {
         }
         if (n < 0) return; // the server or client is gone
         this.#dispatch(n);
+        if (once && !this.#again) return;
       }
     } finally {
       this.#draining = false;

@@ -780,8 +780,9 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
  * For runtimes that must not be called from foreign threads (Bun). Instead
  * of callbacks, requests become events in a bounded queue. The event fd
  * (a non-blocking eventfd) becomes readable when the queue goes from empty
- * to non-empty; the consumer then calls zig_h3_server_drain until it
- * returns 0. Requests wait (slowing clients down through flow control)
+ * to non-empty, and again when a drain leaves events behind (they did not
+ * fit); the consumer reads it (resetting it), then calls
+ * zig_h3_server_drain once, or until it returns 0. Requests wait (slowing clients down through flow control)
  * while the queue is full; log lines are dropped and counted.
  *
  * Events are packed one after the other, little-endian; each starts with a

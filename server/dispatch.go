@@ -121,7 +121,9 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 	// A panic after the body started resets the stream (runHandler panics
 	// with http.ErrAbortHandler): the deferred calls then see an aborted
 	// request.
-	completed := s.runHandler(rt.Handler, req, res) && res.serve(hr.Context(), w, hr)
+	handled := s.runHandler(rt.Handler, req, res)
+	res.armTimeout()
+	completed := handled && res.serve(hr.Context(), w, hr)
 	req.finishBody()
 	outcome = s.outcome(req, res, completed)
 	return completed
@@ -131,7 +133,9 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 // body's progress and reset hooks and the route's datagram flow.
 func (s *Server) newResponse(req *Request, rt *Route) *Response {
 	res := newResponse(s, req)
-	if d := s.cfg.requestTimeout(); d > 0 {
+	if d := s.cfg.requestTimeout(); d > 0 && req.body == nil {
+		res.deferTimeout(d)
+	} else if d > 0 {
 		_ = res.SetTimeout(d)
 	}
 	if req.body != nil {

@@ -44,6 +44,9 @@ type Response struct {
 
 	timer    *time.Timer // request timeout until the head is sent
 	timeout  time.Duration
+	// deferredSince is when the request timeout started, while it is not
+	// armed yet (see deferTimeout); zero otherwise.
+	deferredSince time.Time
 	timedOut bool
 
 	peerAborted bool // reading the streaming request body failed (see abortByPeer)

@@ -27,6 +27,10 @@ func TestRouteFinishedReportsTheOutcome(t *testing.T) {
 		}
 		route("/ok", func(_ *Request, res *Response) { _ = res.End([]byte("ok")) })
 		route("/never", func(_ *Request, res *Response) { res.DeferEnd() }) // the timeout answers
+		route("/late", func(_ *Request, res *Response) {
+			time.Sleep(300 * time.Millisecond) // past the timeout before the handler returns
+			res.DeferEnd()
+		})
 		route("/hang", func(_ *Request, res *Response) {
 			_ = res.SetTimeout(0)
 			res.DeferEnd()
@@ -54,6 +58,12 @@ func TestRouteFinishedReportsTheOutcome(t *testing.T) {
 	}
 	if o := wait("timeout"); o != TimedOut {
 		t.Errorf("timeout: outcome %v, want TimedOut", o)
+	}
+	if resp, _ := get(t, c, "GET", base+"/late", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("late: %d", resp.StatusCode)
+	}
+	if o := wait("timeout over when the handler returned"); o != TimedOut {
+		t.Errorf("late: outcome %v, want TimedOut", o)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/hang", nil)

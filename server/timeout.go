@@ -66,6 +66,37 @@ func (r *Response) SetTimeout(d time.Duration) error {
 	return nil
 }
 
+// deferTimeout starts the request timeout d without arming a timer yet:
+// armTimeout arms it for what is left once the handler returns, and most
+// responses are over by then (a synchronous handler, a static route), so
+// they never pay for a timer. Only for a buffered body: a streaming one
+// restarts the timeout as it arrives (touch), also while the handler runs.
+func (r *Response) deferTimeout(d time.Duration) {
+	r.mu.Lock()
+	r.timeout, r.deferredSince = d, time.Now()
+	r.mu.Unlock()
+}
+
+// armTimeout arms a timeout deferred by deferTimeout, for what is left of
+// it, if the response has not started; one already over answers at once.
+func (r *Response) armTimeout() {
+	r.mu.Lock()
+	since := r.deferredSince
+	r.deferredSince = time.Time{}
+	if since.IsZero() || r.finished || r.ended || r.bodyStarted {
+		r.mu.Unlock()
+		return
+	}
+	left := r.timeout - time.Since(since)
+	if left > 0 {
+		r.timer = time.AfterFunc(left, r.expire)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	r.expire()
+}
+
 // touch restarts the timeout: the request is making progress.
 func (r *Response) touch() {
 	r.mu.Lock()
@@ -93,6 +124,7 @@ func (r *Response) expire() {
 // stopTimerLocked ends the timeout: the head went out, the timeout was
 // replaced, or the response finished.
 func (r *Response) stopTimerLocked() {
+	r.deferredSince = time.Time{}
 	if r.timer != nil {
 		r.timer.Stop()
 		r.timer = nil

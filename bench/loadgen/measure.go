@@ -16,6 +16,7 @@ type ProcUsage = result.ProcUsage
 type procSampler struct {
 	pid              int
 	cpu0, cpu1       time.Duration
+	main0, main1     time.Duration // the main thread's share
 	rss0, peak, rss1 int64
 	hwm              int64
 	alive            bool
@@ -30,6 +31,7 @@ func newProcSampler(pid int) *procSampler {
 		return p
 	}
 	p.cpu0, _ = procfs.CPU(pid)
+	p.main0, _ = procfs.MainThreadCPU(pid)
 	p.rss0, _, _ = procfs.Mem(pid)
 	p.peak = p.rss0
 	p.wg.Add(1)
@@ -57,6 +59,7 @@ func newProcSampler(pid int) *procSampler {
 func (p *procSampler) stopCPU() {
 	if p.pid > 0 {
 		p.cpu1, p.alive = procfs.CPU(p.pid)
+		p.main1, _ = procfs.MainThreadCPU(p.pid)
 	}
 }
 
@@ -89,6 +92,7 @@ func (p *procSampler) usage(ops int64) *ProcUsage {
 	}
 	if ops > 0 {
 		u.CPUUsPerOp = round(float64((p.cpu1 - p.cpu0).Microseconds()) / float64(ops))
+		u.MainThreadUsPerOp = round(float64((p.main1 - p.main0).Microseconds()) / float64(ops))
 	}
 	return u
 }

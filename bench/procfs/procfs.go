@@ -18,7 +18,20 @@ const ClockTicks = 100
 // CPU returns utime+stime of the whole process pid (all threads, also
 // exited ones).
 func CPU(pid int) (time.Duration, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return statCPU("/proc/" + strconv.Itoa(pid) + "/stat")
+}
+
+// MainThreadCPU returns utime+stime of the main thread of pid (the thread
+// whose id is pid): in a Bun server, the JavaScript thread, apart from the
+// threads of the runtime and of the library.
+func MainThreadCPU(pid int) (time.Duration, bool) {
+	p := strconv.Itoa(pid)
+	return statCPU("/proc/" + p + "/task/" + p + "/stat")
+}
+
+// statCPU reads utime+stime from a stat file of /proc.
+func statCPU(path string) (time.Duration, bool) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, false
 	}

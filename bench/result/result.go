@@ -44,10 +44,14 @@ type ProcUsage struct {
 	PID   int     `json:"pid"`
 	CPUMs float64 `json:"cpuMs"`
 	// CPUUsPerOp is server CPU time (user + system, all threads) per op.
-	CPUUsPerOp  float64 `json:"cpuUsPerOp"`
-	RSSBeforeMB float64 `json:"rssBeforeMiB"`
-	RSSPeakMB   float64 `json:"rssPeakMiB"`
-	RSSAfterMB  float64 `json:"rssAfterMiB"`
+	CPUUsPerOp float64 `json:"cpuUsPerOp"`
+	// MainThreadUsPerOp is the part of CPUUsPerOp spent on the process's
+	// main thread: the JavaScript thread of a Bun server, the consumer
+	// thread of the C servers, one of the Go runtime's threads in a Go one.
+	MainThreadUsPerOp float64 `json:"mainThreadUsPerOp"`
+	RSSBeforeMB       float64 `json:"rssBeforeMiB"`
+	RSSPeakMB         float64 `json:"rssPeakMiB"`
+	RSSAfterMB        float64 `json:"rssAfterMiB"`
 	// HWMMB is VmHWM at the end: the process's peak RSS since it started.
 	HWMMB float64 `json:"hwmMiB"`
 	// Alive is false when the process was gone at the end of the window.

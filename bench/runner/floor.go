@@ -36,4 +36,42 @@ func writeFloorTargets(b *strings.Builder, rep *Report) {
 	row("WebTransport datagram echo: throughput (a)/(e)", ratio(rep, "wt-dgram", "a", "e"), "≥ 0.9", ge(0.9))
 	row("WebTransport 64 KiB stream echo: throughput (a)/(e)", ratio(rep, "wt-stream", "a", "e"), "≥ 0.9", ge(0.9))
 	w("\n")
+	writeCPUSplit(b, rep)
+}
+
+// writeCPUSplit writes where the CPU per operation of the event-queue
+// servers goes: (a)'s JavaScript thread and the library's threads, and
+// (f), the same library with a C consumer that answers at once, whose
+// library threads are the floor of (a)'s: what the queue path costs with
+// a consumer that costs nothing.
+func writeCPUSplit(b *strings.Builder, rep *Report) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("Where the CPU per operation goes, best round of each server: (a) split into its JavaScript thread and the\n")
+	w("other threads (the library's Go runtime, and Bun's own helpers), (f) into its C consumer thread and the\n")
+	w("library's threads. For (a) to cost at most 1.5 × (e), its JavaScript thread must fit in what is left\n")
+	w("after its library threads.\n\n")
+	w("| row | (a) all | (a) JS thread | (a) other threads | (f) all | (f) consumer | (b) | (e) | 1.5 × (e) |\n")
+	w("|---|---|---|---|---|---|---|---|---|\n")
+	cell := func(s *ScenarioResult, k string, part func(*Result) float64) string {
+		r := s.Best[k]
+		if r == nil || r.Server == nil {
+			return "—"
+		}
+		return fmtUs(part(r))
+	}
+	all := func(r *Result) float64 { return r.Server.CPUUsPerOp }
+	mainThread := func(r *Result) float64 { return r.Server.MainThreadUsPerOp }
+	rest := func(r *Result) float64 { return r.Server.CPUUsPerOp - r.Server.MainThreadUsPerOp }
+	for _, s := range rep.Scenarios {
+		if s.Best["a"] == nil || s.Best["e"] == nil || s.Best["a"].Server == nil || s.Best["a"].Server.MainThreadUsPerOp == 0 {
+			continue
+		}
+		limit := "—"
+		if e := s.Best["e"].Server; e != nil {
+			limit = fmtUs(1.5 * e.CPUUsPerOp)
+		}
+		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Scenario.Title, cell(s, "a", all), cell(s, "a", mainThread), cell(s, "a", rest),
+			cell(s, "f", all), cell(s, "f", mainThread), cell(s, "b", all), cell(s, "e", all), limit)
+	}
+	w("\n")
 }
