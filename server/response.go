@@ -42,12 +42,12 @@ type Response struct {
 	onWritable  func() // runs when body's writable signal is due
 	filePath    string // SendFile: serve this file as the body
 
-	timer    *time.Timer // request timeout until the head is sent
-	timeout  time.Duration
+	timer   *time.Timer // request timeout until the head is sent
+	timeout time.Duration
 	// deferredSince is when the request timeout started, while it is not
 	// armed yet (see deferTimeout); zero otherwise.
 	deferredSince time.Time
-	timedOut bool
+	timedOut      bool
 
 	peerAborted bool // reading the streaming request body failed (see abortByPeer)
 	abortCalled bool // Abort was called: serve resets the stream
