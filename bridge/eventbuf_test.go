@@ -5,26 +5,9 @@ import (
 	"encoding/binary"
 	"testing"
 	"unsafe"
-)
 
-func TestEventBufClasses(t *testing.T) {
-	for _, tc := range []struct{ size, want int }{
-		{0, minEventBuf},
-		{1, minEventBuf},
-		{minEventBuf, minEventBuf},
-		{minEventBuf + 1, 2 * minEventBuf},
-		{64<<10 + 24, 128 << 10},
-		{maxEventBuf, maxEventBuf},
-	} {
-		b := getEventBuf(tc.size)
-		if len(b) != 0 || cap(b) != tc.want {
-			t.Errorf("getEventBuf(%d): len %d cap %d, want 0 and %d", tc.size, len(b), cap(b), tc.want)
-		}
-	}
-	if b := getEventBuf(maxEventBuf + 1); cap(b) != maxEventBuf+1 {
-		t.Errorf("past the largest class: cap %d, want exactly the size", cap(b))
-	}
-}
+	"github.com/zig-h3/h3bun/internal/bufpool"
+)
 
 // A recycled buffer's old bytes never show through an event encoded into
 // it: the header's unused bytes and the padding are written.
@@ -36,7 +19,7 @@ func TestEventBufOldBytesDoNotShow(t *testing.T) {
 	binary.LittleEndian.PutUint32(want[16:], AbortTimeout)
 	reused := 0
 	for range 20 {
-		dirty := getEventBuf(minEventBuf)[:minEventBuf]
+		dirty := getEventBuf(bufpool.Min)[:bufpool.Min]
 		for i := range dirty {
 			dirty[i] = 0xff
 		}
@@ -71,19 +54,6 @@ func TestEventBufQueueRoundTrip(t *testing.T) {
 			t.Fatalf("round %d: drained %x", i, dst[:n])
 		}
 	}
-}
-
-// A free buffer goes to the largest class it can fill, never a larger one.
-func TestPutEventBufClasses(t *testing.T) {
-	for _, tc := range []struct{ cap, class int }{
-		{0, -1}, {minEventBuf - 1, -1}, {minEventBuf, 0}, {300, 0}, {2*minEventBuf - 1, 0},
-		{2 * minEventBuf, 1}, {maxEventBuf - 1, len(eventBufPools) - 2}, {maxEventBuf, len(eventBufPools) - 1}, {maxEventBuf + 1, -1},
-	} {
-		if c := putClass(tc.cap); c != tc.class || c >= 0 && minEventBuf<<c > tc.cap {
-			t.Errorf("putClass(%d) = %d, want %d", tc.cap, c, tc.class)
-		}
-	}
-	putEventBuf(nil) // nothing to keep, no panic
 }
 
 func BenchmarkEncodeBodyChunk(b *testing.B) {

@@ -272,6 +272,7 @@ func (f *Fetch) finish(trailers []server.HeaderField, err error) {
 	f.str, f.conn = nil, nil // the handle lingers; the stream need not
 	f.mu.Unlock()
 	f.cancel(nil)
+	f.c.fetchOver(f) // before the end is reported: a finished fetch is not found by its stream any more
 	if err != nil {
 		if str != nil {
 			cancelStream(str, h3RequestCancelled)
@@ -283,7 +284,6 @@ func (f *Fetch) finish(trailers []server.HeaderField, err error) {
 		}
 		f.ev.end(f, trailers)
 	}
-	f.c.fetchOver(f)
 	time.AfterFunc(fetchLinger, func() { Fetches.Delete(f.Handle) })
 }
 

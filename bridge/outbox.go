@@ -51,10 +51,11 @@ func (o *outbox) run(ctx context.Context, w io.Writer, closeWrite func() error) 
 		chunks, fin := o.buf.Take(), o.fin
 		o.mu.Unlock()
 		for _, c := range chunks {
-			if _, err := w.Write(c); err != nil {
+			if _, err := w.Write(c.Data); err != nil {
 				return false
 			}
-			o.written(len(c))
+			o.written(len(c.Data))
+			c.Release()
 		}
 		if fin {
 			return closeWrite() == nil

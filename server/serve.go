@@ -13,6 +13,8 @@ import (
 	"strconv"
 
 	"github.com/quic-go/quic-go/http3"
+
+	"github.com/zig-h3/h3bun/internal/sendbuf"
 )
 
 // serve writes what the response records to w until it ends or ctx is done.
@@ -97,22 +99,24 @@ func (o *responseOutput) writeHeadLocked(ctx context.Context) {
 	}
 }
 
-// writeChunks writes body chunks; false when the response is over (the
-// stream failed, or the body broke its Content-Length and was reset).
-func (o *responseOutput) writeChunks(chunks [][]byte) bool {
+// writeChunks writes body chunks, releasing each one once written; false
+// when the response is over (the stream failed, or the body broke its
+// Content-Length and was reset).
+func (o *responseOutput) writeChunks(chunks []sendbuf.Chunk) bool {
 	for _, c := range chunks {
 		if o.r.abortPending() {
 			return o.r.abortByHandler(o) // the rest is dropped
 		}
-		if o.declared >= 0 && o.sent+int64(len(c)) > o.declared {
+		if o.declared >= 0 && o.sent+int64(len(c.Data)) > o.declared {
 			return o.r.resetBadLength(o.w, fmt.Sprintf("the body is longer than its Content-Length of %d bytes", o.declared))
 		}
-		o.sent += int64(len(c))
+		o.sent += int64(len(c.Data))
 		var err error
 		if o.sendsBody {
-			_, err = o.body.Write(c)
+			_, err = o.body.Write(c.Data)
 		}
-		o.r.written(len(c))
+		c.Release()
+		o.r.written(len(c.Data))
 		if err != nil {
 			o.r.finish()
 			return false

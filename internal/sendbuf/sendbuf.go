@@ -4,6 +4,8 @@
 // bridge's WebTransport stream outboxes each keep one under their own mutex.
 package sendbuf
 
+import "github.com/zig-h3/h3bun/internal/bufpool"
+
 // Backpressure levels: once Pending reaches HighWater the buffer is armed,
 // and the writable signal is due when Pending is back down to LowWater (or
 // the stream ends).
@@ -15,9 +17,25 @@ const (
 // Buffer is the bytes handed over and not yet written. The zero value is
 // empty. It is not safe for concurrent use.
 type Buffer struct {
-	chunks  [][]byte
+	chunks  []Chunk
 	pending int
 	armed   bool
+}
+
+// Chunk is one piece handed over: a copy (Add) or the caller's bytes
+// (AddShared).
+type Chunk struct {
+	Data   []byte
+	pooled bool // Data is a copy from bufpool
+}
+
+// Release gives a written chunk's copy back for reuse (without a copy,
+// nothing happens). Data must not be used afterwards: write it, then
+// release it. A chunk never released is left to the collector.
+func (c Chunk) Release() {
+	if c.pooled {
+		bufpool.Put(c.Data)
+	}
 }
 
 // Pending is the number of bytes added and not yet reported written.
@@ -25,23 +43,34 @@ func (b *Buffer) Pending() int { return b.pending }
 
 // Add copies p in (the caller may reuse p at once) and arms the buffer at
 // the high-water mark.
-func (b *Buffer) Add(p []byte) { b.AddShared(append([]byte(nil), p...)) }
+func (b *Buffer) Add(p []byte) {
+	if len(p) > 0 {
+		// Copies come from a pool: a streamed body is otherwise garbage at
+		// the rate it is sent, and the collector's work was the largest
+		// cost of a WebTransport stream echo.
+		b.add(Chunk{Data: append(bufpool.Get(len(p)), p...), pooled: true})
+	}
+}
 
 // AddShared is Add without the copy, for bytes that never change.
 func (b *Buffer) AddShared(p []byte) {
-	if len(p) == 0 {
-		return
+	if len(p) > 0 {
+		b.add(Chunk{Data: p})
 	}
-	b.chunks = append(b.chunks, p)
-	b.pending += len(p)
+}
+
+func (b *Buffer) add(c Chunk) {
+	b.chunks = append(b.chunks, c)
+	b.pending += len(c.Data)
 	if b.pending >= HighWater {
 		b.armed = true
 	}
 }
 
-// Take hands the chunks to the writing goroutine; they stay pending until
-// Written reports them.
-func (b *Buffer) Take() [][]byte {
+// Take hands the chunks to the writing goroutine, which releases each one
+// once written (Chunk.Release); they stay pending until Written reports
+// them.
+func (b *Buffer) Take() []Chunk {
 	chunks := b.chunks
 	b.chunks = nil
 	return chunks
@@ -62,6 +91,9 @@ func (b *Buffer) Written(n int) bool {
 // (the signal was armed).
 func (b *Buffer) Reset() bool {
 	armed := b.armed
+	for _, c := range b.chunks {
+		c.Release()
+	}
 	*b = Buffer{}
 	return armed
 }

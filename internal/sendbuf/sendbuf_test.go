@@ -14,15 +14,16 @@ func TestSendBufferSignalsOnceBelowLowWater(t *testing.T) {
 	chunk[0] = 1 // the buffer holds copies
 	var fired int
 	for _, c := range b.Take() {
-		if c[0] != 0 {
+		if c.Data[0] != 0 {
 			t.Fatal("add kept the caller's slice")
 		}
-		if b.Written(len(c)) {
+		if b.Written(len(c.Data)) {
 			fired++
 			if b.Pending() > LowWater {
 				t.Fatalf("signal at %d pending, above the low-water mark", b.Pending())
 			}
 		}
+		c.Release()
 	}
 	if fired != 1 || b.Pending() != 0 {
 		t.Fatalf("fired %d times, %d pending; want 1 and 0", fired, b.Pending())
