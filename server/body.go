@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"sync"
+
+	"github.com/zig-h3/h3bun/internal/bufpool"
 )
 
 // BodyChunk is the largest request body chunk DeliverBody reads and
@@ -137,7 +139,8 @@ func (r *Request) DeliverBody(res *Response, chunk func([]byte), end func()) {
 	res.holdAutoEnd()
 	r.GoBody(func() {
 		defer res.releaseAutoEnd()
-		buf := make([]byte, BodyChunk)
+		buf := bufpool.Get(BodyChunk)[:BodyChunk]
+		defer bufpool.Put(buf)
 		for {
 			n, err := r.ReadBody(buf)
 			if n > 0 {
