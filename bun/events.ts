@@ -130,6 +130,8 @@ export class EventReader {
   #sink: EventSink;
   #buf: Buffer;
   #view: DataView;
+  /** #buf as a plain Uint8Array (see #copy). */
+  #bytesView: Uint8Array;
   #fd = -1;
   #reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>> | undefined;
   #loop: Promise<void> | undefined;
@@ -143,6 +145,7 @@ export class EventReader {
     this.#sink = sink;
     this.#buf = Buffer.allocUnsafe(bufferSize);
     this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+    this.#bytesView = new Uint8Array(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
   }
 
   /** Whether the reader waits on the fd now (and so keeps the event loop alive). */
@@ -239,6 +242,7 @@ export class EventReader {
     while (size < need) size *= 2;
     this.#buf = Buffer.allocUnsafe(size);
     this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
+    this.#bytesView = new Uint8Array(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
   }
 
   #dispatch(n: number): void {
@@ -303,7 +307,7 @@ export class EventReader {
         const start = hexStart + CONN_ID_HEX;
         const remote = buf.toString("latin1", remoteStart, hexStart);
         const hex = buf.toString("latin1", hexStart, start);
-        sink.quicDatagram?.(asHandle(readU64(view, off + QUIC_DATAGRAM.conn)), hex, remote, new Uint8Array(buf.subarray(start, start + len)));
+        sink.quicDatagram?.(asHandle(readU64(view, off + QUIC_DATAGRAM.conn)), hex, remote, this.#copy(start, start + len));
         break;
       }
       case EventType.SESSION_READY:
@@ -385,10 +389,19 @@ export class EventReader {
     return [view.getInt32(off + ERROR.code, true), view.getUint32(off + ERROR.app_code, true), this.#buf.toString("utf8", start, start + len)];
   }
 
+  /**
+   * A copy of bytes start to end of the drain buffer, as a plain
+   * Uint8Array: slicing a Uint8Array view costs a tenth of
+   * `new Uint8Array(buf.subarray(...))` for a datagram's 100 bytes.
+   */
+  #copy(start: number, end: number): Uint8Array {
+    return this.#bytesView.slice(start, end);
+  }
+
   /** The bytes of a zig_h3_event_bytes event, copied. */
   #bytes(off: number): Uint8Array {
     const len = this.#view.getUint32(off + BYTES.length, true);
-    return new Uint8Array(this.#buf.subarray(off + BYTES.data, off + BYTES.data + len));
+    return this.#copy(off + BYTES.data, off + BYTES.data + len);
   }
 
   #decodeRequest(off: number): RequestEvent {
@@ -422,7 +435,7 @@ export class EventReader {
       headers,
       trailers,
       // A copy: the drain buffer is reused by the next drain.
-      body: bodyLen > 0 ? new Uint8Array(buf.subarray(bodyStart, bodyStart + bodyLen)) : null,
+      body: bodyLen > 0 ? this.#copy(bodyStart, bodyStart + bodyLen) : null,
     };
   }
 }
