@@ -259,7 +259,13 @@ func cmdConns(_ context.Context, args []string) (*Result, error) {
 	return res, nil
 }
 
+// connTimeout bounds one connection of the conns scenario (handshake, GET,
+// close): one that hangs is an error, and the others go on.
+const connTimeout = 10 * time.Second
+
 func oneConn(ctx context.Context, u *url.URL, target string) error {
+	ctx, cancel := context.WithTimeout(ctx, connTimeout)
+	defer cancel()
 	conn, err := dialH3(ctx, u, false)
 	if err != nil {
 		return err
