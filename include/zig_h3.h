@@ -479,7 +479,8 @@ int zig_h3_server_certificate_hash(zig_h3_server *server, uint8_t *out32);
  *  request may go without its response head being sent and without request
  *  body bytes arriving; then the client gets 503 "Request timed out" and
  *  the response handle dies; default 60000, 0: no limit; see
- *  zig_h3_response_set_timeout), "headerTimeoutMs" (how long a request
+ *  zig_h3_response_set_timeout; a request callback that answers before
+ *  it returns has its answer sent, however long it took), "headerTimeoutMs" (how long a request
  *  stream may take to deliver its HEADERS; then it is reset with
  *  H3_REQUEST_INCOMPLETE; with "tcp", how long a TCP client may take to
  *  send a request head, then the connection closes; default 5000, 0: no
@@ -782,7 +783,8 @@ int zig_h3_wt_stream_stop_reading(uint64_t stream, uint32_t code);
  * (a non-blocking eventfd) becomes readable when the queue goes from empty
  * to non-empty, and again when a drain leaves events behind (they did not
  * fit); the consumer reads it (resetting it), then calls
- * zig_h3_server_drain once, or until it returns 0. Requests wait (slowing clients down through flow control)
+ * zig_h3_server_drain once (again with a larger buffer after
+ * BUFFER_TOO_SMALL, which does not ring), or until it returns 0. Requests wait (slowing clients down through flow control)
  * while the queue is full; log lines are dropped and counted.
  *
  * Events are packed one after the other, little-endian; each starts with a

@@ -104,8 +104,11 @@ type Config struct {
 	// itself.
 	HeaderTimeout time.Duration
 	// RequestTimeout bounds how long a handler may take to start its
-	// response (0: DefaultRequestTimeout, negative: none); see
-	// Response.SetTimeout.
+	// response (0: DefaultRequestTimeout, negative: none), counted from the
+	// request's arrival; see Response.SetTimeout. For a buffered body it is
+	// checked once the handler returns: a handler that answered before
+	// returning has its answer sent, however long it took; one that did not
+	// gets 503 at once if the time is up, else when it runs out.
 	RequestTimeout time.Duration
 	// Disable0RTT refuses 0-RTT: resumed clients then wait one round trip
 	// before their first request. With 0-RTT (the default), requests of a

@@ -115,7 +115,9 @@ func (o *responseOutput) writeChunks(chunks []sendbuf.Chunk) bool {
 		if o.sendsBody {
 			_, err = o.body.Write(c.Data)
 		}
-		c.Release()
+		if err == nil {
+			c.Release() // a failed write may leave the stream holding it
+		}
 		o.r.written(len(c.Data))
 		if err != nil {
 			o.r.finish()

@@ -44,12 +44,23 @@ func (b *Buffer) Pending() int { return b.pending }
 // Add copies p in (the caller may reuse p at once) and arms the buffer at
 // the high-water mark.
 func (b *Buffer) Add(p []byte) {
-	if len(p) > 0 {
-		// Copies come from a pool: a streamed body is otherwise garbage at
-		// the rate it is sent, and the collector's work was the largest
-		// cost of a WebTransport stream echo.
-		b.add(Chunk{Data: append(bufpool.Get(len(p)), p...), pooled: true})
+	if len(p) == 0 {
+		return
 	}
+	// A piece that fits in the room left in the last copy not yet taken
+	// joins it: a pooled copy holds at least bufpool.Min bytes, so tiny
+	// pieces each in their own would hold many times what they count for.
+	if n := len(b.chunks); n > 0 {
+		if last := &b.chunks[n-1]; last.pooled && cap(last.Data)-len(last.Data) >= len(p) {
+			last.Data = append(last.Data, p...)
+			b.grew(len(p))
+			return
+		}
+	}
+	// Copies come from a pool: a streamed body is otherwise garbage at
+	// the rate it is sent, and the collector's work was the largest cost
+	// of a WebTransport stream echo.
+	b.add(Chunk{Data: append(bufpool.Get(len(p)), p...), pooled: true})
 }
 
 // AddShared is Add without the copy, for bytes that never change.
@@ -61,7 +72,12 @@ func (b *Buffer) AddShared(p []byte) {
 
 func (b *Buffer) add(c Chunk) {
 	b.chunks = append(b.chunks, c)
-	b.pending += len(c.Data)
+	b.grew(len(c.Data))
+}
+
+// grew counts n more bytes pending and arms the buffer at the high-water mark.
+func (b *Buffer) grew(n int) {
+	b.pending += n
 	if b.pending >= HighWater {
 		b.armed = true
 	}

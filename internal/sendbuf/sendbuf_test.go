@@ -45,3 +45,35 @@ func TestSendBufferResetReportsArmed(t *testing.T) {
 		t.Fatalf("reset of an armed buffer: %+v", b)
 	}
 }
+
+// Small pieces join the last copy while it has room: what the buffer holds
+// stays near what it counts, whatever the pieces' size.
+func TestSendBufferSmallPiecesShareACopy(t *testing.T) {
+	var b Buffer
+	for i := range 1000 {
+		b.Add([]byte{byte(i)})
+	}
+	held := 0
+	for _, c := range b.chunks {
+		held += cap(c.Data)
+	}
+	if b.Pending() != 1000 || held > 2*1000+256 {
+		t.Fatalf("1000 one-byte pieces: %d pending, %d bytes held in %d copies", b.Pending(), held, len(b.chunks))
+	}
+	var got []byte
+	for _, c := range b.Take() {
+		got = append(got, c.Data...)
+		c.Release()
+	}
+	for i, v := range got {
+		if v != byte(i) {
+			t.Fatalf("byte %d is %d, want %d", i, v, byte(i))
+		}
+	}
+	shared := []byte("static")
+	b.AddShared(shared)
+	b.Add([]byte("x")) // never into a shared chunk
+	if c := b.Take(); len(c) != 2 || string(c[0].Data) != "static" || string(shared) != "static" {
+		t.Fatalf("after a shared chunk: %d chunks, %q", len(c), c[0].Data)
+	}
+}
