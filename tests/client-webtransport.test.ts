@@ -1,7 +1,7 @@
 /** The WebTransport client against this library's server and against Deno's. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { WebTransport, WebTransportError, type WTCloseInfo, type WTContext } from "../bun";
-import { bytes, serve, sha256, tables, until, withTimeout } from "./helpers";
+import { bytes, echoStreams, serve, sha256, tables, until, withTimeout } from "./helpers";
 import { hashes } from "./client-helpers";
 import { DENO_WT_SERVER, startDeno, type DenoServer } from "./deno";
 
@@ -52,15 +52,7 @@ function echoSession(ctx: WTContext): void {
       else ctx.sendDatagram(d);
     }
   })();
-  void (async () => {
-    for await (const s of ctx.incomingBidirectionalStreams) void s.readable.pipeTo(s.writable).catch(() => {});
-  })();
-  void (async () => {
-    for await (const r of ctx.incomingUnidirectionalStreams) {
-      const w = await ctx.createUnidirectionalStream();
-      void r.pipeTo(w).catch(() => {});
-    }
-  })();
+  echoStreams(ctx);
 }
 
 describe("WebTransport client against this library's server", () => {

@@ -1,7 +1,7 @@
 /** QUIC datagrams, HTTP/3 datagrams and WebTransport, with the repository's Go client (tests/dgclient). */
 import { describe, expect, test } from "bun:test";
 import type { H3Server, QUICDatagramContext, RouteDefinition, WTContext } from "../bun";
-import { dgclient, quietErrors, serve, tables, until } from "./helpers";
+import { dgclient, echoStreams, quietErrors, serve, tables, until } from "./helpers";
 
 const ALPN = "zig-h3-test";
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -17,15 +17,7 @@ function echoSession(ctx: WTContext): void {
       ctx.sendDatagram(d);
     }
   })().catch(() => {});
-  void (async () => {
-    for await (const s of ctx.incomingBidirectionalStreams) void s.readable.pipeTo(s.writable).catch(() => {});
-  })();
-  void (async () => {
-    for await (const r of ctx.incomingUnidirectionalStreams) {
-      const w = await ctx.createUnidirectionalStream();
-      void r.pipeTo(w).catch(() => {});
-    }
-  })();
+  echoStreams(ctx);
 }
 
 const seen = {

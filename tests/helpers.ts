@@ -1,5 +1,5 @@
 /** Shared helpers for the Bun tests: HTTP/3 clients and server setup. */
-import { createH3Server, type H3ServeOptions, type H3Server } from "../bun";
+import { createH3Server, type H3ServeOptions, type H3Server, type WTContext } from "../bun";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..");
@@ -114,4 +114,17 @@ export async function quietErrors<T>(fn: () => Promise<T>): Promise<{ result: T;
   } finally {
     console.error = orig;
   }
+}
+
+/** Echoes a WebTransport session's streams: each bidirectional stream back on itself, each unidirectional one on a new one. */
+export function echoStreams(ctx: WTContext): void {
+  void (async () => {
+    for await (const s of ctx.incomingBidirectionalStreams) void s.readable.pipeTo(s.writable).catch(() => {});
+  })();
+  void (async () => {
+    for await (const r of ctx.incomingUnidirectionalStreams) {
+      const w = await ctx.createUnidirectionalStream();
+      void r.pipeTo(w).catch(() => {});
+    }
+  })();
 }

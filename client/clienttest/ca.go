@@ -43,15 +43,20 @@ func NewCA(t testing.TB) *CA {
 // Leaf issues a server certificate for 127.0.0.1 and localhost.
 func (ca *CA) Leaf(t testing.TB) tls.Certificate {
 	t.Helper()
-	der, key := issue(t, &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "clienttest leaf"},
+	der, key := issue(t, serverTemplate(2, "clienttest leaf"), ca)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// serverTemplate is a server certificate for 127.0.0.1 and localhost.
+func serverTemplate(serial int64, name string) *x509.Certificate {
+	return &x509.Certificate{
+		SerialNumber: big.NewInt(serial),
+		Subject:      pkix.Name{CommonName: name},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 		DNSNames:     []string{"localhost"},
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	}
 }
 
 // issue makes a P-256 key and a certificate of tmpl for it, valid from an

@@ -8,10 +8,8 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"sync"
@@ -322,14 +320,7 @@ func (s *Server) CertPool() *x509.CertPool {
 // (Not server.DevCertificate: server's tests use this package.)
 func newCert(t testing.TB) tls.Certificate {
 	t.Helper()
-	der, key := issue(t, &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "clienttest"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, nil)
+	der, key := issue(t, serverTemplate(1, "clienttest"), nil)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 

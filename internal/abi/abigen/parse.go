@@ -275,20 +275,26 @@ func layout(name, body string, known map[string]*Struct) (*Struct, error) {
 				n = f.Array
 			}
 		}
-		off = alignUp(off, align)
-		f.Offset, f.Size = off, size*n
-		off += f.Size
-		s.Align = max(s.Align, align)
+		off = s.place(f, off, size, align, n)
 		if f.Array < 0 {
-			s.Fixed = f.Offset
+			s.Fixed = s.Fields[len(s.Fields)-1].Offset
 		}
-		s.Fields = append(s.Fields, f)
 	}
 	if s.Fixed == 0 {
 		s.Fixed = off
 	}
 	s.Size = alignUp(off, s.Align)
 	return s, nil
+}
+
+// place appends f, n elements of size bytes aligned to align, at the first
+// aligned offset from off, as a C compiler lays fields out; it returns the
+// offset after it.
+func (s *Struct) place(f Field, off, size, align, n int) int {
+	f.Offset, f.Size = alignUp(off, align), size*n
+	s.Fields = append(s.Fields, f)
+	s.Align = max(s.Align, align)
+	return f.Offset + f.Size
 }
 
 func alignUp(n, a int) int { return (n + a - 1) / a * a }
@@ -331,11 +337,7 @@ func layoutC(name, body string, types map[string]int, known map[string]*Struct) 
 			n, _ = strconv.Atoi(m[4])
 			f.Array = n
 		}
-		off = alignUp(off, align)
-		f.Offset, f.Size = off, size*n
-		s.Fields = append(s.Fields, f)
-		off += size * n
-		s.Align = max(s.Align, align)
+		off = s.place(f, off, size, align, n)
 	}
 	s.Fixed = off
 	s.Size = alignUp(off, s.Align)
