@@ -37,15 +37,20 @@ var bases = [...]uint64{
 // Handle is the handle of the object numbered n (from 1) of a kind.
 func (k Kind) Handle(n uint64) uint64 { return bases[k] + n }
 
-// Number is the inverse of Handle; ok is false for a value that is not a
-// handle of kind k. The bases increase with the kinds: the next kind's base
-// (2^53 after the last) ends a kind's range.
-func (k Kind) Number(h uint64) (n uint64, ok bool) {
-	next := uint64(1 << 53)
+// Limit is the first value past the handles of kind k. The bases increase
+// with the kinds: the next kind's base (2^53 after the last) ends a kind's
+// range.
+func (k Kind) Limit() uint64 {
 	if int(k)+1 < len(bases) {
-		next = bases[k+1]
+		return bases[k+1]
 	}
-	if h <= bases[k] || h >= next {
+	return 1 << 53
+}
+
+// Number is the inverse of Handle; ok is false for a value that is not a
+// handle of kind k.
+func (k Kind) Number(h uint64) (n uint64, ok bool) {
+	if h <= bases[k] || h >= k.Limit() {
 		return 0, false
 	}
 	return h - bases[k], true

@@ -52,6 +52,9 @@ func (h queueHandler) ServeRequest(req *server.Request, res *server.Response) {
 	r := openResponse(res, c)
 	res.SetAutoEnd(false)
 	res.OnWritable(func() { _ = h.q.PushControl(encodeWritable(r.Handle)) })
+	if QueuedResponseHooks.Open != nil {
+		QueuedResponseHooks.Open(r.Handle)
+	}
 	if err := h.q.PushWait(req.Context, encodeRequest(r.Handle, h.tag, req)); err != nil {
 		_ = res.Reject(http.StatusServiceUnavailable)
 		return

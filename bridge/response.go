@@ -30,6 +30,14 @@ func openResponse(res *server.Response, credit *credit) *Response {
 	return r
 }
 
+// QueuedResponseHooks let the C face answer requests of event routes on a
+// path of its own (capi/answers.c): Open runs for each such response
+// before its request event is queued, Close when the response finishes.
+// Set them once, before any server starts; nil hooks are not called.
+var QueuedResponseHooks struct {
+	Open, Close func(handle uint64)
+}
+
 // streamKey names a request by its connection number and stream id.
 type streamKey struct{ conn, stream uint64 }
 
@@ -80,6 +88,9 @@ func ResponseHandle(res *server.Response) uint64 { return KindResponse.Handle(re
 // given the request learns how it ended unless it completed.
 func FinishResponse(_ *server.Request, res *server.Response, outcome server.Outcome) {
 	r, ok := Responses.Take(ResponseHandle(res))
+	if ok && QueuedResponseHooks.Close != nil {
+		QueuedResponseHooks.Close(r.Handle)
+	}
 	if !ok || r.q == nil || outcome == server.Completed {
 		return
 	}

@@ -37,8 +37,13 @@ func lookupServer(h *C.zig_h3_server) (*bridge.Server, C.int) {
 	return lookup(bridge.Servers, handleOf(unsafe.Pointer(h)), "server")
 }
 
+// lookupResponse resolves a response handle once any answer to it queued
+// by zig_h3_response_respond's C path is applied (see settleAnswer), so
+// that calls on one response keep their order.
 func lookupResponse(h *C.zig_h3_response) (*bridge.Response, C.int) {
-	return lookup(bridge.Responses, handleOf(unsafe.Pointer(h)), "response")
+	handle := handleOf(unsafe.Pointer(h))
+	settleAnswer(handle)
+	return lookup(bridge.Responses, handle, "response")
 }
 
 // handleOf is the handle a C pointer argument stands for (never

@@ -154,8 +154,11 @@ func zig_h3_response_set_timeout(h *C.zig_h3_response, ms C.uint32_t) C.int {
 	return result(r.SetTimeout(time.Duration(ms) * time.Millisecond))
 }
 
-//export zig_h3_response_respond
-func zig_h3_response_respond(h *C.zig_h3_response, status C.uint16_t, headers *C.uint8_t, headersLen C.size_t,
+// zigh3_go_response_respond is zig_h3_response_respond's Go path
+// (answers.c takes the complete answers it can queue).
+//
+//export zigh3_go_response_respond
+func zigh3_go_response_respond(h *C.zig_h3_response, status C.uint16_t, headers *C.uint8_t, headersLen C.size_t,
 	body *C.uint8_t, bodyLen C.size_t, end C.uint8_t) C.int {
 	r, code := lookupResponse(h)
 	if r == nil {

@@ -1126,7 +1126,11 @@ int zig_h3_server_set_event_routes(zig_h3_server *server, const char *spec, size
  *  With end == 0, continue with zig_h3_response_write / _end /
  *  _send_trailers. Content-Length is handled as in zig_h3_response_end and
  *  _write; without a content-type header the response has none (the body
- *  is never sniffed). Errors: BAD_HANDLE, INVALID_ARG (status, malformed
+ *  is never sniffed). headers and body are copied before the call returns.
+ *  A complete answer (end != 0) of up to 1 MiB to a request of an event
+ *  route is checked, copied and queued without entering the Go runtime, so
+ *  the calling thread never waits for it; it takes effect before any later
+ *  call on the response. Errors: BAD_HANDLE, INVALID_ARG (status, malformed
  *  block, bad name or value), STATE (head already sent), CLOSED. */
 int zig_h3_response_respond(zig_h3_response *resp, uint16_t status, const uint8_t *headers, size_t headers_len,
                             const uint8_t *body, size_t body_len, uint8_t end);

@@ -175,6 +175,10 @@ void check_quic_datagrams(void);
 void check_h3_datagrams(void);
 void check_webtransport(void);
 
+/* ---- answers_test.c: event-queue requests answered with zig_h3_response_respond - */
+
+void check_queue_answers(void);
+
 /* ---- misuse_test.c: NULLs, huge lengths, stale handles, many threads at once --- */
 
 void check_misuse(void);

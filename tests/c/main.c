@@ -15,6 +15,7 @@
  *   streaming_test.c  streaming routes, stream and connection close
  *   send_test.c       zig_h3_response_send, zig_h3_response_send_file
  *   datagram_test.c   QUIC and HTTP/3 datagrams, WebTransport, event queue
+ *   answers_test.c    event-queue requests answered with zig_h3_response_respond
  *   misuse_test.c     NULLs, zero and huge lengths, stale and freed handles,
  *                     calls from many threads at once
  * The client half (zig_h3_client_*), against Bun's own HTTP/3 server
@@ -88,6 +89,7 @@ int main(int argc, char **argv) {
     check_quic_datagrams();
     check_h3_datagrams();
     check_webtransport();
+    check_queue_answers();
     check_misuse();
     check_client_bun();
     check_client_local();
