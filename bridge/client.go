@@ -132,7 +132,7 @@ func (c *Client) EventQueue() (*EventQueue, error) {
 	if c.state != clientNew {
 		return nil, fmt.Errorf("%w: the client connected in callback mode", server.ErrState)
 	}
-	q, err := NewEventQueue()
+	q, err := newEventQueue(c.Handle, DefaultQueueEvents, DefaultQueueBytes)
 	if err != nil {
 		return nil, err
 	}

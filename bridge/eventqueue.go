@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -25,32 +24,43 @@ const (
 // eventfd doorbell: the eventfd becomes readable when the queue goes from
 // empty to non-empty, and a consumer drains whole batches with Drain. It is
 // how events reach a consumer that cannot be called from foreign threads,
-// such as Bun's JavaScript thread.
+// such as Bun's JavaScript thread. Its events are held by an EventStore.
 //
 // The push methods take ownership of the event, whatever their result:
 // its buffer is recycled (eventbuf.go) once drained, refused or discarded.
 type EventQueue struct {
-	fd int
+	fd    int
+	store EventStore
 
-	mu        sync.Mutex
-	events    [][]byte
-	bytes     int
-	maxEvents int
-	maxBytes  int
-	closed    bool
-	space     chan struct{} // closed when Drain frees room; nil if nobody waits
+	mu     sync.Mutex // orders pushes against Mute and Close
+	closed bool
 
 	dropped atomic.Uint64
 }
 
-// NewEventQueue creates a queue and its eventfd (non-blocking, close-on-exec).
+// NewEventQueue creates a queue with the default limits and its eventfd
+// (non-blocking, close-on-exec).
 func NewEventQueue() (*EventQueue, error) {
+	return newEventQueue(0, DefaultQueueEvents, DefaultQueueBytes)
+}
+
+// newEventQueue creates the queue of the server or client whose handle is
+// owner, with its store (see NewEventStore).
+func newEventQueue(owner uint64, maxEvents, maxBytes int) (*EventQueue, error) {
 	const efdCloexec, efdNonblock = 0x80000, 0x800
 	fd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, efdCloexec|efdNonblock, 0)
 	if errno != 0 {
 		return nil, errno
 	}
-	return &EventQueue{fd: int(fd), maxEvents: DefaultQueueEvents, maxBytes: DefaultQueueBytes}, nil
+	var store EventStore = newMemStore(int(fd), maxEvents, maxBytes)
+	if NewEventStore != nil {
+		var err error
+		if store, err = NewEventStore(owner, int(fd), maxEvents, maxBytes); err != nil {
+			_ = syscall.Close(int(fd))
+			return nil, err
+		}
+	}
+	return &EventQueue{fd: int(fd), store: store}, nil
 }
 
 // FD returns the eventfd to wait on. It stays open until Close.
@@ -58,26 +68,6 @@ func (q *EventQueue) FD() int { return q.fd }
 
 // Dropped returns how many events TryPush discarded because the queue was full.
 func (q *EventQueue) Dropped() uint64 { return q.dropped.Load() }
-
-func (q *EventQueue) fullLocked(n int) bool {
-	return len(q.events) > 0 && (len(q.events) >= q.maxEvents || q.bytes+n > q.maxBytes)
-}
-
-// pushLocked appends ev and rings the doorbell on the empty to non-empty edge.
-func (q *EventQueue) pushLocked(ev []byte) {
-	q.events = append(q.events, ev)
-	q.bytes += len(ev)
-	if len(q.events) == 1 {
-		q.ring()
-	}
-}
-
-// ring makes the eventfd readable.
-func (q *EventQueue) ring() {
-	var one [8]byte
-	binary.LittleEndian.PutUint64(one[:], 1)
-	_, _ = syscall.Write(q.fd, one[:]) // EAGAIN only if the counter is saturated: still readable
-}
 
 // PushWait adds ev, waiting for room while the queue is full. It returns
 // ctx's error if ctx ends first, or ErrClosed if the queue is closed.
@@ -93,15 +83,15 @@ func (q *EventQueue) pushWait(ctx context.Context, ev []byte, muted *atomic.Bool
 			putEventBuf(ev)
 			return err
 		}
-		if !q.fullLocked(len(ev)) {
-			q.pushLocked(ev)
+		if q.store.Push(ev, false) {
 			q.mu.Unlock()
 			return nil
 		}
-		if q.space == nil {
-			q.space = make(chan struct{})
+		space := q.store.Space()
+		if q.store.Push(ev, false) { // a drain between the two
+			q.mu.Unlock()
+			return nil
 		}
-		space := q.space
 		q.mu.Unlock()
 		select {
 		case <-space:
@@ -146,12 +136,11 @@ func (q *EventQueue) tryPush(ev []byte, muted *atomic.Bool) error {
 		putEventBuf(ev)
 		return err
 	}
-	if q.fullLocked(len(ev)) {
+	if !q.store.Push(ev, false) {
 		q.dropped.Add(1)
 		putEventBuf(ev)
 		return ErrQueueFull
 	}
-	q.pushLocked(ev)
 	return nil
 }
 
@@ -170,7 +159,7 @@ func (q *EventQueue) pushControl(ev []byte, muted *atomic.Bool, last bool) error
 		putEventBuf(ev)
 		return err
 	}
-	q.pushLocked(ev)
+	q.store.Push(ev, true)
 	if last {
 		muted.Store(true)
 	}
@@ -186,48 +175,30 @@ func (q *EventQueue) pushControl(ev []byte, muted *atomic.Bool, last bool) error
 func (q *EventQueue) Drain(dst []byte) (n, need int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	i := 0
-	for ; i < len(q.events); i++ {
-		ev := q.events[i]
-		if n+len(ev) > len(dst) {
-			if i == 0 {
-				need = len(ev)
-			}
-			break
-		}
-		n += copy(dst[n:], ev)
-		q.bytes -= len(ev)
-		q.events[i] = nil
-		putEventBuf(ev)
+	if q.closed {
+		return 0, 0
 	}
-	if i > 0 {
-		if i == len(q.events) {
-			// Emptied: keep the backing array for the next batch, unless a
-			// burst grew it far past what a batch usually holds.
-			if cap(q.events) > 4096 {
-				q.events = nil
-			} else {
-				q.events = q.events[:0]
-			}
-		} else {
-			// Some did not fit: ring again, so that a consumer that
-			// drains once per ring (Bun) comes back for them.
-			q.events = q.events[i:]
-			q.ring()
-		}
-		if q.space != nil {
-			close(q.space)
-			q.space = nil
-		}
-	}
-	return n, need
+	return q.store.Drain(dst)
 }
 
 // Len returns the number of queued events.
 func (q *EventQueue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.events)
+	if q.closed {
+		return 0
+	}
+	return q.store.Len()
+}
+
+// NextSize returns the size of the oldest event, or 0 if the queue is empty.
+func (q *EventQueue) NextSize() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return 0
+	}
+	return q.store.NextSize()
 }
 
 // Close discards queued events, wakes waiting producers with ErrClosed and
@@ -239,23 +210,6 @@ func (q *EventQueue) Close() {
 		return
 	}
 	q.closed = true
-	for _, ev := range q.events {
-		putEventBuf(ev)
-	}
-	q.events = nil
-	if q.space != nil {
-		close(q.space)
-		q.space = nil
-	}
+	q.store.Close()
 	_ = syscall.Close(q.fd)
-}
-
-// NextSize returns the size of the oldest event, or 0 if the queue is empty.
-func (q *EventQueue) NextSize() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.events) == 0 {
-		return 0
-	}
-	return len(q.events[0])
 }

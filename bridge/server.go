@@ -78,7 +78,7 @@ func (b *Server) EventQueue() (*EventQueue, error) {
 	if q := b.queue.Load(); q != nil {
 		return q, nil
 	}
-	q, err := NewEventQueue()
+	q, err := newEventQueue(b.Handle, DefaultQueueEvents, DefaultQueueBytes)
 	if err != nil {
 		return nil, err
 	}

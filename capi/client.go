@@ -133,8 +133,11 @@ func clientQueue(h *C.zig_h3_client) (*bridge.EventQueue, C.int) {
 	return q, C.ZIG_H3_OK
 }
 
-//export zig_h3_client_drain
-func zig_h3_client_drain(h *C.zig_h3_client, buf *C.uint8_t, capacity C.size_t) C.int64_t {
+// zigh3_go_client_drain is zig_h3_client_drain's Go path (see
+// zigh3_go_server_drain).
+//
+//export zigh3_go_client_drain
+func zigh3_go_client_drain(h *C.zig_h3_client, buf *C.uint8_t, capacity C.size_t) C.int64_t {
 	q, code := clientQueue(h)
 	if q == nil {
 		return C.int64_t(code)

@@ -37,8 +37,11 @@ func queueOf(h *C.zig_h3_server) (*bridge.EventQueue, C.int) {
 	return q, C.ZIG_H3_OK
 }
 
-//export zig_h3_server_drain
-func zig_h3_server_drain(h *C.zig_h3_server, buf *C.uint8_t, capacity C.size_t) C.int64_t {
+// zigh3_go_server_drain is zig_h3_server_drain's Go path (eventstore.c
+// drains registered queues without Go).
+//
+//export zigh3_go_server_drain
+func zigh3_go_server_drain(h *C.zig_h3_server, buf *C.uint8_t, capacity C.size_t) C.int64_t {
 	q, code := queueOf(h)
 	if q == nil {
 		return C.int64_t(code)

@@ -1086,7 +1086,10 @@ int zig_h3_server_event_fd(zig_h3_server *server);
 /** Moves whole events, oldest first, into buf (cap bytes) and returns the
  *  number of bytes written; 0 when the queue is empty. Errors: BAD_HANDLE,
  *  INVALID_ARG (NULL buf), STATE (no event queue), BUFFER_TOO_SMALL (the
- *  oldest event is larger than cap; see zig_h3_server_event_size). */
+ *  oldest event is larger than cap; see zig_h3_server_event_size). A drain
+ *  that returns events or 0 runs without entering the Go runtime: the
+ *  queue is in C memory, so the calling thread never waits for Go's
+ *  scheduler. */
 int64_t zig_h3_server_drain(zig_h3_server *server, uint8_t *buf, size_t cap);
 
 /** Size in bytes of the oldest queued event, 0 if none, or a negative error. */
