@@ -253,6 +253,7 @@ func (c *Client) Free() {
 	c.mu.Unlock()
 	if q != nil {
 		q.Mute(&c.muted) // queued events are discarded below: nothing more
+		q.Retire()       // no drain by the retired handle from now on
 	}
 	if cancel != nil {
 		cancel()

@@ -13,3 +13,7 @@ func getEventBuf(size int) []byte { return bufpool.Get(size) }
 // putEventBuf gives b's buffer back for reuse; b must not be used by anyone
 // afterwards.
 func putEventBuf(b []byte) { bufpool.Put(b) }
+
+// RecycleEvent gives the buffer of an event an EventStore has copied back
+// for reuse; ev must not be used afterwards.
+func RecycleEvent(ev []byte) { putEventBuf(ev) }

@@ -47,20 +47,18 @@ func NewEventQueue() (*EventQueue, error) {
 // newEventQueue creates the queue of the server or client whose handle is
 // owner, with its store (see NewEventStore).
 func newEventQueue(owner uint64, maxEvents, maxBytes int) (*EventQueue, error) {
-	const efdCloexec, efdNonblock = 0x80000, 0x800
-	fd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, efdCloexec|efdNonblock, 0)
-	if errno != 0 {
-		return nil, errno
+	fd, err := NewEventFD()
+	if err != nil {
+		return nil, err
 	}
-	var store EventStore = newMemStore(int(fd), maxEvents, maxBytes)
+	var store EventStore = newMemStore(fd, maxEvents, maxBytes)
 	if NewEventStore != nil {
-		var err error
-		if store, err = NewEventStore(owner, int(fd), maxEvents, maxBytes); err != nil {
-			_ = syscall.Close(int(fd))
+		if store, err = NewEventStore(owner, fd, maxEvents, maxBytes); err != nil {
+			_ = syscall.Close(fd)
 			return nil, err
 		}
 	}
-	return &EventQueue{fd: int(fd), store: store}, nil
+	return &EventQueue{fd: fd, store: store}, nil
 }
 
 // FD returns the eventfd to wait on. It stays open until Close.
@@ -159,7 +157,10 @@ func (q *EventQueue) pushControl(ev []byte, muted *atomic.Bool, last bool) error
 		putEventBuf(ev)
 		return err
 	}
-	q.store.Push(ev, true)
+	if !q.store.Push(ev, true) { // out of memory
+		q.dropped.Add(1)
+		putEventBuf(ev)
+	}
 	if last {
 		muted.Store(true)
 	}
@@ -199,6 +200,16 @@ func (q *EventQueue) NextSize() int {
 		return 0
 	}
 	return q.store.NextSize()
+}
+
+// Retire tells the queue that its owner's handle is retired: drains by
+// that handle (the C face's) stop finding it. Close follows.
+func (q *EventQueue) Retire() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.store.Retire()
+	}
 }
 
 // Close discards queued events, wakes waiting producers with ErrClosed and

@@ -26,6 +26,9 @@ type EventStore interface {
 	// none).
 	Len() int
 	NextSize() int
+	// Retire stops serving drains by the owner's handle (its server or
+	// client is being freed); Drain still works.
+	Retire()
 	// Close discards the events and closes the channels from Space. The
 	// store is not used afterwards.
 	Close()
@@ -36,6 +39,17 @@ type EventStore interface {
 // queue's doorbell. Set it once, before any queue is made; nil means the
 // package's own store.
 var NewEventStore func(owner uint64, fd int, maxEvents, maxBytes int) (EventStore, error)
+
+// NewEventFD creates an eventfd (non-blocking, close-on-exec), the
+// doorbell of a queue.
+func NewEventFD() (int, error) {
+	const efdCloexec, efdNonblock = 0x80000, 0x800
+	fd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, efdCloexec|efdNonblock, 0)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
+}
 
 // ringEventFD makes an eventfd readable.
 func ringEventFD(fd int) {
@@ -55,10 +69,12 @@ type memStore struct {
 	space  chan struct{} // closed when Drain frees room; nil if nobody waits
 }
 
+// newMemStore makes a store whose doorbell is fd.
 func newMemStore(fd, maxEvents, maxBytes int) *memStore {
 	return &memStore{fd: fd, maxEvents: maxEvents, maxBytes: maxBytes}
 }
 
+// Push implements EventStore.
 func (s *memStore) Push(ev []byte, force bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -73,6 +89,7 @@ func (s *memStore) Push(ev []byte, force bool) bool {
 	return true
 }
 
+// Drain implements EventStore.
 func (s *memStore) Drain(dst []byte) (n, need int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -111,6 +128,7 @@ func (s *memStore) Drain(dst []byte) (n, need int) {
 	return n, need
 }
 
+// wakeLocked closes the channel of Space, if any. s.mu is held.
 func (s *memStore) wakeLocked() {
 	if s.space != nil {
 		close(s.space)
@@ -118,6 +136,7 @@ func (s *memStore) wakeLocked() {
 	}
 }
 
+// Space implements EventStore.
 func (s *memStore) Space() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,12 +146,14 @@ func (s *memStore) Space() <-chan struct{} {
 	return s.space
 }
 
+// Len implements EventStore.
 func (s *memStore) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.events)
 }
 
+// NextSize implements EventStore.
 func (s *memStore) NextSize() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,6 +163,10 @@ func (s *memStore) NextSize() int {
 	return len(s.events[0])
 }
 
+// Retire implements EventStore: drains by handle are the C face's.
+func (s *memStore) Retire() {}
+
+// Close implements EventStore.
 func (s *memStore) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,7 +176,3 @@ func (s *memStore) Close() {
 	s.events, s.bytes = nil, 0
 	s.wakeLocked()
 }
-
-// RecycleEvent gives the buffer of an event a store has copied back for
-// reuse (see eventbuf.go); ev must not be used afterwards.
-func RecycleEvent(ev []byte) { putEventBuf(ev) }

@@ -87,10 +87,11 @@ func ResponseHandle(res *server.Response) uint64 { return KindResponse.Handle(re
 // handles: the handle dies, and a consumer of the event queue that was
 // given the request learns how it ended unless it completed.
 func FinishResponse(_ *server.Request, res *server.Response, outcome server.Outcome) {
-	r, ok := Responses.Take(ResponseHandle(res))
-	if ok && QueuedResponseHooks.Close != nil {
-		QueuedResponseHooks.Close(r.Handle)
+	h := ResponseHandle(res)
+	if QueuedResponseHooks.Close != nil {
+		QueuedResponseHooks.Close(h) // before the handle dies: a late answer then gets its error
 	}
+	r, ok := Responses.Take(h)
 	if !ok || r.q == nil || outcome == server.Completed {
 		return
 	}

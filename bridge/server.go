@@ -130,6 +130,9 @@ func (b *Server) StopAsync(force bool) error {
 // ErrServerClosed from then on.
 func (b *Server) Close() {
 	Servers.Delete(b.Handle)
+	if q := b.queue.Load(); q != nil {
+		q.Retire() // no drain by the retired handle from now on
+	}
 	_ = b.Stop(true)
 	b.mu.Lock()
 	b.closed = true

@@ -28,10 +28,7 @@
 #include <unistd.h>
 #include "../include/zig_h3.h"
 #include "answers.h"
-
-/* The Go path of zig_h3_response_respond (capi/response.go). */
-extern int zigh3_go_response_respond(zig_h3_response *h, uint16_t status, uint8_t *headers, size_t headers_len,
-                                     uint8_t *body, size_t body_len, uint8_t end);
+#include "gopaths.h"
 
 /* Slots, a power of two: a response whose slot is held by another open
  * one takes the Go path. */
@@ -39,14 +36,16 @@ extern int zigh3_go_response_respond(zig_h3_response *h, uint16_t status, uint8_
 /* Queued answers and their bytes at most; beyond, the Go path. */
 #define ANSWER_MAX_PENDING 4096
 #define ANSWER_MAX_PENDING_BYTES ((size_t)64 << 20)
-/* Larger bodies take the Go path, which copies them once instead of twice. */
+/* Larger bodies and header blocks take the Go path, which copies them
+ * once instead of twice. */
 #define ANSWER_MAX_BODY ((size_t)1 << 20)
+#define ANSWER_MAX_HEADERS ((size_t)64 << 10)
 
 enum { SLOT_OPEN = 1, SLOT_CLAIMED = 2 };
 
 static uint64_t slots[ANSWER_SLOTS];
-static uint64_t handle_base, handle_limit;
-static int doorbell = -1; /* atomic; -1 until zh3_answers_start */
+static uint64_t handle_base, handle_limit; /* set before any server exists */
+static int doorbell = -1;                  /* atomic; -1 until zh3_answers_start */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static zh3_answer *head, *tail; /* guarded by mu, as the counts */
@@ -60,11 +59,12 @@ static int number_of(uint64_t h, uint64_t *n) {
     return 1;
 }
 
-void zh3_answers_start(uint64_t base, uint64_t limit, int fd) {
+void zh3_answers_init(uint64_t base, uint64_t limit) {
     handle_base = base;
     handle_limit = limit;
-    __atomic_store_n(&doorbell, fd, __ATOMIC_RELEASE);
 }
+
+void zh3_answers_start(int fd) { __atomic_store_n(&doorbell, fd, __ATOMIC_RELEASE); }
 
 int zh3_answers_open(uint64_t h) {
     uint64_t n, empty = 0;
@@ -131,7 +131,7 @@ static zh3_answer *answer_new(uint64_t h, uint16_t status, const uint8_t *header
                               const uint8_t *body, size_t body_len) {
     uint64_t n;
     if (__atomic_load_n(&doorbell, __ATOMIC_ACQUIRE) < 0 || !number_of(h, &n)) return NULL;
-    if (status < 200 || status > 599 || body_len > ANSWER_MAX_BODY || headers_len > ZIG_H3_MAX_LENGTH) return NULL;
+    if (status < 200 || status > 599 || body_len > ANSWER_MAX_BODY || headers_len > ANSWER_MAX_HEADERS) return NULL;
     if ((headers_len > 0 && headers == NULL) || (body_len > 0 && body == NULL)) return NULL;
     if (!headers_valid(headers, headers_len)) return NULL;
     zh3_answer *a = malloc(sizeof *a + headers_len + body_len);
@@ -176,5 +176,5 @@ int zig_h3_response_respond(zig_h3_response *resp, uint16_t status, const uint8_
         if (answer_queue(a)) return ZIG_H3_OK;
         free(a);
     }
-    return zigh3_go_response_respond(resp, status, (uint8_t *)headers, headers_len, (uint8_t *)body, body_len, end);
+    return zh3_go_respond(resp, status, headers, headers_len, body, body_len, end);
 }

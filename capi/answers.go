@@ -2,16 +2,11 @@ package main
 
 /*
 #include "answers.h"
-#include <stdlib.h>
 */
 import "C"
 
 import (
-	"os"
-	"runtime"
 	"sync"
-	"syscall"
-	"time"
 	"unsafe"
 
 	"github.com/zig-h3/h3bun/bridge"
@@ -23,20 +18,20 @@ import (
 // queued answer first.
 
 func init() {
+	C.zh3_answers_init(C.uint64_t(bridge.KindResponse.Handle(0)), C.uint64_t(bridge.KindResponse.Limit()))
 	bridge.QueuedResponseHooks.Open = openAnswer
-	bridge.QueuedResponseHooks.Close = func(h uint64) { settleAnswer(h) }
+	bridge.QueuedResponseHooks.Close = settleAnswer
 }
 
+// startAnswers starts the queue's doorbell and the goroutine that applies
+// the answers, once; false if that failed (every answer takes the Go path).
 var startAnswers = sync.OnceValue(func() bool {
-	const efdCloexec, efdNonblock = 0x80000, 0x800
-	fd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, efdCloexec|efdNonblock, 0)
-	if errno != 0 {
-		return false // every answer takes the Go path
+	fd, err := bridge.NewEventFD()
+	if err != nil {
+		return false
 	}
-	doorbell := os.NewFile(fd, "zig_h3 answers") // non-blocking: read through Go's poller
-	base := bridge.KindResponse.Handle(0)
-	C.zh3_answers_start(C.uint64_t(base), C.uint64_t(bridge.KindResponse.Limit()), C.int(fd))
-	go pumpAnswers(doorbell)
+	C.zh3_answers_start(C.int(fd))
+	go onDoorbell(fd, "zig_h3 answers", applyAnswers)
 	return true
 })
 
@@ -47,32 +42,43 @@ func openAnswer(h uint64) {
 	}
 }
 
-// settleAnswer takes handle h off the queue's path; an answer to h already
-// queued is applied first.
-func settleAnswer(h uint64) {
-	for i := 0; C.zh3_answers_revoke(C.uint64_t(h)) == 1; i++ {
-		applyAnswers()
-		if i > 0 {
-			runtime.Gosched() // the pump took it and is applying it
-		}
-	}
+// applied counts the batches of answers applied, so that settleAnswer can
+// wait for the one that holds its answer.
+var applied struct {
+	sync.Mutex
+	cond    sync.Cond
+	batches uint64
 }
 
-// pumpAnswers applies the queued answers each time the doorbell rings.
-func pumpAnswers(doorbell *os.File) {
-	var b [8]byte
-	for {
-		if _, err := doorbell.Read(b[:]); err != nil {
-			time.Sleep(time.Millisecond) // not expected: an eventfd read fails only if not readable
-		}
+func init() { applied.cond.L = &applied.Mutex }
+
+// settleAnswer takes handle h off the queue's path; an answer to h already
+// queued is applied first (here, or by whoever took it from the queue).
+func settleAnswer(h uint64) {
+	for C.zh3_answers_revoke(C.uint64_t(h)) == 1 {
+		applied.Lock()
+		seen := applied.batches
+		applied.Unlock()
 		applyAnswers()
+		if C.zh3_answers_revoke(C.uint64_t(h)) != 1 {
+			return
+		}
+		applied.Lock()
+		for applied.batches == seen { // another goroutine holds it: wait for its batch
+			applied.cond.Wait()
+		}
+		applied.Unlock()
 	}
 }
 
 // applyAnswers applies every queued answer. An answer to a response that
 // finished meanwhile is dropped, as if it had come just before the end.
 func applyAnswers() {
-	for a := C.zh3_answers_take(); a != nil; {
+	a := C.zh3_answers_take()
+	if a == nil {
+		return
+	}
+	for a != nil {
 		next := a.next
 		if r, ok := bridge.Responses.Get(uint64(a.handle)); ok {
 			fields, err := bridge.DecodeHeaders(unsafe.Slice((*byte)(unsafe.Pointer(a.headers)), int(a.headers_len)))
@@ -83,4 +89,8 @@ func applyAnswers() {
 		C.zh3_answers_done(a)
 		a = next
 	}
+	applied.Lock()
+	applied.batches++
+	applied.cond.Broadcast()
+	applied.Unlock()
 }

@@ -17,9 +17,12 @@ typedef struct zh3_answer {
     size_t body_len;
 } zh3_answer;
 
-/* Turns the queue on: response handles are base+n with base < h < limit,
- * and the first answer of an empty queue makes fd (an eventfd) readable. */
-__attribute__((visibility("hidden"))) void zh3_answers_start(uint64_t base, uint64_t limit, int fd);
+/* Sets the range of response handles (base < h < limit), before any
+ * server exists. */
+__attribute__((visibility("hidden"))) void zh3_answers_init(uint64_t base, uint64_t limit);
+/* Turns the queue on: the first answer of an empty queue makes fd (an
+ * eventfd) readable. */
+__attribute__((visibility("hidden"))) void zh3_answers_start(int fd);
 /* Lets zig_h3_response_respond answer handle h on the queue, until
  * zh3_answers_revoke; 0 when another open handle holds its slot. */
 __attribute__((visibility("hidden"))) int zh3_answers_open(uint64_t h);

@@ -17,10 +17,7 @@
 #include <unistd.h>
 #include "../include/zig_h3.h"
 #include "eventstore.h"
-
-/* The Go paths of the two drains (capi/events.go, capi/client.go). */
-extern int64_t zigh3_go_server_drain(zig_h3_server *h, uint8_t *buf, size_t cap);
-extern int64_t zigh3_go_client_drain(zig_h3_client *h, uint8_t *buf, size_t cap);
+#include "gopaths.h"
 
 typedef struct zh3_event {
     struct zh3_event *next;
@@ -40,6 +37,7 @@ struct zh3_store {
 };
 
 static int space_doorbell = -1;
+static uint64_t server_base, server_limit, client_base, client_limit; /* set before any store */
 
 static void ring(int fd) {
     uint64_t one = 1;
@@ -63,6 +61,13 @@ static zh3_store *find_locked(uint64_t owner) {
 }
 
 /* ---- The store ---- */
+
+void zh3_stores_init(uint64_t sb, uint64_t sl, uint64_t cb, uint64_t cl) {
+    server_base = sb;
+    server_limit = sl;
+    client_base = cb;
+    client_limit = cl;
+}
 
 void zh3_stores_start(int space_fd) { __atomic_store_n(&space_doorbell, space_fd, __ATOMIC_RELEASE); }
 
@@ -162,7 +167,7 @@ size_t zh3_store_next_size(zh3_store *s) {
     return n;
 }
 
-void zh3_store_free(zh3_store *s) {
+void zh3_store_retire(zh3_store *s) {
     pthread_rwlock_wrlock(&registry_lock); /* waits for the drains in progress */
     for (zh3_store **p = bucket_of(s->owner); *p != NULL; p = &(*p)->next_in_bucket) {
         if (*p == s) {
@@ -171,6 +176,10 @@ void zh3_store_free(zh3_store *s) {
         }
     }
     pthread_rwlock_unlock(&registry_lock);
+}
+
+void zh3_store_free(zh3_store *s) {
+    zh3_store_retire(s);
     for (zh3_event *e = s->head, *next; e != NULL; e = next) {
         next = e->next;
         free(e);
@@ -181,9 +190,10 @@ void zh3_store_free(zh3_store *s) {
 
 /* ---- The drains ---- */
 
-/* Drains the registered queue of owner into (buf, cap); -1 when this path
- * cannot serve the call. */
-static int64_t drain_registered(uint64_t owner, uint8_t *buf, size_t cap) {
+/* Drains the registered queue of owner, a handle of the kind base < h <
+ * limit, into (buf, cap); -1 when this path cannot serve the call. */
+static int64_t drain_registered(uint64_t owner, uint64_t base, uint64_t limit, uint8_t *buf, size_t cap) {
+    if (owner <= base || owner >= limit) return -1;
     if (buf == NULL || cap == 0 || cap > ZIG_H3_MAX_LENGTH) return -1;
     pthread_rwlock_rdlock(&registry_lock);
     zh3_store *s = find_locked(owner);
@@ -195,11 +205,11 @@ static int64_t drain_registered(uint64_t owner, uint8_t *buf, size_t cap) {
 }
 
 int64_t zig_h3_server_drain(zig_h3_server *server, uint8_t *buf, size_t cap) {
-    int64_t n = drain_registered((uint64_t)(uintptr_t)server, buf, cap);
-    return n >= 0 ? n : zigh3_go_server_drain(server, buf, cap);
+    int64_t n = drain_registered((uint64_t)(uintptr_t)server, server_base, server_limit, buf, cap);
+    return n >= 0 ? n : zh3_go_server_drain(server, buf, cap);
 }
 
 int64_t zig_h3_client_drain(zig_h3_client *client, uint8_t *buf, size_t cap) {
-    int64_t n = drain_registered((uint64_t)(uintptr_t)client, buf, cap);
-    return n >= 0 ? n : zigh3_go_client_drain(client, buf, cap);
+    int64_t n = drain_registered((uint64_t)(uintptr_t)client, client_base, client_limit, buf, cap);
+    return n >= 0 ? n : zh3_go_client_drain(client, buf, cap);
 }

@@ -20,6 +20,8 @@ import (
 // take it without entering Go.
 
 func init() {
+	C.zh3_stores_init(C.uint64_t(bridge.KindServer.Handle(0)), C.uint64_t(bridge.KindServer.Limit()),
+		C.uint64_t(bridge.KindClient.Handle(0)), C.uint64_t(bridge.KindClient.Limit()))
 	bridge.NewEventStore = newCStore
 }
 
@@ -35,18 +37,32 @@ var spaceWaits struct {
 	chans map[*cStore]chan struct{}
 }
 
+// startStores starts the space doorbell and its goroutine, once.
 var startStores = sync.OnceValue(func() error {
-	const efdCloexec, efdNonblock = 0x80000, 0x800
-	fd, _, errno := syscall.RawSyscall(syscall.SYS_EVENTFD2, 0, efdCloexec|efdNonblock, 0)
-	if errno != 0 {
-		return errno
+	fd, err := bridge.NewEventFD()
+	if err != nil {
+		return err
 	}
 	spaceWaits.chans = map[*cStore]chan struct{}{}
 	C.zh3_stores_start(C.int(fd))
-	go wakeSpaceWaiters(os.NewFile(fd, "zig_h3 queue space")) // non-blocking: read through Go's poller
+	go onDoorbell(fd, "zig_h3 queue space", wakeSpaceWaiters)
 	return nil
 })
 
+// onDoorbell calls f each time the eventfd fd rings, forever. The fd is
+// non-blocking, so the goroutine waits in Go's poller, not on a thread.
+func onDoorbell(fd int, name string, f func()) {
+	doorbell := os.NewFile(uintptr(fd), name)
+	var b [8]byte
+	for {
+		if _, err := doorbell.Read(b[:]); err != nil {
+			time.Sleep(time.Millisecond) // not expected: an eventfd read fails only if not readable
+		}
+		f()
+	}
+}
+
+// newCStore is bridge.NewEventStore.
 func newCStore(owner uint64, fd, maxEvents, maxBytes int) (bridge.EventStore, error) {
 	if err := startStores(); err != nil {
 		return nil, err
@@ -58,23 +74,20 @@ func newCStore(owner uint64, fd, maxEvents, maxBytes int) (bridge.EventStore, er
 	return &cStore{s: s}, nil
 }
 
-// wakeSpaceWaiters closes the waiting channels each time a drain in C
-// freed room that a producer asked for.
-func wakeSpaceWaiters(doorbell *os.File) {
-	var b [8]byte
-	for {
-		if _, err := doorbell.Read(b[:]); err != nil {
-			time.Sleep(time.Millisecond) // not expected: an eventfd read fails only if not readable
-		}
-		spaceWaits.Lock()
-		for s, ch := range spaceWaits.chans {
-			close(ch)
-			delete(spaceWaits.chans, s)
-		}
-		spaceWaits.Unlock()
+// wakeSpaceWaiters closes every waiting channel: a drain in C freed room
+// that a producer asked for. The doorbell is shared by all stores, so the
+// waiters of the others wake too, find their queue still full and wait
+// again.
+func wakeSpaceWaiters() {
+	spaceWaits.Lock()
+	for s, ch := range spaceWaits.chans {
+		close(ch)
+		delete(spaceWaits.chans, s)
 	}
+	spaceWaits.Unlock()
 }
 
+// Push implements bridge.EventStore: the event is copied into C memory.
 func (s *cStore) Push(ev []byte, force bool) bool {
 	f := C.int(0)
 	if force {
@@ -84,18 +97,14 @@ func (s *cStore) Push(ev []byte, force bool) bool {
 	if len(ev) > 0 {
 		p = (*C.uint8_t)(unsafe.Pointer(&ev[0]))
 	}
-	switch C.zh3_store_push(s.s, p, C.size_t(len(ev)), f) {
-	case 1:
-		bridge.RecycleEvent(ev)
-		return true
-	case 0:
-		return false
+	if C.zh3_store_push(s.s, p, C.size_t(len(ev)), f) != 1 {
+		return false // full, or out of C memory
 	}
-	// Out of C memory: the event is lost, as an event the queue refused.
 	bridge.RecycleEvent(ev)
 	return true
 }
 
+// Drain implements bridge.EventStore.
 func (s *cStore) Drain(dst []byte) (n, need int) {
 	if len(dst) == 0 {
 		return 0, s.NextSize()
@@ -105,6 +114,7 @@ func (s *cStore) Drain(dst []byte) (n, need int) {
 	return int(got), int(c)
 }
 
+// Space implements bridge.EventStore.
 func (s *cStore) Space() <-chan struct{} {
 	spaceWaits.Lock()
 	ch, ok := spaceWaits.chans[s]
@@ -117,9 +127,16 @@ func (s *cStore) Space() <-chan struct{} {
 	return ch
 }
 
-func (s *cStore) Len() int      { return int(C.zh3_store_len(s.s)) }
+// Len implements bridge.EventStore.
+func (s *cStore) Len() int { return int(C.zh3_store_len(s.s)) }
+
+// NextSize implements bridge.EventStore.
 func (s *cStore) NextSize() int { return int(C.zh3_store_next_size(s.s)) }
 
+// Retire implements bridge.EventStore.
+func (s *cStore) Retire() { C.zh3_store_retire(s.s) }
+
+// Close implements bridge.EventStore.
 func (s *cStore) Close() {
 	C.zh3_store_free(s.s)
 	s.s = nil

@@ -1086,10 +1086,9 @@ int zig_h3_server_event_fd(zig_h3_server *server);
 /** Moves whole events, oldest first, into buf (cap bytes) and returns the
  *  number of bytes written; 0 when the queue is empty. Errors: BAD_HANDLE,
  *  INVALID_ARG (NULL buf), STATE (no event queue), BUFFER_TOO_SMALL (the
- *  oldest event is larger than cap; see zig_h3_server_event_size). A drain
- *  that returns events or 0 runs without entering the Go runtime: the
- *  queue is in C memory, so the calling thread never waits for Go's
- *  scheduler. */
+ *  oldest event is larger than cap; see zig_h3_server_event_size). The
+ *  queue is in C memory: a drain that returns events or 0 does not enter
+ *  the Go runtime, so the calling thread does not wait for Go's scheduler. */
 int64_t zig_h3_server_drain(zig_h3_server *server, uint8_t *buf, size_t cap);
 
 /** Size in bytes of the oldest queued event, 0 if none, or a negative error. */
@@ -1130,11 +1129,14 @@ int zig_h3_server_set_event_routes(zig_h3_server *server, const char *spec, size
  *  _send_trailers. Content-Length is handled as in zig_h3_response_end and
  *  _write; without a content-type header the response has none (the body
  *  is never sniffed). headers and body are copied before the call returns.
- *  A complete answer (end != 0) of up to 1 MiB to a request of an event
- *  route is checked, copied and queued without entering the Go runtime, so
- *  the calling thread never waits for it; it takes effect before any later
- *  call on the response. Errors: BAD_HANDLE, INVALID_ARG (status, malformed
- *  block, bad name or value), STATE (head already sent), CLOSED. */
+ *  The usual answer, complete (end != 0), with a body up to 1 MiB, to a
+ *  request of an event route on which no other call was made, is checked,
+ *  copied and queued without entering the Go runtime, so the calling thread
+ *  does not wait for Go's scheduler; it takes effect before any later call
+ *  on the response. Such an answer to a response that ends meanwhile (the
+ *  peer reset it, it timed out: the abort event follows) returns OK and is
+ *  dropped. Errors: BAD_HANDLE, INVALID_ARG (status, malformed block, bad
+ *  name or value), STATE (head already sent), CLOSED. */
 int zig_h3_response_respond(zig_h3_response *resp, uint16_t status, const uint8_t *headers, size_t headers_len,
                             const uint8_t *body, size_t body_len, uint8_t end);
 

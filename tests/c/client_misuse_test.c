@@ -238,6 +238,14 @@ static void check_queue_mode(int p) {
     IS(INV, client_drain, c, buf, 0);
     IS(INV, client_drain, c, buf, HUGE_LEN);
     IS(INV, client_drain, c, buf, SIZE_MAX);
+    /* A drain finds only its own kind's queues (eventstore.c serves both). */
+    CHECK_RC(h3.server_drain((zig_h3_server *)c, buf, 4096), ZIG_H3_ERR_BAD_HANDLE);
+    zig_h3_server *qs = new_local_server("queue-kind", 0, 0);
+    if (qs) {
+        CHECK(h3.server_event_fd(qs) >= 0, "server_event_fd: %s", h3.last_error());
+        IS(BAD, client_drain, (zig_h3_client *)qs, buf, 4096);
+        h3.server_free(qs);
+    }
     zig_h3_fetch_options o = {.method = "GET", .method_len = 3, .path = "/", .path_len = 1};
     IS(STATE, client_fetch, c, &o, NULL, NULL, NULL);
     IS(STATE, client_fetch_simple, c, "GET", "/", 1, 0, 0, NULL, NULL, NULL, NULL, NULL);
