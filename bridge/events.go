@@ -208,10 +208,28 @@ func encodeSessionReady(session uint64) []byte {
 
 // encodeIDBytes encodes an event made of a handle, a length and bytes.
 func encodeIDBytes(typ byte, id uint64, data []byte) []byte {
-	e := newEvent(typ, 12+len(data))
+	ev, payload := newIDBytes(typ, id, len(data))
+	copy(payload, data)
+	return finishIDBytes(ev, len(data))
+}
+
+// newIDBytes starts an event of the layout encodeIDBytes writes (id, then
+// length-prefixed bytes) with room for up to max bytes, and returns it
+// with that room, so that the bytes can be read into place; finishIDBytes
+// ends it.
+func newIDBytes(typ byte, id uint64, max int) (ev, payload []byte) {
+	e := newEvent(typ, 12+max)
 	e.u64(id)
-	e.u32(uint32(len(data)))
-	e.b = append(e.b, data...)
+	e.u32(0)
+	ev = e.b[:len(e.b)+max]
+	return ev, ev[len(e.b):]
+}
+
+// finishIDBytes ends an event from newIDBytes whose first n bytes of room
+// are filled.
+func finishIDBytes(ev []byte, n int) []byte {
+	e := eventBuilder{b: ev[:eventHeaderSize+12+n]}
+	binary.LittleEndian.PutUint32(e.b[eventHeaderSize+8:], uint32(n))
 	return e.done()
 }
 

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/zig-h3/h3bun/internal/abi"
-	"github.com/zig-h3/h3bun/internal/bufpool"
 
 	"github.com/zig-h3/h3bun/server"
 )
@@ -62,27 +61,26 @@ func (c *credit) ack(n int) {
 	c.mu.Unlock()
 }
 
-// pumpToQueue reads with read and pushes each chunk as chunkEvent(data),
-// keeping at most BodyWindow bytes unacknowledged in c; when read fails it
-// pushes endEvent(err) unless that is nil.
+// pumpToQueue reads with read into events of type typ for id (the layout
+// of encodeIDBytes, read in place), keeping at most BodyWindow bytes
+// unacknowledged in c; when read fails it pushes endEvent(err) unless that
+// is nil.
 func pumpToQueue(ctx context.Context, q *EventQueue, c *credit, read func([]byte) (int, error),
-	chunkEvent func([]byte) []byte, endEvent func(error) []byte) {
-	// From the pool: a stream's reader is as short-lived as the stream, and
-	// a fresh 64 KiB each time was the collector's largest share of a
-	// WebTransport stream echo.
-	buf := bufpool.Get(server.BodyChunk)[:server.BodyChunk]
-	defer bufpool.Put(buf)
+	typ byte, id uint64, endEvent func(error) []byte) {
 	for {
 		n, err := c.wait(ctx)
 		if err != nil {
 			return
 		}
-		m, err := read(buf[:n])
+		ev, room := newIDBytes(typ, id, n)
+		m, err := read(room)
 		if m > 0 {
 			c.take(m)
-			if q.PushWait(ctx, chunkEvent(buf[:m])) != nil {
+			if q.PushWait(ctx, finishIDBytes(ev, m)) != nil {
 				return
 			}
+		} else {
+			putEventBuf(ev)
 		}
 		if err != nil {
 			if ev := endEvent(err); ev != nil {

@@ -120,7 +120,7 @@ func (r *Response) AckBody(n int) error {
 // EventBodyEnd, never more than BodyWindow unacknowledged.
 func (r *Response) pumpBody(req *server.Request) {
 	pumpToQueue(req.BodyContext(), r.q, r.credit, req.ReadBody,
-		func(b []byte) []byte { return encodeBodyChunk(r.Handle, b) },
+		EventBodyChunk, r.Handle,
 		func(err error) []byte {
 			if err == io.EOF {
 				return encodeBodyEnd(r.Handle, req.Trailers())

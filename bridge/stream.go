@@ -80,7 +80,7 @@ func (st *Stream) pumpIncoming() {
 		return
 	}
 	pumpToQueue(st.ctx, q, st.credit, st.Read,
-		func(b []byte) []byte { return encodeStreamData(st.Handle, b) },
+		EventStreamData, st.Handle,
 		func(err error) []byte {
 			if err == io.EOF {
 				return encodeStreamEnd(st.Handle, false, 0)

@@ -25,22 +25,25 @@ typedef struct zh3_event {
     int size_class; /* of its block (see block_class), or -1: a block of its own size */
 } zh3_event; /* followed by len bytes */
 
-/* Event blocks are reused: a block of 2^(BLOCK_MIN_SHIFT + c) bytes for
- * size class c goes back to the process's free list of that class once
- * drained, up to BLOCK_CACHE_MAX bytes in all. Without it every event cost
- * a malloc on a Go thread and a free on the consumer's, and glibc gave
- * large blocks back to the kernel and faulted them in again: a 64 KiB
- * WebTransport stream echo cost 12 % more CPU (docs/BENCHMARKS.md). */
+/* Event blocks are reused: a block of size class c (class_size) goes back
+ * to the process's free list of that class once drained, up to
+ * BLOCK_CLASS_CACHE bytes per class. Without it every event cost a malloc
+ * on a Go thread and a free on the consumer's, and glibc gave large blocks
+ * back to the kernel and faulted them in again: a 64 KiB WebTransport
+ * stream echo cost 12 % more CPU (docs/BENCHMARKS.md). A queue's blocks
+ * take at most about twice its max_bytes (a class is a power of two plus
+ * the headroom that a 64 KiB body chunk's event and block headers need). */
 #define BLOCK_MIN_SHIFT 8 /* 256 bytes */
 #define BLOCK_CLASSES 10  /* up to 128 KiB */
-#define BLOCK_CACHE_MAX ((size_t)8 << 20)
+#define BLOCK_HEADROOM 128
+#define BLOCK_CLASS_CACHE ((size_t)2 << 20)
 
 static pthread_mutex_t block_mu = PTHREAD_MUTEX_INITIALIZER; /* guards what follows */
 static zh3_event *free_blocks[BLOCK_CLASSES];
-static size_t cached; /* bytes of the blocks on the free lists */
+static size_t cached[BLOCK_CLASSES]; /* bytes of the blocks on each free list */
 
 /* The bytes of a block of size class c. */
-static size_t class_size(int c) { return (size_t)1 << (BLOCK_MIN_SHIFT + c); }
+static size_t class_size(int c) { return ((size_t)1 << (BLOCK_MIN_SHIFT + c)) + BLOCK_HEADROOM; }
 
 /* The size class of a block for len event bytes, or -1 if none fits. */
 static int block_class(size_t len) {
@@ -58,7 +61,7 @@ static zh3_event *block_get(size_t len) {
         pthread_mutex_lock(&block_mu);
         if ((e = free_blocks[c]) != NULL) {
             free_blocks[c] = e->next;
-            cached -= class_size(c);
+            cached[c] -= class_size(c);
         }
         pthread_mutex_unlock(&block_mu);
     }
@@ -74,10 +77,10 @@ static void blocks_put(zh3_event *list) {
     for (zh3_event *e = list, *next; e != NULL; e = next) {
         next = e->next;
         int c = e->size_class;
-        if (c >= 0 && cached + class_size(c) <= BLOCK_CACHE_MAX) {
+        if (c >= 0 && cached[c] + class_size(c) <= BLOCK_CLASS_CACHE) {
             e->next = free_blocks[c];
             free_blocks[c] = e;
-            cached += class_size(c);
+            cached[c] += class_size(c);
         } else {
             e->next = spill;
             spill = e;
