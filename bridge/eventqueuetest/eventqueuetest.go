@@ -203,8 +203,8 @@ func boundsAndWaiters(t *testing.T, q *bridge.EventQueue) {
 }
 
 // concurrent runs 4 producers of 20,000 events each (more than the queue
-// holds) against one consumer: every event arrives once, each producer's in
-// order.
+// holds; small ones, and some of 64 KiB and 200 KB) against one consumer:
+// every event arrives once, each producer's in order.
 func concurrent(t *testing.T, q *bridge.EventQueue) {
 	const producers, each = 4, 20000
 	var wg sync.WaitGroup
@@ -213,7 +213,14 @@ func concurrent(t *testing.T, q *bridge.EventQueue) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				if err := q.PushWait(context.Background(), event(uint64(p)<<32|uint64(i), 8*(i%4))); err != nil {
+				extra := 8 * (i % 4)
+				switch {
+				case i%5000 == 0:
+					extra = 200000 // larger than any block class of the C store
+				case i%1000 == 0:
+					extra = 65536 // a full body chunk
+				}
+				if err := q.PushWait(context.Background(), event(uint64(p)<<32|uint64(i), extra)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -221,7 +228,7 @@ func concurrent(t *testing.T, q *bridge.EventQueue) {
 		}()
 	}
 	next := make([]uint64, producers)
-	buf := make([]byte, 4096)
+	buf := make([]byte, 1<<20)
 	deadline := time.Now().Add(20 * time.Second)
 	for got := 0; got < producers*each && time.Now().Before(deadline); {
 		n, _ := q.Drain(buf)
