@@ -529,6 +529,10 @@ func writeMethod(b *strings.Builder, rep *Report) {
 - **Same core, same settings:** (a), (b) and (d) run with HTTP/3 datagrams and WebTransport enabled (bun-lib's
   /dgram and /wt routes turn them on, so go-core and c-server enable them too): connections then take the same
   path in the core (webtransport-go's ServeQUICConn).
+- **Same collector:** every Go runtime runs with GOGC=400 unless the run sets GOGC: the library sets it for its
+  own runtime in (a), (d) and (f) (bridge.RuntimeGCPercent), and the runner gives it to (b) and (e), so that the
+  core and plain quic-go are compared with the same collector (until 2026-12-07 they ran with Go's default, 100,
+  which cost (b) 32 %% and (e) 19 %% more CPU per small GET than 400 did, and made (b)/(e) look worse than it is).
 - **Routes:** GET /small ("hello" from a handler), GET /static (the same "hello" as a static route:
   `+"`new Response(\"hello\")`"+` in (a) and (c), which both answer it natively, server.NewStaticHandler in (b)), POST /echo-small (1 KiB echo), GET /download?bytes=N (a body produced
   while sending: a JS `+"`ReadableStream`"+` of 64 KiB chunks in (a) and (c), Response.Send paced on Pending in (b), a

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/zig-h3/h3bun/bench/procfs"
+	"github.com/zig-h3/h3bun/bridge"
 )
 
 // serverDef describes one server under test.
@@ -37,6 +38,19 @@ type serverDef struct {
 	// Rows limits a reference server to these scenario ids (nil: all);
 	// "conns" and "memory" name those rows.
 	Rows []string `json:"rows,omitempty"`
+	// Env is added to the server's environment.
+	Env []string `json:"env,omitempty"`
+}
+
+// goRuntimeEnv runs a Go server's collector at the target the library
+// sets for its own runtime (bridge.RuntimeGCPercent), the one (a), (d) and
+// (f) run with, unless GOGC is set for the whole run: the core and quic-go
+// are then compared with the same collector.
+func goRuntimeEnv() []string {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return nil
+	}
+	return []string{"GOGC=" + strconv.Itoa(bridge.RuntimeGCPercent)}
 }
 
 func (d *serverDef) inRow(id string) bool {
@@ -53,13 +67,13 @@ var serverDefs = []*serverDef{
 	{Key: "a", Name: "bun-lib", Label: "this library, Bun handler (createH3Server)",
 		Cmd: []string{bun, "run", "bench/servers/bun-lib.ts"}, Features: []string{"http", "static", "dgram", "wt", "stats"}},
 	{Key: "b", Name: "go-core", Label: "same server package, Go handler (ceiling)",
-		Cmd: []string{"build/bench/go-core"}, Features: []string{"http", "static", "dgram", "wt", "stats"}},
+		Cmd: []string{"build/bench/go-core"}, Features: []string{"http", "static", "dgram", "wt", "stats"}, Env: goRuntimeEnv()},
 	{Key: "c", Name: "bun-native", Label: "Bun.serve({ http3: true, http1: false })",
 		Cmd: []string{bun, "run", "bench/servers/bun-native.ts"}, Features: []string{"http", "static"}},
 	{Key: "d", Name: "c-abi", Label: "this library, C handler through the C ABI",
 		Cmd: []string{"build/bench/c-server", "build/libzigh3.so"}, Features: []string{"http", "stats"}},
 	{Key: "e", Name: "pure-h3", Label: "reference: quic-go's http3.Server + webtransport-go, net/http handlers, no core",
-		Cmd: []string{"build/bench/pure-h3"}, Features: []string{"http", "dgram", "wt"}},
+		Cmd: []string{"build/bench/pure-h3"}, Features: []string{"http", "dgram", "wt"}, Env: goRuntimeEnv()},
 	{Key: "f", Name: "c-queue", Label: "reference: this library in event-queue mode (Bun's architecture), C consumer on one thread",
 		Cmd: []string{"build/bench/c-queue", "build/libzigh3.so"}, Features: []string{"http"},
 		Rows: []string{"small-c1", "small-c64-4conn"}},
@@ -94,7 +108,7 @@ func startServer(def *serverDef, env []string, logPath string) (*serverProc, err
 	}
 	fmt.Fprintf(logf, "---- %s start %s\n", def.Name, time.Now().Format(time.RFC3339))
 	cmd := exec.Command(def.Cmd[0], def.Cmd[1:]...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), env...), def.Env...)
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the runner
 	out, err := cmd.StdoutPipe()
