@@ -157,10 +157,7 @@ func (q *EventQueue) pushControl(ev []byte, muted *atomic.Bool, last bool) error
 		putEventBuf(ev)
 		return err
 	}
-	if !q.store.Push(ev, true) { // out of memory
-		q.dropped.Add(1)
-		putEventBuf(ev)
-	}
+	q.store.Push(ev, true)
 	if last {
 		muted.Store(true)
 	}

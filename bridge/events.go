@@ -213,12 +213,16 @@ func encodeIDBytes(typ byte, id uint64, data []byte) []byte {
 	return finishIDBytes(ev, len(data))
 }
 
+// idBytesOverhead is what an event of encodeIDBytes's layout takes beyond
+// its bytes, padding included: the header, the id, the length, 7.
+const idBytesOverhead = eventHeaderSize + 12 + 7
+
 // newIDBytes starts an event of the layout encodeIDBytes writes (id, then
 // length-prefixed bytes) with room for up to max bytes, and returns it
 // with that room, so that the bytes can be read into place; finishIDBytes
 // ends it.
 func newIDBytes(typ byte, id uint64, max int) (ev, payload []byte) {
-	e := newEvent(typ, 12+max)
+	e := newEvent(typ, idBytesOverhead-eventHeaderSize-7+max)
 	e.u64(id)
 	e.u32(0)
 	ev = e.b[:len(e.b)+max]

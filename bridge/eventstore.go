@@ -14,8 +14,9 @@ import (
 type EventStore interface {
 	// Push appends ev, unless the store holds events already and ev would
 	// pass its limits (force: whatever the limits). It reports whether ev was
-	// taken; the store then owns ev's buffer (see eventbuf.go). The
-	// doorbell rings when the store goes from empty to non-empty.
+	// taken, false only for a full store; the store then owns ev's buffer
+	// (see eventbuf.go). The doorbell rings when the store goes from empty
+	// to non-empty.
 	Push(ev []byte, force bool) bool
 	// Drain is EventQueue.Drain.
 	Drain(dst []byte) (n, need int)

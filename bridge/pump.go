@@ -61,6 +61,11 @@ func (c *credit) ack(n int) {
 	c.mu.Unlock()
 }
 
+// maxReadChunk is the most pumpToQueue reads at once: the event then fits
+// a 64 KiB buffer of the pool (a read of server.BodyChunk would take a
+// 128 KiB one, held while the read waits).
+const maxReadChunk = server.BodyChunk - idBytesOverhead
+
 // pumpToQueue reads with read into events of type typ for id (the layout
 // of encodeIDBytes, read in place), keeping at most BodyWindow bytes
 // unacknowledged in c; when read fails it pushes endEvent(err) unless that
@@ -72,7 +77,7 @@ func pumpToQueue(ctx context.Context, q *EventQueue, c *credit, read func([]byte
 		if err != nil {
 			return
 		}
-		ev, room := newIDBytes(typ, id, n)
+		ev, room := newIDBytes(typ, id, min(n, maxReadChunk))
 		m, err := read(room)
 		if m > 0 {
 			c.take(m)

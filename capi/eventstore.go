@@ -97,9 +97,11 @@ func (s *cStore) Push(ev []byte, force bool) bool {
 	if len(ev) > 0 {
 		p = (*C.uint8_t)(unsafe.Pointer(&ev[0]))
 	}
-	if C.zh3_store_push(s.s, p, C.size_t(len(ev)), f) != 1 {
-		return false // full, or out of C memory
+	if C.zh3_store_push(s.s, p, C.size_t(len(ev)), f) == 0 {
+		return false // full
 	}
+	// Taken, or lost to a failed malloc: waiting for room would not help
+	// then, and a producer waiting for a drain that never comes would hang.
 	bridge.RecycleEvent(ev)
 	return true
 }

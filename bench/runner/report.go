@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zig-h3/h3bun/bridge"
 )
 
 const (
@@ -529,7 +531,7 @@ func writeMethod(b *strings.Builder, rep *Report) {
 - **Same core, same settings:** (a), (b) and (d) run with HTTP/3 datagrams and WebTransport enabled (bun-lib's
   /dgram and /wt routes turn them on, so go-core and c-server enable them too): connections then take the same
   path in the core (webtransport-go's ServeQUICConn).
-- **Same collector:** every Go runtime runs with GOGC=400 unless the run sets GOGC: the library sets it for its
+- **Same collector:** every Go server runs with GOGC=%d unless the run sets GOGC: the library sets it for its
   own runtime in (a), (d) and (f) (bridge.RuntimeGCPercent), and the runner gives it to (b) and (e), so that the
   core and plain quic-go are compared with the same collector (until 2026-12-07 they ran with Go's default, 100,
   which cost (b) 32 %% and (e) 19 %% more CPU per small GET than 400 did, and made (b)/(e) look worse than it is).
@@ -557,7 +559,7 @@ func writeMethod(b *strings.Builder, rep *Report) {
 - **Not measured:** (c) has no datagrams or WebTransport in %s; (d) serves the HTTP rows only.
   %s
 
-`, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["bulkRounds"], transferSize(rep), fmtOpt(o["memRequests"]), budget(rep.Meta),
+`, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["bulkRounds"], transferSize(rep), bridge.RuntimeGCPercent, fmtOpt(o["memRequests"]), budget(rep.Meta),
 		fmtOpt(o["conns"]), strings.Join(serverByKey("f").Rows, ", "), bunVersion(rep.Meta), clientShare(rep))
 }
 
