@@ -17,7 +17,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	if !s.admitEarly(hr) {
 		panic(http.ErrAbortHandler) // the connection closed before its handshake completed
 	}
-	s.workers.run(func() { s.serveRequest(w, hr) })
+	s.workers.serve(s.serveRequestFunc, w, hr)
 }
 
 // serveRequest routes a request and serves it the way its route says:
@@ -112,7 +112,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 			req.trailer = HeaderFields(hr.Trailer)
 		}
 	}
-	res := s.newResponse(req, rt)
+	res := s.newResponse(req, rt, w.Header())
 	outcome := Aborted
 	if rt.Finished != nil {
 		defer func() { rt.Finished(req, res, outcome) }()
@@ -129,10 +129,11 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 	return completed
 }
 
-// newResponse makes the response to req, with the request timeout, the
-// body's progress and reset hooks and the route's datagram flow.
-func (s *Server) newResponse(req *Request, rt *Route) *Response {
-	res := newResponse(s, req)
+// newResponse makes the response to req, recorded in header (the
+// ResponseWriter's), with the request timeout, the body's progress and
+// reset hooks and the route's datagram flow.
+func (s *Server) newResponse(req *Request, rt *Route, header http.Header) *Response {
+	res := newResponse(s, req, header)
 	if d := s.cfg.requestTimeout(); d > 0 && req.body == nil {
 		res.deferTimeout(d)
 	} else if d > 0 {

@@ -16,18 +16,44 @@ var connectionFields = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Transfer-Encoding": true, "Upgrade": true,
 }
 
-// copyFields copies src into dst without the connection-specific fields.
-func copyFields(dst, src http.Header) {
-	for k, v := range src {
+// smallLengths are the Content-Length values of bodies shorter than 1 KiB,
+// made once: most answers are small, and a head's values are never
+// appended to in place (each is cut to its length).
+var smallLengths = func() (v [1024][]string) {
+	for n := range v {
+		v[n] = []string{strconv.Itoa(n)}
+	}
+	return v
+}()
+
+// contentLength is the value of a Content-Length field for n bytes.
+func contentLength(n int) []string {
+	if n < len(smallLengths) {
+		return smallLengths[n][:1:1]
+	}
+	return []string{strconv.Itoa(n)}
+}
+
+// headerOut puts the recorded head in w's header map and returns that map,
+// without the connection-specific fields.
+func (r *Response) headerOut(w http.ResponseWriter) http.Header {
+	if r.inPlace {
+		for k := range connectionFields {
+			delete(r.header, k)
+		}
+		return r.header
+	}
+	dst := w.Header()
+	for k, v := range r.header {
 		if !connectionFields[k] {
 			dst[k] = v
 		}
 	}
+	return dst
 }
 
 func (r *Response) writeHeadLocked(w http.ResponseWriter, status int) {
-	dst := w.Header()
-	copyFields(dst, r.header)
+	dst := r.headerOut(w)
 	if _, typed := dst["Content-Type"]; !typed {
 		// No sniffing: http3 would label a body without a declared type
 		// from its first bytes (text/html for markup a client uploaded, say).

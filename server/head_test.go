@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -105,4 +106,78 @@ func tempFile(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// A head is recorded in the ResponseWriter's own header map. An answer that
+// replaces the recorded one (a handler's panic, a file that cannot be
+// opened, the request timeout) carries none of the fields recorded before.
+func TestReplacedAnswersCarryNoRecordedFields(t *testing.T) {
+	recorded := []HeaderField{{Name: "x-recorded", Value: "1"}}
+	_, c, base := startServer(t, Config{RequestTimeout: 100 * time.Millisecond}, func(s *Server) {
+		mustRoute(t, s, "GET", "/panic", func(req *Request, res *Response) {
+			_ = res.AddHeader("x-recorded", "1")
+			panic("boom")
+		})
+		mustRoute(t, s, "GET", "/missing-file", func(req *Request, res *Response) {
+			_ = res.SendFile(200, recorded, filepath.Join(t.TempDir(), "missing"))
+		})
+		mustRoute(t, s, "GET", "/missing-file-404", func(req *Request, res *Response) {
+			_ = res.SendFile(404, recorded, filepath.Join(t.TempDir(), "missing"))
+		})
+		mustRoute(t, s, "GET", "/timeout", func(req *Request, res *Response) {
+			_ = res.AddHeader("x-recorded", "1")
+			res.DeferEnd() // and never ends
+		})
+	})
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/panic", 500},
+		{"/missing-file", 404},
+		{"/missing-file-404", 404},
+		{"/timeout", 503},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, _ := get(t, c, "GET", base+tc.path, nil)
+			if resp.StatusCode != tc.status || resp.Header.Get("X-Recorded") != "" {
+				t.Fatalf("%d, want %d; header %v", resp.StatusCode, tc.status, resp.Header)
+			}
+		})
+	}
+}
+
+// A static route's head is shared by its answers (its values are not
+// copied): requests in parallel each get all of it, and nothing one answer
+// adds reaches another.
+func TestStaticHeadIsShared(t *testing.T) {
+	fields := []HeaderField{{Name: "x-static", Value: "1"}, {Name: "x-static", Value: "2"}, {Name: "etag", Value: `"v1"`}, {Name: "content-type", Value: "text/plain"}}
+	_, c, base := startServer(t, Config{}, func(s *Server) {
+		h, err := NewStaticHandler(200, fields, []byte("static"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Route("GET", "/s", h.Route()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			var extra []string
+			want := 200
+			if i%2 == 1 {
+				extra, want = []string{"If-None-Match", `"v1"`}, 304
+			}
+			resp, body := get(t, c, "GET", base+"/s", nil, extra...)
+			if resp.StatusCode != want || resp.Header.Get("Etag") != `"v1"` {
+				t.Errorf("%d (want %d) header %v", resp.StatusCode, want, resp.Header)
+			}
+			vals := resp.Header.Values("X-Static") // a 304 carries only the fields that describe the body
+			if want == 200 && (body != "static" || resp.Header.Get("Content-Length") != "6" || len(vals) != 2 || vals[0] != "1" || vals[1] != "2") {
+				t.Errorf("200: %q header %v", body, resp.Header)
+			}
+		})
+	}
+	wg.Wait()
 }

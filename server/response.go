@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,13 +25,19 @@ type Response struct {
 
 	req   *Request
 	srv   *Server
-	wake  chan struct{}
-	done  chan struct{} // closed when the response is finished; made by the first Done (r.mu)
-	dgram *h3Datagrams  // HTTP/3 datagram routes only
+	out   responseOutput // what serve has written (see Response.serve)
+	done  chan struct{}  // closed when the response is finished; made by the first Done (r.mu)
+	dgram *h3Datagrams   // HTTP/3 datagram routes only
 
-	mu          sync.Mutex
-	status      int
+	mu     sync.Mutex
+	wake   chan struct{} // serve waits on it for more; made by serve when it first waits
+	status int
+	// header is the head recorded so far. When inPlace, it is the
+	// ResponseWriter's own header map, so that the head goes out without a
+	// copy: nothing else touches that map before the head is written, and
+	// the head is fixed (checkHead) from then on.
 	header      http.Header
+	inPlace     bool
 	trailer     http.Header
 	body        sendbuf.Buffer // bytes recorded but not yet handed to the stream
 	bodyStarted bool           // Write or End with data was called: the head is fixed
@@ -68,9 +73,16 @@ const (
 // lastResponseID numbers the responses of the process.
 var lastResponseID atomic.Uint64
 
-func newResponse(srv *Server, req *Request) *Response {
-	return &Response{ID: lastResponseID.Add(1), req: req, srv: srv, status: http.StatusOK, header: http.Header{}, autoEnd: true,
-		wake: make(chan struct{}, 1)}
+// newResponse makes the response to req; w is the ResponseWriter's header
+// map. The head is recorded in it while it is empty (HTTP/3); one that
+// already holds fields of the server's (Alt-Svc over TCP) gets the head
+// when it is written, the recorded fields replacing those of the same name.
+func newResponse(srv *Server, req *Request, w http.Header) *Response {
+	r := &Response{ID: lastResponseID.Add(1), req: req, srv: srv, status: http.StatusOK, header: w, inPlace: true, autoEnd: true}
+	if len(w) > 0 {
+		r.header, r.inPlace = http.Header{}, false
+	}
+	return r
 }
 
 // OnWritable sets the function called when the writable signal is due:
@@ -165,7 +177,7 @@ func (r *Response) endWith(p []byte, shared bool) error {
 		// The whole body is known: its length is the Content-Length, whatever
 		// the handler declared (as Bun.serve does). A HEAD response without a
 		// body keeps a declared length: it describes the body a GET would get.
-		r.header.Set("Content-Length", strconv.Itoa(len(p)))
+		r.header["Content-Length"] = contentLength(len(p))
 	}
 	if shared {
 		r.body.AddShared(p)
@@ -194,7 +206,8 @@ func (r *Response) Respond(status int, fields []HeaderField, body []byte, end bo
 }
 
 // respondPrepared ends a fresh response with a head checked and built in
-// advance (a static route's): header is copied, body is sent without being
+// advance (a static route's): header's fields are copied (their values are
+// shared, cut to length), body is sent without being
 // copied (it must never change), or, when file is set, the file is sent as
 // by SendFile.
 func (r *Response) respondPrepared(status int, header http.Header, body []byte, file string) error {
@@ -203,7 +216,11 @@ func (r *Response) respondPrepared(status int, header http.Header, body []byte, 
 	if err := r.checkHead(); err != nil {
 		return err
 	}
-	r.status, r.header = status, header.Clone()
+	r.status = status
+	clear(r.header)
+	for k, v := range header {
+		r.header[k] = v[:len(v):len(v)] // shared: an append must not reach header's arrays
+	}
 	if file != "" {
 		r.filePath, r.ended = file, true
 		r.signal()
@@ -383,6 +400,7 @@ func validateFields(fields []HeaderField) error {
 	return nil
 }
 
+// signal wakes serve; r.mu is held.
 func (r *Response) signal() {
 	select {
 	case r.wake <- struct{}{}:
@@ -457,7 +475,8 @@ func (r *Response) resetForError() bool {
 	if r.bodyStarted {
 		return false
 	}
-	r.header, r.trailer = http.Header{}, nil
+	clear(r.header)
+	r.trailer = nil
 	r.body.Reset() // the head is not sent and no Send is paused (Send without end starts the body)
 	r.ended, r.autoEnd = false, true
 	r.status = http.StatusInternalServerError
@@ -489,6 +508,6 @@ func (r *Response) abortByPeer(err error) {
 	r.mu.Lock()
 	r.peerAborted = true
 	r.bodyMalformed = errors.Is(err, ErrMalformed)
-	r.mu.Unlock()
 	r.signal()
+	r.mu.Unlock()
 }

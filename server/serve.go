@@ -20,7 +20,8 @@ import (
 // serve writes what the response records to w until it ends or ctx is done.
 // It reports whether the response was completed (false: aborted).
 func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Request) bool {
-	out := &responseOutput{r: r, w: w, body: w, declared: -1, sendsBody: true}
+	out := &r.out
+	*out = responseOutput{r: r, w: w, body: w, declared: -1, sendsBody: true}
 	out.flusher, _ = w.(http.Flusher)
 	for {
 		r.mu.Lock()
@@ -37,6 +38,9 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 		if file == "" && !out.headWritten && (ended || r.bodyStarted) {
 			out.writeHeadLocked(ctx)
 			flushHead = r.trailersOverTCPLocked()
+		}
+		if !ended && r.wake == nil {
+			r.wake = make(chan struct{}, 1) // most responses end before serve starts
 		}
 		r.mu.Unlock()
 		if flushHead && out.flusher != nil {
@@ -219,6 +223,11 @@ func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path strin
 		if errors.Is(err, fs.ErrNotExist) {
 			status = http.StatusNotFound
 		}
+		r.mu.Lock()
+		if r.inPlace {
+			clear(r.header) // none of the handler's fields
+		}
+		r.mu.Unlock()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, http.StatusText(status)+"\n")
@@ -228,7 +237,7 @@ func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path strin
 	r.mu.Lock()
 	status := r.status
 	if status == http.StatusOK {
-		copyFields(w.Header(), r.header)
+		r.headerOut(w)
 		if _, typed := r.header["Content-Type"]; !typed && mime.TypeByExtension(filepath.Ext(path)) == "" {
 			// ServeContent would sniff the type of a file with an unknown
 			// extension; it is a download (what Bun.file says too).

@@ -42,6 +42,9 @@ type Server struct {
 	routes   atomic.Pointer[Routes]
 	workers  workerPool
 	counters counters
+	// serveRequestFunc is s.serveRequest, made once (a method value
+	// allocates each time it is taken).
+	serveRequestFunc func(http.ResponseWriter, *http.Request)
 
 	quicDatagrams atomic.Pointer[QUICDatagramHandler]
 	wt            *webtransport.Server // nil unless Config.EnableWebTransport
@@ -78,6 +81,7 @@ type Server struct {
 // NewServer validates cfg and loads (or makes) the certificate.
 func NewServer(cfg Config) (*Server, error) {
 	s := &Server{sessions: map[*Session]struct{}{}}
+	s.serveRequestFunc = s.serveRequest
 	if err := s.SetConfig(cfg); err != nil {
 		return nil, err
 	}

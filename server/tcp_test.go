@@ -126,11 +126,34 @@ func TestTCPAltSvcOptions(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, base := startTCPServer(t, c.cfg, func(s *Server) {
 				mustRoute(t, s, "GET", "/", func(_ *Request, _ *Response) {})
+				mustRoute(t, s, "GET", "/panic", func(_ *Request, res *Response) {
+					_ = res.AddHeader("x-recorded", "1")
+					panic("boom")
+				})
+				h, err := NewStaticHandler(200, []HeaderField{{Name: "x-static", Value: "1"}}, []byte("static"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Route("GET", "/static", h.Route()); err != nil {
+					t.Fatal(err)
+				}
 			})
-			if resp, _ := get(t, tcpClient(t, true), "GET", base+"/", nil); resp.Header.Get("Alt-Svc") != c.want {
-				t.Fatalf("alt-svc %q, want %q", resp.Header.Get("Alt-Svc"), c.want)
+			// The server's field goes with every answer: the handler's, a
+			// static route's, and the 500 that replaces a handler's.
+			for _, p := range []string{"/", "/static", "/panic"} {
+				resp, _ := get(t, tcpClient(t, true), "GET", base+p, nil)
+				if resp.Header.Get("Alt-Svc") != c.want || resp.Header.Get("X-Recorded") != "" {
+					t.Fatalf("%s: %d alt-svc %q, want %q; header %v", p, resp.StatusCode, resp.Header.Get("Alt-Svc"), c.want, resp.Header)
+				}
 			}
 		})
+	}
+	// A handler's own Alt-Svc replaces the server's.
+	_, base := startTCPServer(t, Config{AltSvc: `h3=":443"`}, func(s *Server) {
+		mustRoute(t, s, "GET", "/", func(_ *Request, res *Response) { _ = res.AddHeader("alt-svc", "clear") })
+	})
+	if resp, _ := get(t, tcpClient(t, true), "GET", base+"/", nil); len(resp.Header.Values("Alt-Svc")) != 1 || resp.Header.Get("Alt-Svc") != "clear" {
+		t.Fatalf("alt-svc %q, want the handler's", resp.Header.Values("Alt-Svc"))
 	}
 	if _, err := NewServer(Config{TCP: true, AltSvc: "a\r\nb"}); err == nil {
 		t.Fatal("an Alt-Svc value with CR LF was accepted")

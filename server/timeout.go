@@ -115,7 +115,8 @@ func (r *Response) expire() {
 	}
 	r.timedOut = true
 	r.status = http.StatusServiceUnavailable
-	r.header = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
+	clear(r.header)
+	r.header["Content-Type"] = []string{"text/plain; charset=utf-8"}
 	r.body.Reset()
 	r.trailer = nil
 	_ = r.endLocked([]byte("Request timed out\n"))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"net/http"
 	"runtime"
 	"sync"
 )
@@ -27,26 +28,47 @@ type workerPool struct {
 
 type worker struct{ jobs chan job }
 
-// A job is a function and where to report how it ended: nil, a panic value
-// or errGoexit. done belongs to the caller (buffered, taken from donePool),
-// so a worker can go back to the idle list before it reports.
+// A job is a function, or a handler and its arguments (no closure to
+// allocate per request), and where to report how it ended: nil, a panic
+// value or errGoexit. done belongs to the caller (buffered, taken from
+// donePool), so a worker can go back to the idle list before it reports.
 type job struct {
 	f    func()
+	h    func(http.ResponseWriter, *http.Request)
+	w    http.ResponseWriter
+	hr   *http.Request
 	done chan any
+}
+
+// call runs the job's function.
+func (j *job) call() {
+	if j.f != nil {
+		j.f()
+		return
+	}
+	j.h(j.w, j.hr)
 }
 
 var donePool = sync.Pool{New: func() any { return make(chan any, 1) }}
 
 // run calls f on a worker and returns when f has returned. A panic in f is
 // raised again in the caller's goroutine, as if f had run there.
-func (p *workerPool) run(f func()) {
-	w := p.get()
-	if w == nil {
-		f()
+func (p *workerPool) run(f func()) { p.do(job{f: f}) }
+
+// serve calls h(w, hr) on a worker, as run does.
+func (p *workerPool) serve(h func(http.ResponseWriter, *http.Request), w http.ResponseWriter, hr *http.Request) {
+	p.do(job{h: h, w: w, hr: hr})
+}
+
+func (p *workerPool) do(j job) {
+	wk := p.get()
+	if wk == nil {
+		j.call()
 		return
 	}
 	done := donePool.Get().(chan any)
-	w.jobs <- job{f, done}
+	j.done = done
+	wk.jobs <- j
 	v := <-done
 	donePool.Put(done)
 	switch v {
@@ -91,12 +113,13 @@ func (p *workerPool) loop(w *worker) {
 	}()
 	for j := range w.jobs {
 		current = j
-		end := runJob(j.f)
-		current = job{}
+		end := runJob(&j)
+		done := j.done
+		current, j = job{}, job{} // an idle worker keeps no request alive
 		// Back to the idle list first, then report: the caller's next
 		// request, possibly resumed on another P at once, finds w idle.
 		stay := p.putIdle(w)
-		j.done <- end
+		done <- end
 		if !stay {
 			return
 		}
@@ -113,10 +136,10 @@ func (p *workerPool) putIdle(w *worker) bool {
 	return true
 }
 
-// runJob runs f and returns what it panicked with, or nil.
-func runJob(f func()) (panicked any) {
+// runJob runs j and returns what it panicked with, or nil.
+func runJob(j *job) (panicked any) {
 	defer func() { panicked = recover() }()
-	f()
+	j.call()
 	return nil
 }
 
