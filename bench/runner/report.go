@@ -555,7 +555,8 @@ func writeMethod(b *strings.Builder, rep *Report) {
   core), in every row it can serve (all but the static route), to show what the core costs on top of quic-go.
 - **(f) c-queue** is a reference too: the library in event-queue mode, as Bun drives it (one thread polls the
   event fd, drains the queue in batches and answers with zig_h3_response_respond), with a C consumer that
-  answers at once, run in the target rows of small requests only (%s).
+  answers at once (WebTransport: echoes each datagram and stream chunk as its event arrives), run in the target
+  rows of small requests and WebTransport only (%s).
 - **Not measured:** (c) has no datagrams or WebTransport in %s; (d) serves the HTTP rows only.
   %s
 

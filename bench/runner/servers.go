@@ -75,8 +75,8 @@ var serverDefs = []*serverDef{
 	{Key: "e", Name: "pure-h3", Label: "reference: quic-go's http3.Server + webtransport-go, net/http handlers, no core",
 		Cmd: []string{"build/bench/pure-h3"}, Features: []string{"http", "dgram", "wt"}, Env: goRuntimeEnv()},
 	{Key: "f", Name: "c-queue", Label: "reference: this library in event-queue mode (Bun's architecture), C consumer on one thread",
-		Cmd: []string{"build/bench/c-queue", "build/libzigh3.so"}, Features: []string{"http"},
-		Rows: []string{"small-c1", "small-c64-4conn"}},
+		Cmd: []string{"build/bench/c-queue", "build/libzigh3.so"}, Features: []string{"http", "wt"},
+		Rows: []string{"small-c1", "small-c64-4conn", "wt-dgram", "wt-stream"}},
 }
 
 func serverByKey(k string) *serverDef {

@@ -6,7 +6,8 @@
  * Between (b) and (f) lies the cost of the queue and its hand-offs between
  * threads; between (f) and (a), the cost of running the handler in Bun.
  *
- * Routes: GET /small, POST /echo-small.
+ * Routes: GET /small, POST /echo-small, CONNECT /wt (WebTransport: datagram
+ * and bidirectional stream echo, as in the other servers).
  *
  *   cc -O2 -o build/bench/c-queue bench/servers/c-queue.c -ldl -lpthread
  *   BENCH_CERT=... BENCH_KEY=... build/bench/c-queue build/libzigh3.so
@@ -23,23 +24,55 @@
 #define FUNCS(X)                                                                              \
     X(last_error) X(server_new) X(server_start) X(server_stop) X(server_free) X(server_port)    \
     X(server_event_fd) X(server_drain) X(server_event_size) X(server_set_event_routes)        \
-    X(response_respond)
+    X(response_respond) X(wt_accept) X(wt_send_datagram) X(wt_stream_write) X(wt_stream_ack)
 #include "c-bench.h"
 
-enum { TAG_SMALL = 1, TAG_ECHO = 2 };
+enum { TAG_SMALL = 1, TAG_ECHO = 2, TAG_WT = 3 };
 static const char routes[] = "{\"routes\":["
                              "{\"method\":\"GET\",\"pattern\":\"/small\",\"tag\":1},"
-                             "{\"method\":\"POST\",\"pattern\":\"/echo-small\",\"tag\":2}]}";
+                             "{\"method\":\"POST\",\"pattern\":\"/echo-small\",\"tag\":2},"
+                             "{\"method\":\"CONNECT\",\"pattern\":\"/wt\",\"tag\":3,\"webtransport\":true}]}";
 
-/* Answers one event, read through the structs of zig_h3.h ("Event-queue mode"). */
-static void handle_event(const zig_h3_event_header *e) {
-    if (e->type != ZIG_H3_EVENT_REQUEST) return; /* log lines, aborts: nothing to do here */
-    const zig_h3_event_request *r = (const void *)e;
+/* Answers a request. */
+static void handle_request(const zig_h3_event_request *r) {
     zig_h3_response *resp = (zig_h3_response *)(uintptr_t)r->handle;
     if (r->tag == TAG_SMALL)
         h3.response_respond(resp, 200, (const uint8_t *)plain, sizeof plain - 1, (const uint8_t *)"hello", 5, 1);
     else if (r->tag == TAG_ECHO)
         h3.response_respond(resp, 200, (const uint8_t *)octets, sizeof octets - 1, r->data + r->head_len, r->body_len, 1);
+}
+
+/* Echoes a WebTransport session's datagrams and the data of its
+ * bidirectional streams (written back at once, then acknowledged: the
+ * client reads the echo while it sends, so nothing piles up). */
+static void handle_webtransport(const zig_h3_event_header *e) {
+    const zig_h3_event_bytes *b = (const void *)e;
+    switch (e->type) {
+    case ZIG_H3_EVENT_SESSION:
+        h3.wt_accept((zig_h3_wt_session *)(uintptr_t)((const zig_h3_event_request *)(const void *)e)->handle);
+        break;
+    case ZIG_H3_EVENT_SESSION_DATAGRAM:
+        h3.wt_send_datagram((zig_h3_wt_session *)(uintptr_t)b->handle, b->data, b->length);
+        break;
+    case ZIG_H3_EVENT_STREAM_DATA:
+        h3.wt_stream_write(b->handle, b->data, b->length, 0);
+        h3.wt_stream_ack(b->handle, b->length);
+        break;
+    case ZIG_H3_EVENT_STREAM_END: {
+        const zig_h3_event_stream_end *end = (const void *)e;
+        if (!end->reset) h3.wt_stream_write(end->stream, NULL, 0, 1);
+        break;
+    }
+    }
+}
+
+/* Handles one event, read through the structs of zig_h3.h ("Event-queue
+ * mode"); log lines, aborts and the rest need nothing here. */
+static void handle_event(const zig_h3_event_header *e) {
+    if (e->type == ZIG_H3_EVENT_REQUEST)
+        handle_request((const void *)e);
+    else
+        handle_webtransport(e);
 }
 
 /* Waits on the event fd and drains the queue until the stop pipe is readable. */
