@@ -4,7 +4,7 @@
 // bench/results/*.json and generates docs/BENCHMARKS.md and
 // bench/benchmarks.svg.
 //
-//	runner [-duration 2s] [-rounds 2] [-servers a,b,c,d,e,f] [-only id,id] [-budget 9m] [-quick]
+//	runner [-duration 2s] [-rounds 2] [-target-rounds 4] [-servers a,b,c,d,e,f] [-only id,id] [-budget 9m] [-quick]
 //
 // Run from the repository root after building build/libzigh3.so,
 // build/bench/{loadgen,go-core,pure-h3,c-server,c-queue} (make bench does all of it).
@@ -27,6 +27,7 @@ import (
 type options struct {
 	duration     time.Duration
 	rounds       int
+	targetRounds int
 	bulkRounds   int
 	servers      string
 	only         string
@@ -49,10 +50,11 @@ func main() {
 	var o options
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured time of each time-bounded cell")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds of the time-bounded scenarios (A B A B)")
+	flag.IntVar(&o.targetRounds, "target-rounds", 4, "rounds of the time-bounded scenarios that targets are measured in (at least -rounds)")
 	flag.IntVar(&o.bulkRounds, "bulk-rounds", 2, "rounds of the download and upload transfers (100 MB, 10 MB with -quick)")
 	flag.StringVar(&o.servers, "servers", "a,b,c,d,e,f", "servers to measure: a bun-lib, b go-core, c bun-native, d c-abi, e pure-h3 and f c-queue (references, a few rows)")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario ids to run (default: all)")
-	flag.DurationVar(&o.budget, "budget", 525*time.Second, "time budget of the run after the build; the memory row is cut to fit")
+	flag.DurationVar(&o.budget, "budget", 675*time.Second, "time budget of the run after the build; the memory row is cut to fit")
 	flag.IntVar(&o.memRequests, "mem-requests", 1_000_000, "requests of the memory row")
 	flag.DurationVar(&o.memCapA, "mem-cap-a", 300*time.Second, "time cap of the memory row for server a (it also gets no more than what is left of -budget)")
 	flag.DurationVar(&o.memCapOthers, "mem-cap", 25*time.Second, "time cap of the memory row for the other servers")
@@ -67,7 +69,7 @@ func main() {
 	flag.DurationVar(&o.quietWait, "quiet-wait", 10*time.Second, "wait up to this long for the machine to be quiet before starting")
 	flag.Parse()
 	if o.quick {
-		o.duration, o.rounds, o.bulkRounds = 500*time.Millisecond, 1, 1
+		o.duration, o.rounds, o.targetRounds, o.bulkRounds = 500*time.Millisecond, 1, 1, 1
 		o.memRequests, o.memCapA, o.memCapOthers = 20_000, 20*time.Second, 20*time.Second
 		o.connsN, o.connsCap = 300, 10*time.Second
 		o.quietWait = 0

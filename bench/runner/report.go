@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"html"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -525,7 +526,8 @@ func writeMethod(b *strings.Builder, rep *Report) {
 - **Layout:** the servers run at once, each in its own process, on 127.0.0.1; the load generator is one more
   process (quic-go %s client) started per cell. Every server uses the same self-signed ECDSA P-256 certificate
   and serves the same routes. Within a scenario the cells alternate between the servers (A B C D A B C D), %s
-  rounds of %s measured time after a 250 ms warm-up for the time-bounded rows, %s rounds of one transfer for the
+  rounds of %s measured time after a 250 ms warm-up for the time-bounded rows (%s in the rows the targets against
+  (e) are measured in: %s), %s rounds of one transfer for the
   %s rows; a table shows each server's best round (other processes on the machine only ever slow a cell
   down); the JSON files have every round and the mean.
 - **Same core, same settings:** (a), (b) and (d) run with HTTP/3 datagrams and WebTransport enabled (bun-lib's
@@ -560,7 +562,7 @@ func writeMethod(b *strings.Builder, rep *Report) {
 - **Not measured:** (c) has no datagrams or WebTransport in %s; (d) serves the HTTP rows only.
   %s
 
-`, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["bulkRounds"], transferSize(rep), bridge.RuntimeGCPercent, fmtOpt(o["memRequests"]), budget(rep.Meta),
+`, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["targetRounds"], strings.Join(slices.Sorted(maps.Keys(targetRows)), ", "), o["bulkRounds"], transferSize(rep), bridge.RuntimeGCPercent, fmtOpt(o["memRequests"]), budget(rep.Meta),
 		fmtOpt(o["conns"]), strings.Join(serverByKey("f").Rows, ", "), bunVersion(rep.Meta), clientShare(rep))
 }
 
