@@ -145,7 +145,7 @@ clean:
 # Benchmarks: builds the load generator and the benchmark servers (the Go
 # module bench/, on the client package of this one), runs
 # every scenario against every server and writes bench/results/*.json,
-# docs/BENCHMARKS.md and bench/benchmarks.svg (under 10 minutes). Flags for
+# docs/BENCHMARKS.md and bench/benchmarks.svg (about 11 minutes). Flags for
 # bench/runner go in BENCH_ARGS, e.g. make bench BENCH_ARGS=-quick (1 minute).
 .PHONY: bench
 bench: deps $(LIB)

@@ -105,7 +105,7 @@ func (r *Response) declaredLengthLocked() int64 {
 		delete(r.header, "Content-Length")
 		return -1
 	}
-	r.header["Content-Length"] = vs[:1]
+	r.header["Content-Length"] = vs[:1:1]
 	if !r.sendsBody(r.status) {
 		return -1
 	}

@@ -110,9 +110,11 @@ func tempFile(t *testing.T, name, content string) string {
 
 // A head is recorded in the ResponseWriter's own header map. An answer that
 // replaces the recorded one (a handler's panic, a file that cannot be
-// opened, the request timeout) carries none of the fields recorded before.
+// opened, the request timeout) carries none of the fields, nor the file,
+// recorded before (the malformed body's 400: TestMalformedBodiesAreRefused).
 func TestReplacedAnswersCarryNoRecordedFields(t *testing.T) {
 	recorded := []HeaderField{{Name: "x-recorded", Value: "1"}}
+	file := tempFile(t, "f.txt", "file content")
 	_, c, base := startServer(t, Config{RequestTimeout: 100 * time.Millisecond}, func(s *Server) {
 		mustRoute(t, s, "GET", "/panic", func(req *Request, res *Response) {
 			_ = res.AddHeader("x-recorded", "1")
@@ -124,6 +126,10 @@ func TestReplacedAnswersCarryNoRecordedFields(t *testing.T) {
 		mustRoute(t, s, "GET", "/missing-file-404", func(req *Request, res *Response) {
 			_ = res.SendFile(404, recorded, filepath.Join(t.TempDir(), "missing"))
 		})
+		mustRoute(t, s, "GET", "/file-then-panic", func(req *Request, res *Response) {
+			_ = res.SendFile(200, recorded, file)
+			panic("boom")
+		})
 		mustRoute(t, s, "GET", "/timeout", func(req *Request, res *Response) {
 			_ = res.AddHeader("x-recorded", "1")
 			res.DeferEnd() // and never ends
@@ -134,14 +140,15 @@ func TestReplacedAnswersCarryNoRecordedFields(t *testing.T) {
 		status int
 	}{
 		{"/panic", 500},
+		{"/file-then-panic", 500},
 		{"/missing-file", 404},
 		{"/missing-file-404", 404},
 		{"/timeout", 503},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			resp, _ := get(t, c, "GET", base+tc.path, nil)
-			if resp.StatusCode != tc.status || resp.Header.Get("X-Recorded") != "" {
-				t.Fatalf("%d, want %d; header %v", resp.StatusCode, tc.status, resp.Header)
+			resp, body := get(t, c, "GET", base+tc.path, nil)
+			if resp.StatusCode != tc.status || resp.Header.Get("X-Recorded") != "" || body == "file content" {
+				t.Fatalf("%d, want %d; header %v, body %q", resp.StatusCode, tc.status, resp.Header, body)
 			}
 		})
 	}

@@ -126,6 +126,7 @@ func (r *Response) abortForBody(o *responseOutput) bool {
 	case o.headWritten:
 		resetStream(o.w, http3.ErrCodeRequestCanceled)
 	case malformed:
+		r.discardHead()
 		r.srv.reject(o.w, http.StatusBadRequest)
 	default:
 		panic(http.ErrAbortHandler)

@@ -36,6 +36,7 @@ func malformedServer(t *testing.T, cfg Config) (s *Server, ran *atomic.Int32, bo
 			res.End([]byte("ok"))
 		})
 		_ = s.Route("POST", "/stream", Route{StreamBody: true, Handler: HandlerFunc(func(req *Request, res *Response) {
+			_ = res.AddHeader("x-recorded", "1") // the 400 must not carry it
 			readAll(req)
 			res.End([]byte("ok")) // the response must not complete anyway
 		})})
@@ -82,6 +83,9 @@ func TestMalformedBodiesAreRefused(t *testing.T) {
 			got := rawRequest(t, qc, joinFrames(tt.frames), !tt.finLater)
 			if got.status != tt.wantStatus || got.reset != tt.wantReset || got.err != nil {
 				t.Fatalf("got %v, want status %d, reset %#x", got, tt.wantStatus, tt.wantReset)
+			}
+			if tt.wantStatus == 400 && slices.Contains(got.fields, "x-recorded") {
+				t.Fatalf("the 400 carries a field the handler recorded: %v", got.fields)
 			}
 			if tt.wantStatus == 200 && got.body == "headok" {
 				t.Fatalf("the response completed: %v", got)

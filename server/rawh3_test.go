@@ -82,6 +82,7 @@ func request(method, path string, more ...string) []byte {
 // (-1: not reset).
 type rawResult struct {
 	status int
+	fields []string // the names of the head's other fields
 	body   string
 	reset  int64
 	err    error // another error (a timeout)
@@ -142,7 +143,7 @@ func readResponse(str *quic.Stream, onHead func()) rawResult {
 		switch typ {
 		case 0x01:
 			if res.status == 0 {
-				res.status = decodeStatus(payload)
+				res.status, res.fields = decodeHead(payload)
 				if onHead != nil {
 					onHead()
 				}
@@ -165,16 +166,20 @@ func (r rawResult) ended(err error) rawResult {
 	return r
 }
 
-func decodeStatus(block []byte) int {
+// decodeHead returns the status of a response head (-1: none) and the
+// names of its other fields.
+func decodeHead(block []byte) (status int, names []string) {
+	status = -1
 	next := qpack.NewDecoder().Decode(block)
 	for {
 		f, err := next()
 		if err != nil {
-			return -1
+			return status, names
 		}
 		if f.Name == ":status" {
-			n, _ := strconv.Atoi(f.Value)
-			return n
+			status, _ = strconv.Atoi(f.Value)
+		} else {
+			names = append(names, f.Name)
 		}
 	}
 }

@@ -74,9 +74,10 @@ const (
 var lastResponseID atomic.Uint64
 
 // newResponse makes the response to req; w is the ResponseWriter's header
-// map. The head is recorded in it while it is empty (HTTP/3); one that
-// already holds fields of the server's (Alt-Svc over TCP) gets the head
-// when it is written, the recorded fields replacing those of the same name.
+// map. The head is recorded in it when it is empty (always over HTTP/3);
+// one that already holds fields of the server's (Alt-Svc over TCP) gets
+// the head when it is written, the recorded fields replacing those of the
+// same name.
 func newResponse(srv *Server, req *Request, w http.Header) *Response {
 	r := &Response{ID: lastResponseID.Add(1), req: req, srv: srv, status: http.StatusOK, header: w, inPlace: true, autoEnd: true}
 	if len(w) > 0 {
@@ -467,6 +468,15 @@ func (r *Response) Reject(status int) error {
 	return r.Respond(status, []HeaderField{{Name: "content-type", Value: "text/plain; charset=utf-8"}}, []byte(http.StatusText(status)+"\n"), true)
 }
 
+// discardHead drops the head fields recorded so far, before the server
+// writes an answer of its own to w: with an in-place head they are in
+// w.Header(), and the answer must carry none of them.
+func (r *Response) discardHead() {
+	r.mu.Lock()
+	clear(r.header)
+	r.mu.Unlock()
+}
+
 // resetForError discards what the handler recorded and makes the response a
 // 500, if the head is not fixed yet; it reports whether it could.
 func (r *Response) resetForError() bool {
@@ -476,7 +486,7 @@ func (r *Response) resetForError() bool {
 		return false
 	}
 	clear(r.header)
-	r.trailer = nil
+	r.trailer, r.filePath = nil, ""
 	r.body.Reset() // the head is not sent and no Send is paused (Send without end starts the body)
 	r.ended, r.autoEnd = false, true
 	r.status = http.StatusInternalServerError

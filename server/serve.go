@@ -223,11 +223,7 @@ func (r *Response) serveFile(w http.ResponseWriter, hr *http.Request, path strin
 		if errors.Is(err, fs.ErrNotExist) {
 			status = http.StatusNotFound
 		}
-		r.mu.Lock()
-		if r.inPlace {
-			clear(r.header) // none of the handler's fields
-		}
-		r.mu.Unlock()
+		r.discardHead()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, http.StatusText(status)+"\n")

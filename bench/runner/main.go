@@ -4,7 +4,7 @@
 // bench/results/*.json and generates docs/BENCHMARKS.md and
 // bench/benchmarks.svg.
 //
-//	runner [-duration 2s] [-rounds 2] [-target-rounds 4] [-servers a,b,c,d,e,f] [-only id,id] [-budget 9m] [-quick]
+//	runner [-duration 2s] [-rounds 2] [-target-rounds 4] [-servers a,b,c,d,e,f] [-only id,id] [-budget 11m15s] [-quick]
 //
 // Run from the repository root after building build/libzigh3.so,
 // build/bench/{loadgen,go-core,pure-h3,c-server,c-queue} (make bench does all of it).

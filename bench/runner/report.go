@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"maps"
@@ -557,12 +558,12 @@ func writeMethod(b *strings.Builder, rep *Report) {
   core), in every row it can serve (all but the static route), to show what the core costs on top of quic-go.
 - **(f) c-queue** is a reference too: the library in event-queue mode, as Bun drives it (one thread polls the
   event fd, drains the queue in batches and answers with zig_h3_response_respond), with a C consumer that
-  answers at once (WebTransport: echoes each datagram and stream chunk as its event arrives), run in the target
-  rows of small requests and WebTransport only (%s).
+  answers at once (WebTransport: echoes each datagram and stream chunk as its event arrives), run in the
+  rows the targets against (e) are measured in (%s).
 - **Not measured:** (c) has no datagrams or WebTransport in %s; (d) serves the HTTP rows only.
   %s
 
-`, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], o["targetRounds"], strings.Join(slices.Sorted(maps.Keys(targetRows)), ", "), o["bulkRounds"], transferSize(rep), bridge.RuntimeGCPercent, fmtOpt(o["memRequests"]), budget(rep.Meta),
+`, rep.Meta.Versions["quic-go"], o["rounds"], o["duration"], cmp.Or(o["targetRounds"], o["rounds"]), strings.Join(slices.Sorted(maps.Keys(targetRows)), ", "), o["bulkRounds"], transferSize(rep), bridge.RuntimeGCPercent, fmtOpt(o["memRequests"]), budget(rep.Meta),
 		fmtOpt(o["conns"]), strings.Join(serverByKey("f").Rows, ", "), bunVersion(rep.Meta), clientShare(rep))
 }
 

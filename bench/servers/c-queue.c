@@ -24,7 +24,8 @@
 #define FUNCS(X)                                                                              \
     X(last_error) X(server_new) X(server_start) X(server_stop) X(server_free) X(server_port)    \
     X(server_event_fd) X(server_drain) X(server_event_size) X(server_set_event_routes)        \
-    X(response_respond) X(wt_accept) X(wt_send_datagram) X(wt_stream_write) X(wt_stream_ack)
+    X(response_respond) X(wt_accept) X(wt_send_datagram) X(wt_stream_write) X(wt_stream_ack)     \
+    X(wt_stream_reset)
 #include "c-bench.h"
 
 enum { TAG_SMALL = 1, TAG_ECHO = 2, TAG_WT = 3 };
@@ -42,9 +43,45 @@ static void handle_request(const zig_h3_event_request *r) {
         h3.response_respond(resp, 200, (const uint8_t *)octets, sizeof octets - 1, r->data + r->head_len, r->body_len, 1);
 }
 
+/* Stream data written back while the stream's pending bytes were at
+ * ZIG_H3_RESPONSE_HIGH_WATER or more, acknowledged on its WRITABLE event:
+ * a peer that stops reading the echo stops getting credit to send more. */
+enum { MAX_DEFERRED = 64 };
+static struct { uint64_t stream; size_t n; } deferred[MAX_DEFERRED];
+static int n_deferred;
+
+/* Acknowledges n bytes of stream now, or on its WRITABLE event when the echo
+ * is at the high-water mark (at once if the table is full). */
+static void ack_after(uint64_t stream, size_t n, int64_t pending) {
+    if (pending >= ZIG_H3_RESPONSE_HIGH_WATER) {
+        for (int i = 0; i < n_deferred; i++)
+            if (deferred[i].stream == stream) {
+                deferred[i].n += n;
+                return;
+            }
+        if (n_deferred < MAX_DEFERRED) {
+            deferred[n_deferred].stream = stream;
+            deferred[n_deferred++].n = n;
+            return;
+        }
+    }
+    h3.wt_stream_ack(stream, n);
+}
+
+/* Acknowledges what was deferred for stream (a WRITABLE event). */
+static void ack_deferred(uint64_t stream) {
+    for (int i = 0; i < n_deferred; i++)
+        if (deferred[i].stream == stream) {
+            h3.wt_stream_ack(stream, deferred[i].n);
+            deferred[i] = deferred[--n_deferred];
+            return;
+        }
+}
+
 /* Echoes a WebTransport session's datagrams and the data of its
- * bidirectional streams (written back at once, then acknowledged: the
- * client reads the echo while it sends, so nothing piles up). */
+ * bidirectional streams: each chunk is written back as it arrives and
+ * acknowledged once written (see ack_after); a FIN gets a FIN, a reset a
+ * reset. */
 static void handle_webtransport(const zig_h3_event_header *e) {
     const zig_h3_event_bytes *b = (const void *)e;
     switch (e->type) {
@@ -55,12 +92,18 @@ static void handle_webtransport(const zig_h3_event_header *e) {
         h3.wt_send_datagram((zig_h3_wt_session *)(uintptr_t)b->handle, b->data, b->length);
         break;
     case ZIG_H3_EVENT_STREAM_DATA:
-        h3.wt_stream_write(b->handle, b->data, b->length, 0);
-        h3.wt_stream_ack(b->handle, b->length);
+        ack_after(b->handle, b->length, h3.wt_stream_write(b->handle, b->data, b->length, 0));
+        break;
+    case ZIG_H3_EVENT_WRITABLE:
+        ack_deferred(((const zig_h3_event_handle *)(const void *)e)->handle);
         break;
     case ZIG_H3_EVENT_STREAM_END: {
         const zig_h3_event_stream_end *end = (const void *)e;
-        if (!end->reset) h3.wt_stream_write(end->stream, NULL, 0, 1);
+        ack_deferred(end->stream);
+        if (end->reset)
+            h3.wt_stream_reset(end->stream, end->code);
+        else
+            h3.wt_stream_write(end->stream, NULL, 0, 1);
         break;
     }
     }
