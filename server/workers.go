@@ -28,47 +28,30 @@ type workerPool struct {
 
 type worker struct{ jobs chan job }
 
-// A job is a function, or a handler and its arguments (no closure to
-// allocate per request), and where to report how it ended: nil, a panic
-// value or errGoexit. done belongs to the caller (buffered, taken from
-// donePool), so a worker can go back to the idle list before it reports.
+// A job is a handler and its arguments (no closure to allocate per
+// request), and where to report how it ended: nil, a panic value or
+// errGoexit. done belongs to the caller (buffered, taken from donePool),
+// so a worker can go back to the idle list before it reports.
 type job struct {
-	f    func()
 	h    func(http.ResponseWriter, *http.Request)
 	w    http.ResponseWriter
 	hr   *http.Request
 	done chan any
 }
 
-// call runs the job's function.
-func (j *job) call() {
-	if j.f != nil {
-		j.f()
-		return
-	}
-	j.h(j.w, j.hr)
-}
-
 var donePool = sync.Pool{New: func() any { return make(chan any, 1) }}
 
-// run calls f on a worker and returns when f has returned. A panic in f is
-// raised again in the caller's goroutine, as if f had run there.
-func (p *workerPool) run(f func()) { p.do(job{f: f}) }
-
-// serve calls h(w, hr) on a worker, as run does.
+// serve calls h(w, hr) on a worker and returns when h has returned. A
+// panic in h is raised again in the caller's goroutine, as if h had run
+// there.
 func (p *workerPool) serve(h func(http.ResponseWriter, *http.Request), w http.ResponseWriter, hr *http.Request) {
-	p.do(job{h: h, w: w, hr: hr})
-}
-
-func (p *workerPool) do(j job) {
 	wk := p.get()
 	if wk == nil {
-		j.call()
+		h(w, hr)
 		return
 	}
 	done := donePool.Get().(chan any)
-	j.done = done
-	wk.jobs <- j
+	wk.jobs <- job{h, w, hr, done}
 	v := <-done
 	donePool.Put(done)
 	switch v {
@@ -139,7 +122,7 @@ func (p *workerPool) putIdle(w *worker) bool {
 // runJob runs j and returns what it panicked with, or nil.
 func runJob(j *job) (panicked any) {
 	defer func() { panicked = recover() }()
-	j.call()
+	j.h(j.w, j.hr)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"runtime"
 	"sync"
 	"testing"
@@ -11,7 +12,7 @@ func TestWorkerPoolRunsAndReusesWorkers(t *testing.T) {
 	var p workerPool
 	for i := range 100 {
 		got := -1
-		p.run(func() { got = i })
+		run(&p, func() { got = i })
 		if got != i {
 			t.Fatalf("run returned before f: got %d, want %d", got, i)
 		}
@@ -24,7 +25,7 @@ func TestWorkerPoolRunsAndReusesWorkers(t *testing.T) {
 		t.Fatalf("%d idle workers after close", n)
 	}
 	ran := false
-	p.run(func() { ran = true }) // after close: inline
+	run(&p, func() { ran = true }) // after close: inline
 	if !ran {
 		t.Fatal("run after close did not call f")
 	}
@@ -39,7 +40,7 @@ func TestWorkerPoolConcurrentJobsAndIdleCap(t *testing.T) {
 	started.Add(n)
 	for range n {
 		done.Go(func() {
-			p.run(func() {
+			run(&p, func() {
 				started.Done()
 				<-release // every job holds its worker: n workers at once
 			})
@@ -65,10 +66,10 @@ func TestWorkerPoolPanicReachesCaller(t *testing.T) {
 				t.Fatalf("recovered %v, want boom", v)
 			}
 		}()
-		p.run(func() { panic("boom") })
+		run(&p, func() { panic("boom") })
 	}()
 	ok := false
-	p.run(func() { ok = true }) // the worker survived
+	run(&p, func() { ok = true }) // the worker survived
 	if !ok {
 		t.Fatal("worker unusable after a panic")
 	}
@@ -98,10 +99,15 @@ func TestWorkerPoolGoexitReachesCaller(t *testing.T) {
 	returned := make(chan bool)
 	go func() {
 		defer func() { returned <- false }()
-		p.run(runtime.Goexit)
+		run(&p, runtime.Goexit)
 		returned <- true
 	}()
 	if <-returned {
 		t.Fatal("run returned normally after its job called runtime.Goexit")
 	}
+}
+
+// run calls f on a worker of p (see workerPool.serve).
+func run(p *workerPool, f func()) {
+	p.serve(func(http.ResponseWriter, *http.Request) { f() }, nil, nil)
 }
