@@ -187,7 +187,8 @@ func (r *run) bulkBytes() int64 {
 
 // targetRows are the scenarios the targets against (e) are measured in
 // (floor.go). They get -target-rounds: a ratio near its goal should not
-// turn on one disturbed round of two.
+// turn on one disturbed round of two. (f), the queue's reference, runs in
+// these rows only.
 var targetRows = map[string]bool{"small-c1": true, "small-c64-4conn": true, "post-1k": true, "wt-dgram": true, "wt-stream": true}
 
 func (r *run) scenarios() []*scenario {

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"os"
@@ -76,7 +77,7 @@ var serverDefs = []*serverDef{
 		Cmd: []string{"build/bench/pure-h3"}, Features: []string{"http", "dgram", "wt"}, Env: goRuntimeEnv()},
 	{Key: "f", Name: "c-queue", Label: "reference: this library in event-queue mode (Bun's architecture), C consumer on one thread",
 		Cmd: []string{"build/bench/c-queue", "build/libzigh3.so"}, Features: []string{"http", "wt"},
-		Rows: []string{"small-c1", "small-c64-4conn", "post-1k", "wt-dgram", "wt-stream"}},
+		Rows: slices.Sorted(maps.Keys(targetRows))},
 }
 
 func serverByKey(k string) *serverDef {
