@@ -11,11 +11,16 @@ import (
 	"github.com/quic-go/quic-go"
 )
 
-// serveHTTP is the http3 handler; it serves each request on a worker
-// goroutine (see workerPool).
+// serveHTTP is the http3 handler (and the TCP one's); it serves each
+// request on a worker goroutine (see workerPool): an HTTP/3 request is on
+// one already.
 func (s *Server) serveHTTP(w http.ResponseWriter, hr *http.Request) {
 	if !s.admitEarly(hr) {
 		panic(http.ErrAbortHandler) // the connection closed before its handshake completed
+	}
+	if hr.ProtoMajor == 3 {
+		s.serveRequest(w, hr)
+		return
 	}
 	s.workers.serve(s.serveRequestFunc, w, hr)
 }

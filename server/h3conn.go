@@ -58,19 +58,20 @@ func (s *Server) serveH3Conn(c *Conn) error {
 	}
 }
 
-// handleRequestStream hands a request stream to http3 with a read deadline
+// handleRequestStream hands a request stream to http3, on a worker (see
+// workerPool), with a read deadline
 // until its HEADERS are read: http3 then resets it (H3_REQUEST_INCOMPLETE).
 // The handler clears the deadline as it starts (headersRead).
 func (s *Server) handleRequestStream(hconn *http3.RawServerConn, c *Conn, str *quic.Stream) {
 	d := s.cfg.headerTimeout()
 	if d <= 0 {
-		go hconn.HandleRequestStream(str)
+		s.workers.start(func() { hconn.HandleRequestStream(str) })
 		return
 	}
 	deadline := time.Now().Add(d)
 	_ = str.SetReadDeadline(deadline)
 	c.awaitingHeaders.Store(str.StreamID(), str)
-	go func() {
+	s.workers.start(func() {
 		hconn.HandleRequestStream(str)
 		if _, waiting := c.awaitingHeaders.LoadAndDelete(str.StreamID()); waiting {
 			// No handler ran: the head never came in time, or http3 refused
@@ -80,7 +81,7 @@ func (s *Server) handleRequestStream(hconn *http3.RawServerConn, c *Conn, str *q
 				s.logf(LogDebug, "connection %s: stream %d: no request head within %v", c.RemoteAddr, str.StreamID(), d)
 			}
 		}
-	}()
+	})
 }
 
 // headersRead clears the header deadline of a request's stream: the

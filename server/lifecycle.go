@@ -59,7 +59,7 @@ func (s *Server) start() (net.Addr, error) {
 		MaxHeaderBytes:  s.cfg.MaxHeaderBytes,
 	}
 	if s.cfg.EnableWebTransport {
-		s.wt = &webtransport.Server{H3: s.h3, CheckOrigin: checkOrigin(s.cfg.WebTransportOrigins)}
+		s.wt = &webtransport.Server{H3: s.h3, CheckOrigin: checkOrigin(s.cfg.WebTransportOrigins), Go: s.workers.start}
 		webtransport.ConfigureHTTP3Server(s.h3)
 	}
 	ln, err := s.listen(udp)

@@ -7,19 +7,22 @@ import (
 	"sync"
 )
 
-// maxIdleWorkers is how many idle handler goroutines a workerPool keeps.
+// maxIdleWorkers is how many idle goroutines a workerPool keeps.
 const maxIdleWorkers = 256
 
-// workerPool runs request handlers on long-lived goroutines.
+// workerPool runs requests on long-lived goroutines.
 //
-// http3 starts a fresh goroutine for every request stream, and the request
-// path (QPACK decoding, our dispatch, http3's writer, the allocator) is
-// deeper than a new goroutine's stack: the runtime then copies the stack to
-// a larger one, which cost ~10 µs per request, 10-15% of a small request's
-// server CPU. A worker's stack has grown once and stays grown while it
-// keeps serving (the GC shrinks it only when it idles through a cycle), so
-// running the handler there and blocking the http3 goroutine meanwhile
-// trades the copy for two goroutine switches on the same P.
+// A fresh goroutine's stack is smaller than the request path needs (QPACK
+// decoding, our dispatch, http3's writer, the allocator): the runtime then
+// copies it to a larger one, unwinding every frame, which cost ~10 µs per
+// request, 10-15 % of a small request's server CPU. A worker's stack has
+// grown once and stays grown while it keeps serving (the GC shrinks it
+// only when it idles through a cycle). So HTTP/3 request streams start on
+// a worker (start, from our stream loop and webtransport-go's Server.Go):
+// the whole request, http3's part and the handler, runs there. Over TCP,
+// where net/http starts the goroutines, the handler runs on a worker while
+// net/http's goroutine waits (serve): two goroutine switches instead of
+// the copy.
 type workerPool struct {
 	mu     sync.Mutex
 	idle   []*worker
@@ -28,15 +31,29 @@ type workerPool struct {
 
 type worker struct{ jobs chan job }
 
-// A job is a handler and its arguments (no closure to allocate per
-// request), and where to report how it ended: nil, a panic value or
-// errGoexit. done belongs to the caller (buffered, taken from donePool),
-// so a worker can go back to the idle list before it reports.
+// A job is a function to start (start), or a handler and its arguments
+// (serve: no closure to allocate per request) and where to report how it
+// ended: nil, a panic value or errGoexit. done belongs to the caller
+// (buffered, taken from donePool), so a worker can go back to the idle
+// list before it reports.
 type job struct {
+	f    func()
 	h    func(http.ResponseWriter, *http.Request)
 	w    http.ResponseWriter
 	hr   *http.Request
 	done chan any
+}
+
+// start runs f on a worker, or on a new goroutine once the pool is closed,
+// and returns without waiting for it. A panic in f ends the process, as in
+// any goroutine.
+func (p *workerPool) start(f func()) {
+	wk := p.get()
+	if wk == nil {
+		go f()
+		return
+	}
+	wk.jobs <- job{f: f}
 }
 
 var donePool = sync.Pool{New: func() any { return make(chan any, 1) }}
@@ -51,7 +68,7 @@ func (p *workerPool) serve(h func(http.ResponseWriter, *http.Request), w http.Re
 		return
 	}
 	done := donePool.Get().(chan any)
-	wk.jobs <- job{h, w, hr, done}
+	wk.jobs <- job{h: h, w: w, hr: hr, done: done}
 	v := <-done
 	donePool.Put(done)
 	switch v {
@@ -96,13 +113,20 @@ func (p *workerPool) loop(w *worker) {
 	}()
 	for j := range w.jobs {
 		current = j
-		end := runJob(&j)
+		var end any
+		if j.f != nil {
+			j.f() // started: nobody waits for it
+		} else {
+			end = runJob(&j)
+		}
 		done := j.done
 		current, j = job{}, job{} // an idle worker keeps no request alive
 		// Back to the idle list first, then report: the caller's next
 		// request, possibly resumed on another P at once, finds w idle.
 		stay := p.putIdle(w)
-		done <- end
+		if done != nil {
+			done <- end
+		}
 		if !stay {
 			return
 		}

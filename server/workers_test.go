@@ -111,3 +111,34 @@ func TestWorkerPoolGoexitReachesCaller(t *testing.T) {
 func run(p *workerPool, f func()) {
 	p.serve(func(http.ResponseWriter, *http.Request) { f() }, nil, nil)
 }
+
+// start runs its functions on workers without waiting, reuses them, and
+// runs on new goroutines once the pool is closed.
+func TestWorkerPoolStart(t *testing.T) {
+	var p workerPool
+	for i := range 50 {
+		done := make(chan int)
+		p.start(func() { done <- i })
+		if got := <-done; got != i {
+			t.Fatalf("got %d, want %d", got, i)
+		}
+		waitFor(t, func() bool { return idleWorkers(&p) == 1 }) // back on the idle list
+	}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	for range 3 {
+		p.start(func() { started <- struct{}{}; <-release }) // start does not wait for f
+	}
+	for range 3 {
+		<-started
+	}
+	close(release)
+	waitFor(t, func() bool { return idleWorkers(&p) == 3 })
+	p.close()
+	done := make(chan struct{})
+	p.start(func() { close(done) }) // closed: a goroutine of its own
+	<-done
+	if n := idleWorkers(&p); n != 0 {
+		t.Fatalf("%d idle workers after close", n)
+	}
+}

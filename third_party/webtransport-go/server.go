@@ -82,6 +82,13 @@ type Server struct {
 	// matches the request's Host header.
 	CheckOrigin func(r *http.Request) bool
 
+	// Go, if set, starts the handling of each incoming bidirectional stream
+	// (an HTTP/3 request, or a WebTransport stream) in place of a new
+	// goroutine. It must run f exactly once, on any goroutine, and may
+	// return before f does. A server can use it to run requests on
+	// goroutines whose stacks have already grown.
+	Go func(f func())
+
 	ctx       context.Context // is closed when Close is called
 	ctxCancel context.CancelFunc
 	refCount  sync.WaitGroup
@@ -240,7 +247,7 @@ func (s *Server) ServeQUICConn(conn *quic.Conn) error {
 				return
 			}
 
-			wg.Go(func() {
+			s.goStream(&wg, func() {
 				typ, err := quicvarint.Peek(str)
 				if err != nil {
 					return
@@ -310,6 +317,20 @@ func (s *Server) ServeQUICConn(conn *quic.Conn) error {
 
 	wg.Wait()
 	return nil
+}
+
+// goStream runs f, the handling of a bidirectional stream, through s.Go
+// or on a new goroutine, counted in wg.
+func (s *Server) goStream(wg *sync.WaitGroup, f func()) {
+	if s.Go == nil {
+		wg.Go(f)
+		return
+	}
+	wg.Add(1)
+	s.Go(func() {
+		defer wg.Done()
+		f()
+	})
 }
 
 func (s *Server) ListenAndServe() error {
