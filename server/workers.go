@@ -97,7 +97,10 @@ func (p *workerPool) get() *worker {
 		return w
 	}
 	p.mu.Unlock()
-	w := &worker{jobs: make(chan job)}
+	// One slot: the sender does not wait for a new worker to start, nor for
+	// one just back on the idle list to reach its receive. A worker has at
+	// most one job outstanding, so the slot is empty while it is idle.
+	w := &worker{jobs: make(chan job, 1)}
 	go p.loop(w)
 	return w
 }
@@ -106,7 +109,8 @@ func (p *workerPool) get() *worker {
 func (p *workerPool) loop(w *worker) {
 	var current job
 	defer func() {
-		// Reached with a current job only when it called runtime.Goexit.
+		// Reached with a current job only when it called runtime.Goexit
+		// (or, for a started job, panicked).
 		if current.done != nil {
 			current.done <- errGoexit
 		}
