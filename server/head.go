@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -34,21 +35,14 @@ func contentLength(n int) []string {
 	return []string{strconv.Itoa(n)}
 }
 
-// headerOut puts the recorded head in w's header map and returns that map,
-// without the connection-specific fields.
+// headerOut puts the recorded head in w's header map (where it already is
+// when recorded in place) and returns that map.
 func (r *Response) headerOut(w http.ResponseWriter) http.Header {
 	if r.inPlace {
-		for k := range connectionFields {
-			delete(r.header, k)
-		}
 		return r.header
 	}
 	dst := w.Header()
-	for k, v := range r.header {
-		if !connectionFields[k] {
-			dst[k] = v
-		}
-	}
+	maps.Copy(dst, r.header)
 	return dst
 }
 

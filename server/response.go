@@ -143,7 +143,7 @@ func (r *Response) AddHeader(name, value string) error {
 	if err := r.checkHead(); err != nil {
 		return err
 	}
-	r.header[http.CanonicalHeaderKey(name)] = append(r.header[http.CanonicalHeaderKey(name)], value)
+	addField(r.header, name, value)
 	return nil
 }
 
@@ -246,11 +246,20 @@ func (r *Response) setHeadLocked(status int, fields []HeaderField) error {
 	return nil
 }
 
-// addFields adds fields (validated) to h under their canonical names.
+// addFields adds fields (validated) to h (see addField).
 func addFields(h http.Header, fields []HeaderField) {
 	for _, f := range fields {
-		k := http.CanonicalHeaderKey(f.Name)
-		h[k] = append(h[k], f.Value)
+		addField(h, f.Name, f.Value)
+	}
+}
+
+// addField adds a field (validated) to a head under its canonical name,
+// unless it is a connection-specific one, which a head never carries (see
+// connectionFields): they are left out as they are recorded.
+func addField(h http.Header, name, value string) {
+	k := http.CanonicalHeaderKey(name)
+	if !connectionFields[k] {
+		h[k] = append(h[k], value)
 	}
 }
 
