@@ -38,9 +38,10 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	completed := false // until served: a refusal may reset the stream (panic)
 	defer func() { s.reportStreamClose(conn, streamID, !completed) }()
 
+	header := HeaderFields(hr.Header) // flattened once: counted here, kept by the Request
 	rt, m := s.routes.Load().match(hr.Method, hr.URL.EscapedPath())
 	switch {
-	case s.tooManyFields(hr.Header):
+	case s.tooManyFields(header):
 		s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
 		completed = true
 	case isExtendedConnect(hr) && !isWebTransport(hr):
@@ -58,10 +59,17 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 		s.reject(w, http.StatusTooEarly)
 		completed = true
 	case isWebTransport(hr):
-		completed = s.serveSession(w, hr, rt, newRequest(hr, m, conn, streamID))
+		completed = s.serveSession(w, hr, rt, newRequest(new(Request), hr, header, m, conn, streamID))
 	default:
-		completed = s.serveRoute(w, hr, rt, newRequest(hr, m, conn, streamID))
+		x := new(exchange)
+		completed = s.serveRoute(w, hr, rt, newRequest(&x.req, hr, header, m, conn, streamID), &x.res)
 	}
+}
+
+// exchange is a routed request and its response, made in one allocation.
+type exchange struct {
+	req Request
+	res Response
 }
 
 // isExtendedConnect reports whether hr is an HTTP/3 Extended CONNECT
@@ -97,9 +105,9 @@ func (s *Server) reportStreamClose(c *Conn, streamID uint64, aborted bool) {
 }
 
 // serveRoute reads the body as the route wants it, runs the handler and
-// writes its response. It reports whether the response was completed
-// (false: the client went away, or the response was reset).
-func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, req *Request) bool {
+// writes its response, made at res. It reports whether the response was
+// completed (false: the client went away, or the response was reset).
+func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, req *Request, res *Response) bool {
 	checkLength(hr)
 	if rt.streams() {
 		req.body = newStreamingBody(w, hr, rt.Datagrams != nil)
@@ -109,15 +117,16 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 			return hr.Context().Err() == nil
 		}
 		req.Body = body
-		if s.tooManyFields(hr.Trailer) {
+		trailer := HeaderFields(hr.Trailer)
+		if s.tooManyFields(trailer) {
 			s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
 			return true
 		}
-		if len(hr.Trailer) > 0 {
-			req.trailer = HeaderFields(hr.Trailer)
+		if len(trailer) > 0 {
+			req.trailer = trailer
 		}
 	}
-	res := s.newResponse(req, rt, w.Header())
+	s.newResponse(res, req, rt, w.Header())
 	outcome := Aborted
 	if rt.Finished != nil {
 		defer func() { rt.Finished(req, res, outcome) }()
@@ -127,18 +136,17 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 	// with http.ErrAbortHandler): the deferred calls then see an aborted
 	// request.
 	handled := s.runHandler(rt.Handler, req, res)
-	res.armTimeout()
 	completed := handled && res.serve(hr.Context(), w, hr)
 	req.finishBody()
 	outcome = s.outcome(req, res, completed)
 	return completed
 }
 
-// newResponse makes the response to req, recorded in header (the
+// newResponse makes, at res, the response to req, recorded in header (the
 // ResponseWriter's), with the request timeout, the body's progress and
 // reset hooks and the route's datagram flow.
-func (s *Server) newResponse(req *Request, rt *Route, header http.Header) *Response {
-	res := newResponse(s, req, header)
+func (s *Server) newResponse(res *Response, req *Request, rt *Route, header http.Header) {
+	newResponse(res, s, req, header)
 	if d := s.cfg.requestTimeout(); d > 0 && req.body == nil {
 		res.deferTimeout(d)
 	} else if d > 0 {
@@ -152,7 +160,6 @@ func (s *Server) newResponse(req *Request, rt *Route, header http.Header) *Respo
 		res.dgram = &h3Datagrams{srv: s}
 		res.dgram.deliver = rt.Datagrams(req, res)
 	}
-	return res
 }
 
 // outcome logs and counts how a served request ended.
@@ -227,20 +234,11 @@ func (s *Server) answerUnrouted(w http.ResponseWriter, hr *http.Request, allowed
 	s.reject(w, http.StatusNotFound)
 }
 
-// tooManyFields reports whether a header or trailer section has more
-// fields than Config.MaxHeaderFields (after http3 joined Cookie fields).
-func (s *Server) tooManyFields(h http.Header) bool {
-	limit := s.cfg.maxHeaderFields()
-	if len(h) > limit {
-		return true
-	}
-	n := 0
-	for _, values := range h {
-		if n += len(values); n > limit {
-			return true
-		}
-	}
-	return false
+// tooManyFields reports whether a header or trailer section (see
+// HeaderFields) has more fields than Config.MaxHeaderFields (after http3
+// joined Cookie fields).
+func (s *Server) tooManyFields(fields []HeaderField) bool {
+	return len(fields) > s.cfg.maxHeaderFields()
 }
 
 // reject answers with a short text status and counts it.

@@ -30,7 +30,8 @@ import (
 // reaches the server through an intermediary with Early-Data: 1 cannot be
 // made to wait for the intermediary's handshake: an unsafe one gets 425.
 
-// earlyDataField is the field RFC 8470 defines, with the value "1".
+// earlyDataField is the field RFC 8470 defines, with the value "1", as
+// an http.Header keys it (canonical).
 const earlyDataField = "Early-Data"
 
 // isSafeMethod reports whether method is one RFC 8470 lets run from early
@@ -76,7 +77,7 @@ func (s *Server) admitEarly(hr *http.Request) bool {
 // unsafe: it gets 425 Too Early, and the intermediary retries it once its
 // own handshake is complete (RFC 8470, section 5.2).
 func tooEarly(hr *http.Request) bool {
-	return !isSafeMethod(hr.Method) && slices.Contains(hr.Header.Values(earlyDataField), "1")
+	return !isSafeMethod(hr.Method) && slices.Contains(hr.Header[earlyDataField], "1")
 }
 
 // ticketFingerprintPrefix starts the session ticket entry that records the

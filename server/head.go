@@ -10,11 +10,16 @@ import (
 
 // What a response head may carry: the rules applied when it is written.
 
-// connectionFields are the connection-specific fields HTTP/3 forbids (RFC
-// 9114, section 4.2): clients refuse a response that carries one. They are
-// left out of heads and trailers, as Bun.serve does.
-var connectionFields = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Transfer-Encoding": true, "Upgrade": true,
+// isConnectionField reports whether the canonical name k is one of the
+// connection-specific fields HTTP/3 forbids (RFC 9114, section 4.2):
+// clients refuse a response that carries one. They are left out of heads
+// and trailers, as Bun.serve does.
+func isConnectionField(k string) bool {
+	switch k {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
 // smallLengths are the Content-Length values of bodies shorter than 1 KiB,

@@ -51,18 +51,19 @@ type Request struct {
 	trailer []HeaderField  // buffered routes: read with the body
 }
 
-// newRequest makes the Request of hr, matched as m, without its body.
-func newRequest(hr *http.Request, m Match[*Route], conn *Conn, streamID uint64) *Request {
-	req := &Request{
+// newRequest makes, at req, the Request of hr, whose header is flattened
+// as header (see HeaderFields), matched as m, without its body.
+func newRequest(req *Request, hr *http.Request, header []HeaderField, m Match[*Route], conn *Conn, streamID uint64) *Request {
+	*req = Request{
 		Method:     hr.Method,
 		ProtoMajor: hr.ProtoMajor,
 		Path:       hr.URL.RequestURI(),
 		Authority:  hr.Host,
-		Header:     HeaderFields(hr.Header),
+		Header:     header,
 		RemoteAddr: hr.RemoteAddr,
 		Context:    hr.Context(),
 		StreamID:   streamID,
-		EarlyData:  isSafeMethod(hr.Method) && slices.Contains(hr.Header.Values(earlyDataField), "1"),
+		EarlyData:  isSafeMethod(hr.Method) && slices.Contains(hr.Header[earlyDataField], "1"),
 		conn:       conn,
 	}
 	if req.conn != nil {
@@ -97,48 +98,24 @@ func HeaderFields(h http.Header) []HeaderField {
 	if len(h) == 0 {
 		return []HeaderField{}
 	}
-	var small [8]string // most requests: no allocation for the names
-	names := small[:0]
+	type entry struct {
+		name   string
+		values []string
+	}
+	var small [8]entry // most requests: the names sorted without an allocation
+	entries := small[:0]
 	n := 0
 	for name, values := range h {
-		names = append(names, name)
+		entries = append(entries, entry{name, values})
 		n += len(values)
 	}
-	slices.Sort(names)
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 	fields := make([]HeaderField, 0, n)
-	for _, name := range names {
-		lower := lowerName(name)
-		for _, v := range h[name] {
+	for _, e := range entries {
+		lower := lowerName(e.name)
+		for _, v := range e.values {
 			fields = append(fields, HeaderField{Name: lower, Value: v})
 		}
 	}
 	return fields
 }
-
-// lowerName is strings.ToLower(name) without an allocation for names that
-// are lower case already or common canonical ones (http3 hands them over
-// canonicalised: "User-Agent").
-func lowerName(name string) string {
-	if lower, ok := lowerCommonNames[name]; ok {
-		return lower
-	}
-	return strings.ToLower(name)
-}
-
-// lowerCommonNames maps canonical header names to lower case.
-var lowerCommonNames = func() map[string]string {
-	names := []string{
-		"accept", "accept-charset", "accept-encoding", "accept-language", "authorization",
-		"cache-control", "content-encoding", "content-length", "content-type", "cookie",
-		"early-data", "if-match", "if-modified-since", "if-none-match", "if-range",
-		"if-unmodified-since", "origin", "priority", "range", "referer", "sec-fetch-dest",
-		"sec-fetch-mode", "sec-fetch-site", "sec-webtransport-http3-draft02", "te",
-		"user-agent", "x-forwarded-for", "x-requested-with",
-	}
-	m := make(map[string]string, 2*len(names))
-	for _, l := range names {
-		m[http.CanonicalHeaderKey(l)] = l
-		m[l] = l
-	}
-	return m
-}()

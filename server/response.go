@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,11 +54,13 @@ type Response struct {
 	timedOut      bool
 
 	peerAborted bool // reading the streaming request body failed (see abortByPeer)
-	abortCalled bool // Abort was called: serve resets the stream
 	// bodyMalformed: the streaming request body was malformed (ErrMalformed).
 	bodyMalformed bool
-	autoEndHolds  int  // holdAutoEnd calls not yet released
 	handlerDone   bool // the handler returned
+	// abortCalled: Abort was called, serve resets the stream. Set under mu;
+	// serve reads it without, between writes (abortPending).
+	abortCalled  atomic.Bool
+	autoEndHolds int // holdAutoEnd calls not yet released
 }
 
 // Response body buffering limits: Send reports the bytes pending, and a
@@ -73,17 +74,16 @@ const (
 // lastResponseID numbers the responses of the process.
 var lastResponseID atomic.Uint64
 
-// newResponse makes the response to req; w is the ResponseWriter's header
-// map. The head is recorded in it when it is empty (always over HTTP/3);
-// one that already holds fields of the server's (Alt-Svc over TCP) gets
-// the head when it is written, the recorded fields replacing those of the
-// same name.
-func newResponse(srv *Server, req *Request, w http.Header) *Response {
-	r := &Response{ID: lastResponseID.Add(1), req: req, srv: srv, status: http.StatusOK, header: w, inPlace: true, autoEnd: true}
+// newResponse makes, at r, the response to req; w is the ResponseWriter's
+// header map. The head is recorded in it when it is empty (always over
+// HTTP/3); one that already holds fields of the server's (Alt-Svc over
+// TCP) gets the head when it is written, the recorded fields replacing
+// those of the same name.
+func newResponse(r *Response, srv *Server, req *Request, w http.Header) {
+	*r = Response{ID: lastResponseID.Add(1), req: req, srv: srv, status: http.StatusOK, header: w, inPlace: true, autoEnd: true}
 	if len(w) > 0 {
 		r.header, r.inPlace = http.Header{}, false
 	}
-	return r
 }
 
 // OnWritable sets the function called when the writable signal is due:
@@ -255,10 +255,10 @@ func addFields(h http.Header, fields []HeaderField) {
 
 // addField adds a field (validated) to a head under its canonical name,
 // unless it is a connection-specific one, which a head never carries (see
-// connectionFields): they are left out as they are recorded.
+// isConnectionField): they are left out as they are recorded.
 func addField(h http.Header, name, value string) {
-	k := http.CanonicalHeaderKey(name)
-	if !connectionFields[k] {
+	k := canonicalName(name)
+	if !isConnectionField(k) {
 		h[k] = append(h[k], value)
 	}
 }
@@ -419,16 +419,21 @@ func (r *Response) signal() {
 }
 
 // handlerReturned applies auto-end once the handler is back (and every
-// holdAutoEnd is released).
+// holdAutoEnd is released), and arms a deferred timeout for a response
+// that did not end (see deferTimeout).
 func (r *Response) handlerReturned() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.handlerDone = true
 	r.maybeAutoEndLocked()
+	over := r.armTimeoutLocked()
+	r.mu.Unlock()
+	if over {
+		r.expire()
+	}
 }
 
 func (r *Response) maybeAutoEndLocked() {
-	if r.autoEnd && r.handlerDone && r.autoEndHolds == 0 && !r.ended && !r.finished && !r.peerAborted && !r.abortCalled {
+	if r.autoEnd && r.handlerDone && r.autoEndHolds == 0 && !r.ended && !r.finished && !r.peerAborted && !r.abortCalled.Load() {
 		_ = r.endLocked(nil)
 	}
 }
@@ -460,8 +465,10 @@ func ValidateField(name, value string) error {
 			return fmt.Errorf("%w: header name %q has an invalid character", ErrInvalidArgument, name)
 		}
 	}
-	if strings.ContainsAny(value, "\r\n\x00") {
-		return fmt.Errorf("%w: header %q has CR, LF or NUL in its value", ErrInvalidArgument, name)
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c == '\r' || c == '\n' || c == 0 {
+			return fmt.Errorf("%w: header %q has CR, LF or NUL in its value", ErrInvalidArgument, name)
+		}
 	}
 	return nil
 }
@@ -516,7 +523,7 @@ func (r *Response) Abort() error {
 	if r.finished {
 		return ErrClosed
 	}
-	r.abortCalled = true
+	r.abortCalled.Store(true)
 	r.signal()
 	return nil
 }

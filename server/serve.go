@@ -29,11 +29,12 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			r.mu.Unlock()
 			return r.abortForBody(out)
 		}
-		if r.abortCalled {
+		if r.abortCalled.Load() {
 			r.mu.Unlock()
 			return r.abortByHandler(out)
 		}
 		chunks, ended, file := r.body.Take(), r.ended, r.filePath
+		trailer := r.trailer // fixed once ended (see Send)
 		flushHead := false
 		if file == "" && !out.headWritten && (ended || r.bodyStarted) {
 			out.writeHeadLocked(ctx)
@@ -55,7 +56,7 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			return false
 		}
 		if ended {
-			return out.end()
+			return out.end(trailer)
 		}
 		if out.headWritten && out.flusher != nil {
 			out.flusher.Flush()
@@ -131,9 +132,9 @@ func (o *responseOutput) writeChunks(chunks []sendbuf.Chunk) bool {
 	return true
 }
 
-// end finishes an ended response: FIN of a taken-over stream, or the
+// end finishes an ended response: FIN of a taken-over stream, or its
 // trailers; it reports whether the response was completed.
-func (o *responseOutput) end() bool {
+func (o *responseOutput) end(trailer http.Header) bool {
 	r := o.r
 	if r.abortPending() {
 		return r.abortByHandler(o) // an ended body, aborted before its end went out
@@ -147,13 +148,11 @@ func (o *responseOutput) end() bool {
 	if o.declared >= 0 && o.sent < o.declared {
 		return r.resetBadLength(o.w, fmt.Sprintf("the body ended after %d of the %d bytes its Content-Length declares", o.sent, o.declared))
 	}
-	r.mu.Lock()
-	for k, v := range r.trailer {
-		if !connectionFields[k] {
+	for k, v := range trailer {
+		if !isConnectionField(k) {
 			o.w.Header()[http.TrailerPrefix+k] = v
 		}
 	}
-	r.mu.Unlock()
 	r.finish()
 	return true
 }
@@ -172,11 +171,7 @@ func (r *Response) resetBadLength(w http.ResponseWriter, why string) bool {
 }
 
 // abortPending reports whether Abort was called.
-func (r *Response) abortPending() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.abortCalled
-}
+func (r *Response) abortPending() bool { return r.abortCalled.Load() }
 
 // abortByHandler resets the stream of a response the handler abandoned
 // (see Abort) and finishes it. It returns false: the response was not

@@ -71,30 +71,27 @@ func (r *Response) SetTimeout(d time.Duration) error {
 // responses are over by then (a synchronous handler, a static route), so
 // they never pay for a timer. Only for a buffered body: a streaming one
 // restarts the timeout as it arrives (touch), also while the handler runs.
+// It is called on a new response, which nothing else holds yet: no lock.
 func (r *Response) deferTimeout(d time.Duration) {
-	r.mu.Lock()
 	r.timeout, r.deferredSince = d, time.Now()
-	r.mu.Unlock()
 }
 
-// armTimeout arms a timeout deferred by deferTimeout, for what is left of
-// it, if the response has not started; one already over answers at once.
-func (r *Response) armTimeout() {
-	r.mu.Lock()
+// armTimeoutLocked arms a timeout deferred by deferTimeout, for what is
+// left of it, if the response has not started. It reports whether the
+// timeout is already over: the caller then calls expire (without r.mu),
+// which answers at once.
+func (r *Response) armTimeoutLocked() (over bool) {
 	since := r.deferredSince
 	r.deferredSince = time.Time{}
 	if since.IsZero() || r.finished || r.ended || r.bodyStarted {
-		r.mu.Unlock()
-		return
+		return false
 	}
 	left := r.timeout - time.Since(since)
 	if left > 0 {
 		r.timer = time.AfterFunc(left, r.expire)
-		r.mu.Unlock()
-		return
+		return false
 	}
-	r.mu.Unlock()
-	r.expire()
+	return true
 }
 
 // touch restarts the timeout: the request is making progress.
