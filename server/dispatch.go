@@ -38,10 +38,11 @@ func (s *Server) serveRequest(w http.ResponseWriter, hr *http.Request) {
 	completed := false // until served: a refusal may reset the stream (panic)
 	defer func() { s.reportStreamClose(conn, streamID, !completed) }()
 
-	header := HeaderFields(hr.Header) // flattened once: counted here, kept by the Request
+	// Flattened once, counted as it is: a section over the limit is not.
+	header, fit := flattenFields(hr.Header, s.cfg.maxHeaderFields())
 	rt, m := s.routes.Load().match(hr.Method, hr.URL.EscapedPath())
 	switch {
-	case s.tooManyFields(header):
+	case !fit:
 		s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
 		completed = true
 	case isExtendedConnect(hr) && !isWebTransport(hr):
@@ -117,12 +118,13 @@ func (s *Server) serveRoute(w http.ResponseWriter, hr *http.Request, rt *Route, 
 			return hr.Context().Err() == nil
 		}
 		req.Body = body
-		trailer := HeaderFields(hr.Trailer)
-		if s.tooManyFields(trailer) {
+		// The names a Trailer field announced count, received or not.
+		trailer, fit := flattenFields(hr.Trailer, s.cfg.maxHeaderFields())
+		if !fit {
 			s.reject(w, http.StatusRequestHeaderFieldsTooLarge)
 			return true
 		}
-		if len(trailer) > 0 {
+		if len(hr.Trailer) > 0 {
 			req.trailer = trailer
 		}
 	}
@@ -232,13 +234,6 @@ func (s *Server) answerUnrouted(w http.ResponseWriter, hr *http.Request, allowed
 		return
 	}
 	s.reject(w, http.StatusNotFound)
-}
-
-// tooManyFields reports whether a header or trailer section (see
-// HeaderFields) has more fields than Config.MaxHeaderFields (after http3
-// joined Cookie fields).
-func (s *Server) tooManyFields(fields []HeaderField) bool {
-	return len(fields) > s.cfg.maxHeaderFields()
 }
 
 // reject answers with a short text status and counts it.

@@ -6,8 +6,9 @@ import (
 )
 
 // Header field names travel lower case on the wire and canonical in
-// net/http's maps ("Content-Type"). Converting either way allocates; the
-// common names are converted through these tables instead, made once.
+// net/http's maps ("Content-Type"). Converting a name that is not in the
+// wanted form already allocates; the common names are converted through
+// these tables instead, made once.
 
 // commonFieldNames are the lower-case names of common request and
 // response fields.

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -221,6 +222,13 @@ func TestTooManyHeaderFields(t *testing.T) {
 		}
 		return f
 	}
+	announced := func(n int) string {
+		var names []string
+		for i := range n {
+			names = append(names, "x-t"+strconv.Itoa(i))
+		}
+		return strings.Join(names, ", ")
+	}
 	tests := []struct {
 		name   string
 		frames [][]byte
@@ -231,6 +239,10 @@ func TestTooManyHeaderFields(t *testing.T) {
 		{"11 fields, unrouted", [][]byte{request("GET", "/nowhere", fields(11)...)}, 431},
 		{"11 values of one name", [][]byte{request("POST", "/buf", slices.Repeat([]string{"x-same", "v"}, 11)...)}, 431},
 		{"11 trailer fields", [][]byte{request("POST", "/buf"), data("abc"), headers(fields(11)...)}, 431},
+		// http3 lists the names a Trailer field announces, as net/http does;
+		// they count, sent or not.
+		{"11 announced trailer names", [][]byte{request("POST", "/buf", "trailer", announced(11)), data("abc")}, 431},
+		{"10 announced trailer names", [][]byte{request("POST", "/buf", "trailer", announced(10)), data("abc")}, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -95,8 +96,19 @@ const (
 // HeaderFields flattens an http.Header into lower-case fields sorted by
 // name; values of one name keep their order.
 func HeaderFields(h http.Header) []HeaderField {
+	fields, _ := flattenFields(h, math.MaxInt)
+	return fields
+}
+
+// flattenFields is HeaderFields for a section that may hold at most limit
+// fields (names, and values): over it, ok is false and nothing is
+// flattened (the count stops at the limit).
+func flattenFields(h http.Header, limit int) (fields []HeaderField, ok bool) {
+	if len(h) > limit {
+		return nil, false
+	}
 	if len(h) == 0 {
-		return []HeaderField{}
+		return []HeaderField{}, true
 	}
 	type entry struct {
 		name   string
@@ -106,16 +118,18 @@ func HeaderFields(h http.Header) []HeaderField {
 	entries := small[:0]
 	n := 0
 	for name, values := range h {
+		if n += len(values); n > limit {
+			return nil, false
+		}
 		entries = append(entries, entry{name, values})
-		n += len(values)
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
-	fields := make([]HeaderField, 0, n)
+	fields = make([]HeaderField, 0, n)
 	for _, e := range entries {
 		lower := lowerName(e.name)
 		for _, v := range e.values {
 			fields = append(fields, HeaderField{Name: lower, Value: v})
 		}
 	}
-	return fields
+	return fields, true
 }

@@ -422,14 +422,19 @@ func (r *Response) signal() {
 // holdAutoEnd is released), and arms a deferred timeout for a response
 // that did not end (see deferTimeout).
 func (r *Response) handlerReturned() {
-	r.mu.Lock()
-	r.handlerDone = true
-	r.maybeAutoEndLocked()
-	over := r.armTimeoutLocked()
-	r.mu.Unlock()
-	if over {
+	if r.endOrArm() {
 		r.expire()
 	}
+}
+
+// endOrArm is handlerReturned under r.mu; it reports whether the timeout
+// is already over.
+func (r *Response) endOrArm() (timeoutOver bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlerDone = true
+	r.maybeAutoEndLocked()
+	return r.armTimeoutLocked()
 }
 
 func (r *Response) maybeAutoEndLocked() {

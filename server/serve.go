@@ -34,7 +34,7 @@ func (r *Response) serve(ctx context.Context, w http.ResponseWriter, hr *http.Re
 			return r.abortByHandler(out)
 		}
 		chunks, ended, file := r.body.Take(), r.ended, r.filePath
-		trailer := r.trailer // fixed once ended (see Send)
+		trailer := r.trailer // fixed once ended: Send records them as it ends the response
 		flushHead := false
 		if file == "" && !out.headWritten && (ended || r.bodyStarted) {
 			out.writeHeadLocked(ctx)

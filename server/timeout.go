@@ -67,11 +67,12 @@ func (r *Response) SetTimeout(d time.Duration) error {
 }
 
 // deferTimeout starts the request timeout d without arming a timer yet:
-// armTimeout arms it for what is left once the handler returns, and most
-// responses are over by then (a synchronous handler, a static route), so
-// they never pay for a timer. Only for a buffered body: a streaming one
-// restarts the timeout as it arrives (touch), also while the handler runs.
-// It is called on a new response, which nothing else holds yet: no lock.
+// armTimeoutLocked arms it for what is left once the handler returns (see
+// handlerReturned), and most responses are over by then (a synchronous
+// handler, a static route), so they never pay for a timer. Only for a
+// buffered body: a streaming one restarts the timeout as it arrives
+// (touch), also while the handler runs. It is called on a new response,
+// which nothing else holds yet: no lock.
 func (r *Response) deferTimeout(d time.Duration) {
 	r.timeout, r.deferredSince = d, time.Now()
 }
