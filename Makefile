@@ -83,11 +83,12 @@ test: deps $(LIB) build/h3client build/dgclient build/clusterclient typecheck te
 
 # internal/abi's test fails here when a file generated from include/zig_h3.h
 # is stale: then run make generate.
-# The bench module (bench/go.mod) is vetted too, so that it keeps compiling.
+# The bench module (bench/go.mod) is vetted and its unit tests run too, so
+# that it keeps compiling and its report's statistics stay right.
 test-go:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
-	cd bench && $(GO) vet ./...
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./runner
 
 # Writes bun/abi.gen.ts, internal/abi/abi_gen.go and tests/c/functions.gen.h
 # from include/zig_h3.h.

@@ -65,25 +65,69 @@ func compare(rep *Report, id, a, b string, value func(*scenario, *Result) (float
 	return num / den
 }
 
-// ratio is best(a)/best(b) of a scenario's metric, or NaN.
-func ratio(rep *Report, id, a, b string) float64 {
-	return compare(rep, id, a, b, func(s *scenario, r *Result) (float64, bool) { return metric(s, r), true })
+// pairedRatio is the median over a scenario's rounds of value(a)/value(b)
+// within each round, or NaN when no round has both values. The servers of
+// a round run back to back, seconds apart, so a slow spell of the machine
+// mostly hits both; the best rounds of two servers may come from spells
+// apart.
+func pairedRatio(rep *Report, id, a, b string, value func(*scenario, *Result) (float64, bool)) float64 {
+	s := scenarioByID(rep, id)
+	if s == nil {
+		return math.NaN()
+	}
+	byRound := map[int]map[string]*Result{}
+	for _, c := range s.Cells {
+		if c.Result == nil || c.Error != "" {
+			continue
+		}
+		if byRound[c.Round] == nil {
+			byRound[c.Round] = map[string]*Result{}
+		}
+		byRound[c.Round][c.Server] = c.Result
+	}
+	var ratios []float64
+	for _, rs := range byRound {
+		if rs[a] == nil || rs[b] == nil {
+			continue
+		}
+		num, ok1 := value(s.Scenario, rs[a])
+		den, ok2 := value(s.Scenario, rs[b])
+		if ok1 && ok2 && den != 0 {
+			ratios = append(ratios, num/den)
+		}
+	}
+	if len(ratios) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(ratios)
+	n := len(ratios)
+	if n%2 == 1 {
+		return ratios[n/2]
+	}
+	return (ratios[n/2-1] + ratios[n/2]) / 2
 }
+
+// metricValue, cpuValue and p50Value are a result's throughput, server CPU
+// per operation and p50 latency, for compare and pairedRatio.
+func metricValue(s *scenario, r *Result) (float64, bool) { return metric(s, r), true }
+
+func cpuValue(_ *scenario, r *Result) (float64, bool) {
+	if r.Server == nil {
+		return 0, false
+	}
+	return r.Server.CPUUsPerOp, true
+}
+
+func p50Value(_ *scenario, r *Result) (float64, bool) { return r.P50Us, true }
+
+// ratio is best(a)/best(b) of a scenario's metric, or NaN.
+func ratio(rep *Report, id, a, b string) float64 { return compare(rep, id, a, b, metricValue) }
 
 // cpuRatio is cpu/op(b) over cpu/op(a) of the best rounds, or NaN.
-func cpuRatio(rep *Report, id, a, b string) float64 {
-	return compare(rep, id, b, a, func(_ *scenario, r *Result) (float64, bool) {
-		if r.Server == nil {
-			return 0, false
-		}
-		return r.Server.CPUUsPerOp, true
-	})
-}
+func cpuRatio(rep *Report, id, a, b string) float64 { return compare(rep, id, b, a, cpuValue) }
 
 // p50Ratio is p50(a)/p50(b) of the best rounds, or NaN.
-func p50Ratio(rep *Report, id, a, b string) float64 {
-	return compare(rep, id, a, b, func(_ *scenario, r *Result) (float64, bool) { return r.P50Us, true })
-}
+func p50Ratio(rep *Report, id, a, b string) float64 { return compare(rep, id, a, b, p50Value) }
 
 // argValue is the value after flag in args, or "".
 func argValue(args []string, flag string) string {
