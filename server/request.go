@@ -101,8 +101,9 @@ func HeaderFields(h http.Header) []HeaderField {
 }
 
 // flattenFields is HeaderFields for a section that may hold at most limit
-// fields (names, and values): over it, ok is false and nothing is
-// flattened (the count stops at the limit).
+// fields (names, and values; http3 has joined Cookie fields into one):
+// over it, ok is false and nothing is flattened (the count stops at the
+// limit).
 func flattenFields(h http.Header, limit int) (fields []HeaderField, ok bool) {
 	if len(h) > limit {
 		return nil, false
