@@ -18,7 +18,7 @@ func writeFloorTargets(b *strings.Builder, rep *Report) {
 	w("(server CPU time over the operations of a round), throughput second. Measured: the median over the rounds\n")
 	w("of the ratio within each round (the servers of a round run back to back, seconds apart, so a slow spell of\n")
 	w("the machine mostly hits both); the status goes by it. Best rounds: the ratio of each server's best round,\n")
-	w("as in the tables above; with 4 rounds it can pair one server's quietest spell with the other's busiest.\n\n")
+	w("as in the tables above; with few rounds it can pair one server's quietest spell with the other's busiest.\n\n")
 	w("| target | measured | best rounds | goal | status |\n|---|---|---|---|---|\n")
 	le := func(t float64) func(float64) bool { return func(r float64) bool { return r <= t } }
 	ge := func(t float64) func(float64) bool { return func(r float64) bool { return r >= t } }

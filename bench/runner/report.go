@@ -108,7 +108,8 @@ func pairedRatio(rep *Report, id, a, b string, value func(*scenario, *Result) (f
 }
 
 // metricValue, cpuValue and p50Value are a result's throughput, server CPU
-// per operation and p50 latency, for compare and pairedRatio.
+// per operation and p50 latency, for compare and pairedRatio (a p50 of 0 is
+// none: it would make any latency ratio look met).
 func metricValue(s *scenario, r *Result) (float64, bool) { return metric(s, r), true }
 
 func cpuValue(_ *scenario, r *Result) (float64, bool) {
@@ -118,7 +119,7 @@ func cpuValue(_ *scenario, r *Result) (float64, bool) {
 	return r.Server.CPUUsPerOp, true
 }
 
-func p50Value(_ *scenario, r *Result) (float64, bool) { return r.P50Us, true }
+func p50Value(_ *scenario, r *Result) (float64, bool) { return r.P50Us, r.P50Us > 0 }
 
 // ratio is best(a)/best(b) of a scenario's metric, or NaN.
 func ratio(rep *Report, id, a, b string) float64 { return compare(rep, id, a, b, metricValue) }
